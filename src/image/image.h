@@ -1,0 +1,105 @@
+/* image.h - the image store: the public interface of src/image/.
+ *
+ * State under <root>:
+ *   image/            an OCI image layout: oci-layout, index.json (one
+ *                     descriptor per tagged manifest, annotation
+ *                     "org.opencontainers.image.ref.name" = the full reference
+ *                     "docker.io/library/busybox:latest"), blobs/sha256/<hex>
+ *   layers/<chainid-hex>/diff   each layer unpacked once (overlay whiteouts)
+ *   layers/<chainid-hex>/link   the short id "l/<26 chars>" for mount options
+ *   l/<short>                   symlink -> ../layers/<hex>/diff
+ * An image is identified by its config digest (the "IMAGE ID" docker shows).
+ * References are normalised as Docker does: "busybox" ->
+ * "docker.io/library/busybox:latest", "localhost/bb" stays, digests accepted.
+ */
+#ifndef BERTH_IMAGE_H
+#define BERTH_IMAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "../base/err.h"
+
+typedef struct ImgStore ImgStore;
+
+typedef struct ImgInfo {
+	char *id;               /* config digest "sha256:..." */
+	char *manifest_digest;  /* "sha256:..." of the stored manifest */
+	char **names;           /* NULL-terminated full references that point at it */
+	json_t *config;         /* the whole OCI image config (owned ref) */
+	char **diff_ids;        /* NULL-terminated, bottom first */
+	char **layer_digests;   /* NULL-terminated compressed blob digests, bottom first */
+	size_t n_layers;
+	int64_t created;        /* unix seconds from config.created (0 if none) */
+	int64_t size;           /* sum of unpacked layer sizes, bytes */
+} ImgInfo;
+
+void img_info_free(ImgInfo *info);
+
+/* Open (creating if needed) the store under root.  Caller frees with img_store_free. */
+int img_store_open(const char *root, ImgStore **ret, Error **err);
+void img_store_free(ImgStore *s);
+const char *img_store_root(const ImgStore *s);
+
+/* Reference helpers */
+/* Normalise a user reference; caller frees. -EINVAL with a message if malformed. */
+int img_ref_normalize(const char *ref, char **ret, Error **err);
+/* Short form for display: "docker.io/library/busybox:latest" -> "busybox:latest". */
+char *img_ref_short(const char *full);
+
+/* Find by name, full/short id prefix or digest: -ENOENT "image 'x' not found". */
+int img_resolve(ImgStore *s, const char *name_or_id, ImgInfo **ret, Error **err);
+/* All images, newest first; caller frees each and the array. */
+int img_list(ImgStore *s, ImgInfo ***ret, size_t *ret_n, Error **err);
+int img_tag(ImgStore *s, const char *src, const char *dst, Error **err);
+
+/* Remove a name (or, given an id, the image with all its names).  Refuses with
+ * -EBUSY when `in_use_ids` (NULL-terminated image ids used by containers)
+ * contains the image, unless force.  Unreferenced blobs and layers are deleted.
+ * Prints nothing; reports what happened through ret_lines ("Untagged: x",
+ * "Deleted: sha256:..."), caller frees. */
+int img_remove(ImgStore *s, const char *name_or_id, bool force, char *const *in_use_ids,
+	       char ***ret_lines, Error **err);
+
+/* Import a rootfs tarball (plain, gzip, zstd; from fd) as a one-layer image
+ * named `name`.  `changes` are Dockerfile-style instructions (CMD, ENTRYPOINT,
+ * ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL) applied to the config.
+ * *ret_id = config digest; caller frees. */
+int img_import(ImgStore *s, int fd, const char *name, char *const *changes, char **ret_id,
+	       Error **err);
+/* Load a docker-archive or oci-archive (compressed or not) from fd; returns
+ * the names loaded ("Loaded image: x" lines are the caller's). */
+int img_load(ImgStore *s, int fd, char ***ret_names, Error **err);
+/* Save images to fd.  format: "docker-archive" (default) or "oci-archive". */
+int img_save(ImgStore *s, char *const *names, const char *format, int fd, Error **err);
+
+/* Containers use the store through these: */
+/* Mount data for an overlay with the image's layers (relative "l/<short>"
+ * names, top first) below `extra_lower` (absolute, e.g. the init layer; may be
+ * NULL), with the given upper and work dirs.  *ret_dir is the directory to
+ * chdir to before mount(2) (<root>).  Fails clearly past the page limit or
+ * BERTH_MAX_LAYERS. Caller frees both. */
+int img_overlay_options(ImgStore *s, const ImgInfo *img, const char *extra_lower,
+			const char *upper, const char *work, char **ret_data, char **ret_dir,
+			Error **err);
+/* Ensure every layer of img is unpacked (after a load this is already so). */
+int img_ensure_unpacked(ImgStore *s, const ImgInfo *img, Error **err);
+
+/* Commit: turn an overlay upperdir into a new layer on top of `parent` (NULL
+ * for a base image), write config (parent config with `config_changes` JSON
+ * object merged into .config), history entry `created_by`, tag as `name` (may be
+ * NULL).  Overlay whiteouts become OCI whiteouts. *ret_id caller frees. */
+int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const json_t *config_changes,
+	       const char *created_by, const char *comment, const char *name, char **ret_id, Error **err);
+
+/* Changes in an upperdir as docker diff prints them: callback with kind
+ * 'A' added, 'C' changed, 'D' deleted and the absolute in-container path.
+ * `lower_exists(path)` tells whether path exists in the image's layers
+ * (A vs C); the store provides it through img_path_in_image. */
+int img_diff(ImgStore *s, const ImgInfo *img, const char *upperdir,
+	     void (*cb)(char kind, const char *path, void *ud), void *ud, Error **err);
+
+/* Write a tar of a merged directory tree (for `export`) to fd. */
+int img_export_dir(const char *dir, int fd, Error **err);
+
+#endif

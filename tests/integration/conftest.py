@@ -1,0 +1,91 @@
+"""Shared fixtures for integration tests: they drive the real `berth` binary.
+
+Each test gets its own state root and runroot under a temp dir; teardown
+removes every container it made (berth rm -f), then checks that nothing is
+left mounted under the root and no cgroup named after its containers remains,
+and removes the directories.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
+
+
+class Berth:
+    def __init__(self, base):
+        self.base = base
+        self.root = os.path.join(base, "root")
+        self.runroot = os.path.join(base, "run")
+        os.makedirs(self.root, exist_ok=True)
+        os.makedirs(self.runroot, exist_ok=True)
+
+    def cmd(self, *args):
+        return [BERTH, "--root", self.root, "--runroot", self.runroot] + [str(a) for a in args]
+
+    def run(self, *args, check=True, input=None, timeout=60, env=None):
+        """Run berth; returns CompletedProcess with text stdout/stderr."""
+        p = subprocess.run(self.cmd(*args), input=input, capture_output=True, text=True,
+                           timeout=timeout, env=env)
+        if check and p.returncode != 0:
+            raise AssertionError(f"berth {' '.join(map(str, args))} exited {p.returncode}\n"
+                                 f"stdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def out(self, *args, **kw):
+        return self.run(*args, **kw).stdout
+
+    def json(self, *args):
+        return json.loads(self.out(*args))
+
+    def mounts_under_root(self):
+        res = []
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                mp = line.split()[4]
+                if mp.startswith(self.base):
+                    res.append(mp)
+        return res
+
+    def cleanup(self):
+        ids = []
+        p = subprocess.run(self.cmd("ps", "-aq"), capture_output=True, text=True)
+        if p.returncode == 0:
+            ids = p.stdout.split()
+        if ids:
+            subprocess.run(self.cmd("rm", "-f", *ids), capture_output=True, text=True, timeout=60)
+        leftovers = self.mounts_under_root()
+        for mp in reversed(leftovers):
+            subprocess.run(["umount", "-l", mp], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+        return leftovers
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory):
+    """A busybox rootfs tarball made from Debian's busybox-static."""
+    out = tmp_path_factory.mktemp("fixtures") / "busybox.tar"
+    subprocess.run([os.path.join(TOP, "tests", "fixtures", "busybox-image.sh"), str(out)], check=True)
+    return str(out)
+
+
+@pytest.fixture
+def berth():
+    base = tempfile.mkdtemp(prefix="berth-it-")
+    b = Berth(base)
+    yield b
+    leftovers = b.cleanup()
+    assert not leftovers, f"mounts left behind: {leftovers}"
+
+
+@pytest.fixture
+def bb(berth, busybox_tar):
+    """A berth root that holds the busybox image as 'bb:latest' (CMD sh)."""
+    berth.run("import", "--change", 'CMD ["/bin/sh"]', busybox_tar, "bb:latest")
+    return berth

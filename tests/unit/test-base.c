@@ -1,0 +1,107 @@
+/* test-base.c - unit tests for src/base: errors, strbuf, parsers, fs helpers. */
+#include "tap.h"
+#include "../../src/base/err.h"
+#include "../../src/base/fs.h"
+#include "../../src/base/parse.h"
+#include "../../src/base/strbuf.h"
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+static void test_err(void)
+{
+	Error *e = NULL;
+	int r = err_set(&e, ENOENT, "image '%s' not found", "x");
+	is_int(r, -ENOENT, "err_set returns -code");
+	is_str(e->msg, "image 'x' not found", "err_set message");
+	err_prefix(&e, "run '%s'", "c1");
+	is_str(e->msg, "run 'c1': image 'x' not found", "err_prefix adds context");
+	r = err_set(&e, EINVAL, "second");
+	is_str(e->msg, "run 'c1': image 'x' not found", "first error wins");
+	is_int(r, -EINVAL, "later err_set still returns its code");
+	err_free(e);
+	e = NULL;
+	err_sys(&e, ENOENT, "open '%s'", "/nope");
+	is_str(e->msg, "open '/nope': No such file or directory", "err_sys appends strerror");
+	err_free(e);
+	is_int(err_set(NULL, EPERM, "dropped"), -EPERM, "NULL err is allowed");
+}
+
+static void test_strbuf(void)
+{
+	_cleanup_sb_ StrBuf sb = STRBUF_INIT;
+	is_str(sb_str(&sb), "", "empty strbuf is empty string");
+	for (int i = 0; i < 1000; i++)
+		sb_addf(&sb, "%d,", i);
+	ok(sb.len > 3000, "strbuf grows");
+	ok(!strncmp(sb.buf, "0,1,2,", 6), "strbuf content");
+	sb_reset(&sb);
+	sb_adds(&sb, "a");
+	sb_addc(&sb, 'b');
+	is_str(sb.buf, "ab", "reset + add");
+}
+
+static void test_parse(void)
+{
+	int64_t v = 0;
+	ok(parse_size("12m", &v) == 0 && v == 12 * 1024 * 1024, "12m");
+	ok(parse_size("1g", &v) == 0 && v == 1024LL * 1024 * 1024, "1g");
+	ok(parse_size("64kb", &v) == 0 && v == 64 * 1024, "64kb");
+	ok(parse_size("100", &v) == 0 && v == 100, "plain bytes");
+	ok(parse_size("1.5k", &v) == 0 && v == 1536, "fractional");
+	ok(parse_size("12q", &v) == -EINVAL, "12q rejected");
+	ok(parse_size("", &v) == -EINVAL, "empty rejected");
+	ok(parse_size("-1m", &v) == -EINVAL, "negative rejected");
+	ok(parse_cpus("1.5", &v) == 0 && v == 1500, "cpus 1.5");
+	ok(parse_cpus("x", &v) == -EINVAL, "cpus x rejected");
+	ok(parse_duration_ms("1m30s", &v) == 0 && v == 90000, "1m30s");
+	ok(parse_duration_ms("500ms", &v) == 0 && v == 500, "500ms");
+	ok(parse_duration_ms("10", &v) == 0 && v == 10000, "10 = seconds");
+	ok(parse_duration_ms("10x", &v) == -EINVAL, "10x rejected");
+	int s = 0;
+	ok(parse_signal("SIGTERM", &s) == 0 && s == SIGTERM, "SIGTERM");
+	ok(parse_signal("kill", &s) == 0 && s == SIGKILL, "kill");
+	ok(parse_signal("9", &s) == 0 && s == 9, "9");
+	ok(parse_signal("NOPE", &s) == -EINVAL, "unknown signal");
+	char buf[64];
+	format_rfc3339nano(buf, sizeof(buf), 0, 500000000);
+	is_str(buf, "1970-01-01T00:00:00.5Z", "rfc3339nano trims zeros");
+	format_rfc3339nano(buf, sizeof(buf), 86400, 0);
+	is_str(buf, "1970-01-02T00:00:00Z", "rfc3339nano no fraction");
+	char id[65];
+	random_hex_id(id);
+	is_int(strlen(id), 64, "random id length");
+	format_size_human(buf, sizeof(buf), 1234567);
+	is_str(buf, "1.23MB", "human size");
+}
+
+static void test_fs(void)
+{
+	char tmpl[] = "/tmp/berth-test-XXXXXX";
+	ok(mkdtemp(tmpl) != NULL, "mkdtemp");
+	_cleanup_free_ char *deep = fs_join(tmpl, "a/b/c");
+	ok(fs_mkdir_p(deep, 0755, NULL) == 0 && fs_is_dir(deep), "mkdir -p");
+	_cleanup_free_ char *f = fs_join(tmpl, "a/file");
+	ok(fs_write_atomic(f, "hello", 5, 0644, NULL) == 0, "write atomic");
+	char *data = NULL;
+	size_t len = 0;
+	ok(fs_read_file(f, 100, &data, &len, NULL) == 0 && len == 5 && !strcmp(data, "hello"), "read back");
+	free(data);
+	Error *e = NULL;
+	ok(fs_read_file(f, 3, &data, &len, &e) == -EFBIG, "read cap enforced");
+	ok(e && strstr(e->msg, "larger than"), "cap error names the file");
+	err_free(e);
+	_cleanup_free_ char *link = fs_join(tmpl, "a/link");
+	ok(symlink("/etc", link) == 0, "symlink to outside");
+	ok(fs_rm_rf(tmpl, NULL) == 0 && !fs_exists(tmpl), "rm -rf");
+	ok(fs_exists("/etc/passwd"), "rm -rf did not follow the symlink");
+}
+
+int main(void)
+{
+	test_err();
+	test_strbuf();
+	test_parse();
+	test_fs();
+	return tap_done();
+}
