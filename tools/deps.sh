@@ -6,10 +6,13 @@ set -eu
 
 BUILD="meson ninja-build pkg-config gcc clang libc6-dev
   libjansson-dev libyaml-dev libcurl4-openssl-dev libssl-dev libarchive-dev
-  libseccomp-dev libcap-dev libsqlite3-dev libmicrohttpd-dev libssh-dev libzstd-dev zlib1g-dev"
+  libseccomp-dev libcap-dev libsqlite3-dev libmicrohttpd-dev libssh-dev libzstd-dev zlib1g-dev
+  libpcre2-dev libcrypt-dev"
 TEST="python3-pytest busybox-static jq iproute2 iptables containernetworking-plugins
-  util-linux procps curl"
-PEERS="podman crun skopeo buildah uidmap fuse-overlayfs slirp4netns hyperfine"
+  util-linux procps curl tar
+  podman crun runc skopeo uidmap fuse-overlayfs slirp4netns"
+# benchmarks only (make bench)
+PEERS="buildah hyperfine"
 
 want="$BUILD $TEST"
 case "${1:-}" in

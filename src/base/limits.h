@@ -8,8 +8,22 @@
 #define BERTH_MAX_MANIFEST       (4u << 20)    /* OCI manifest or index */
 #define BERTH_MAX_TAR_ENTRY_NAME 4096
 #define BERTH_MAX_LAYERS         500           /* hard cap on image depth */
+#define BERTH_MAX_IMAGE_CONFIG   (8u << 20)    /* an OCI image config blob */
+#define BERTH_MAX_REPO_NAME      255           /* image repository name (docker's limit) */
+#define BERTH_MAX_XATTR_VALUE    (64u << 10)   /* one extended attribute in a tar entry */
+#define BERTH_MAX_ARCHIVE_IMAGES 1000          /* images in one docker-/oci-archive */
+#define BERTH_MAX_IMAGE_CHANGE   (64u << 10)   /* one --change instruction */
 #define BERTH_MAX_ENV_FILE       (1u << 20)
 #define BERTH_MAX_LOG_LINE       (16u << 10)   /* CRI log: longer lines are split (P) */
 #define BERTH_MAX_NAME           253
+/* chart engine: one template text, one render's output and memory, nesting */
+#define BERTH_MAX_TEMPLATE_SIZE    (16u << 20)
+#define BERTH_MAX_TEMPLATE_OUTPUT  (64u << 20)
+#define BERTH_MAX_TEMPLATE_MEMORY  (1u << 30)
+#define BERTH_MAX_TEMPLATE_NESTING 10000     /* Go's maxStackDepth for ( ) */
+#define BERTH_MAX_TEMPLATE_DEPTH   100000    /* Go's maxExecDepth for {{template}} */
+#define BERTH_MAX_CGROUP_PROCS   (4u << 20)    /* a cgroup.procs listing */
+#define BERTH_MAX_SPEC_ITEMS     4096          /* mounts, devices, args, env entries... in one OCI spec */
+#define BERTH_MAX_ACCOUNT_FILE   (8u << 20)    /* a container's /etc/passwd or /etc/group */
 
 #endif

@@ -46,6 +46,9 @@ const char *img_store_root(const ImgStore *s);
 int img_ref_normalize(const char *ref, char **ret, Error **err);
 /* Short form for display: "docker.io/library/busybox:latest" -> "busybox:latest". */
 char *img_ref_short(const char *full);
+/* Split a full reference for tables: repository in short form and tag
+ * ("<none>" for digest-only references).  Caller frees both. */
+void img_ref_split(const char *full, char **ret_repo, char **ret_tag);
 
 /* Find by name, full/short id prefix or digest: -ENOENT "image 'x' not found". */
 int img_resolve(ImgStore *s, const char *name_or_id, ImgInfo **ret, Error **err);
@@ -55,23 +58,43 @@ int img_tag(ImgStore *s, const char *src, const char *dst, Error **err);
 
 /* Remove a name (or, given an id, the image with all its names).  Refuses with
  * -EBUSY when `in_use_ids` (NULL-terminated image ids used by containers)
- * contains the image, unless force.  Unreferenced blobs and layers are deleted.
+ * contains the image, unless force; with force such an image is only
+ * untagged (kept as <none> so its containers keep their layers).  Removing
+ * an id with several names needs force.  Unreferenced blobs and layers are
+ * deleted.
  * Prints nothing; reports what happened through ret_lines ("Untagged: x",
  * "Deleted: sha256:..."), caller frees. */
 int img_remove(ImgStore *s, const char *name_or_id, bool force, char *const *in_use_ids,
 	       char ***ret_lines, Error **err);
 
-/* Import a rootfs tarball (plain, gzip, zstd; from fd) as a one-layer image
- * named `name`.  `changes` are Dockerfile-style instructions (CMD, ENTRYPOINT,
- * ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME, STOPSIGNAL) applied to the config.
- * *ret_id = config digest; caller frees. */
-int img_import(ImgStore *s, int fd, const char *name, char *const *changes, char **ret_id,
-	       Error **err);
+/* Import a rootfs tarball (plain, gzip, bzip2, xz, zstd; from fd) as a
+ * one-layer image named `name` (NULL: unnamed).  `changes` are Dockerfile-style
+ * instructions (CMD, ENTRYPOINT, ENV, WORKDIR, USER, EXPOSE, LABEL, VOLUME,
+ * STOPSIGNAL) applied to the config; `comment` is the history comment (NULL:
+ * "Imported from -").  *ret_id = config digest; caller frees. */
+int img_import(ImgStore *s, int fd, const char *name, char *const *changes, const char *comment,
+	       char **ret_id, Error **err);
+/* Apply one Dockerfile-style instruction ("CMD [\"sh\"]", "ENV A=b") to the
+ * "config" object of an image config (for import and commit --change). */
+int img_config_apply_change(json_t *config, const char *change, Error **err);
 /* Load a docker-archive or oci-archive (compressed or not) from fd; returns
- * the names loaded ("Loaded image: x" lines are the caller's). */
+ * the full names loaded, or "sha256:<id>" for an image without a name
+ * ("Loaded image: x" lines are the caller's).  NULL-terminated, caller frees. */
 int img_load(ImgStore *s, int fd, char ***ret_names, Error **err);
 /* Save images to fd.  format: "docker-archive" (default) or "oci-archive". */
 int img_save(ImgStore *s, char *const *names, const char *format, int fd, Error **err);
+
+/* The history of an image, oldest first: config "history" entries matched
+ * to layers (their unpacked sizes), plus entries for layers without one. */
+typedef struct ImgHistoryEntry {
+	int64_t created;
+	char *created_by;
+	char *comment;
+	int64_t size;
+	bool empty_layer;
+} ImgHistoryEntry;
+int img_history(ImgStore *s, const ImgInfo *img, ImgHistoryEntry **ret, size_t *ret_n, Error **err);
+void img_history_free(ImgHistoryEntry *h, size_t n);
 
 /* Containers use the store through these: */
 /* Mount data for an overlay with the image's layers (relative "l/<short>"
@@ -84,6 +107,10 @@ int img_overlay_options(ImgStore *s, const ImgInfo *img, const char *extra_lower
 			Error **err);
 /* Ensure every layer of img is unpacked (after a load this is already so). */
 int img_ensure_unpacked(ImgStore *s, const ImgInfo *img, Error **err);
+/* Does absolute `path` exist in the image's layers (whiteouts, opaque dirs honoured)? */
+bool img_path_in_image(ImgStore *s, const ImgInfo *img, const char *path);
+/* Delete blobs and layers no image reaches (img_remove does this itself). */
+int img_gc(ImgStore *s, Error **err);
 
 /* Commit: turn an overlay upperdir into a new layer on top of `parent` (NULL
  * for a base image), write config (parent config with `config_changes` JSON

@@ -28,7 +28,9 @@ json_t *rt_host_features(void)
 		if (fs_exists(p))
 			json_array_append_new(nss, json_string(ns[i]));
 	}
-	return json_pack("{s:b,s:b,s:o}", "overlay", filesystem_supported("overlay"),
+	CgMode mode;
+	const char *cg = cg_detect("/sys/fs/cgroup", &mode, NULL) == 0 ? cg_mode_name(mode) : "none";
+	return json_pack("{s:b,s:b,s:o,s:s}", "overlay", filesystem_supported("overlay"),
 			 "seccomp", fs_exists("/proc/sys/kernel/seccomp/actions_avail"),
-			 "namespaces", nss);
+			 "namespaces", nss, "cgroup", cg);
 }

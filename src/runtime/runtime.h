@@ -18,6 +18,8 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "../base/err.h"
+#include "network.h"
+#include "container.h"
 
 /* ---------------------------------------------------------------- cgroups */
 
@@ -29,6 +31,7 @@ typedef struct CgLimits {
 	int64_t cpu_milli;      /* 0 = unlimited; 1500 = 1.5 CPUs (quota/period) */
 	int64_t cpu_shares;     /* 0 = default; v1 cpu.shares, v2 converted to cpu.weight */
 	int64_t pids_limit;     /* 0 = unlimited */
+	bool devices_allow_all; /* false: Docker's default device allowlist (v1 devices cgroup); true: --privileged */
 } CgLimits;
 
 typedef struct CgStats {
@@ -36,6 +39,8 @@ typedef struct CgStats {
 	int64_t cpu_usage_ns;
 	int64_t pids_current;
 	int64_t oom_kills;      /* OOM kills inside this cgroup so far */
+	int64_t memory_failcnt; /* times the memory limit was hit (v1 memory.failcnt, v2 memory.events max) */
+	bool under_oom;         /* v1 memory.oom_control under_oom (v2: always false) */
 } CgStats;
 
 typedef struct Cgroup Cgroup;
@@ -65,8 +70,11 @@ const char *cg_memory_path(const Cgroup *cg);
 
 typedef struct RtStdio {
 	int in, out, err;  /* become fds 0,1,2 of the container; -1 = /dev/null */
-	int console_fd;    /* if >= 0 and process.terminal: the pty slave to use as 0,1,2 and ctty */
+	int console_fd;    /* if >= 0 and process.terminal: the pty slave to use as 0,1,2 and ctty;
+			    * RT_CONSOLE_IN_CONTAINER: allocate the pty from the container's own
+			    * devpts (as runc/crun do) and hand the master back in RtSpawned */
 } RtStdio;
+#define RT_CONSOLE_IN_CONTAINER (-2)
 
 typedef struct RtSpawnHooks {
 	/* Called in the parent after the container's namespaces exist and before
@@ -78,6 +86,7 @@ typedef struct RtSpawnHooks {
 
 typedef struct RtSpawned {
 	pid_t pid;          /* host pid of the container's first process */
+	int console_master; /* with RT_CONSOLE_IN_CONTAINER: the pty master (caller closes), else -1 */
 } RtSpawned;
 
 /* Start the process described by the OCI spec `spec`:
@@ -117,6 +126,10 @@ json_t *rt_seccomp_default(void);
 extern const char *const rt_default_caps[];
 /* Every capability name the kernel knows (for --privileged / ALL). */
 int rt_cap_from_name(const char *name); /* "NET_ADMIN" or "CAP_NET_ADMIN" -> number, -EINVAL */
+/* "CAP_CHOWN" for 0 ...; NULL for numbers the build does not know. */
+const char *rt_cap_name(int cap);
+/* The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap). */
+int rt_cap_last(void);
 
 /* Fill a default OCI spec (new reference) for a container: namespaces
  * (mount, pid, uts, ipc, network, cgroup), Docker's mounts, masked and
