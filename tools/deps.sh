@@ -12,7 +12,7 @@ TEST="python3-pytest busybox-static jq iproute2 iptables containernetworking-plu
   util-linux procps curl tar
   podman crun runc skopeo uidmap fuse-overlayfs slirp4netns"
 # benchmarks only (make bench)
-PEERS="buildah hyperfine"
+PEERS="buildah hyperfine netavark aardvark-dns"
 
 want="$BUILD $TEST"
 case "${1:-}" in

@@ -9,6 +9,11 @@
 
 int fs_mkdir_p(const char *path, mode_t mode, Error **err)
 {
+	/* fast path: the parent usually exists */
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	if (errno != ENOENT)
+		return err_sys(err, errno, "mkdir '%s'", path);
 	_cleanup_free_ char *p = xstrdup(path);
 	size_t n = strlen(p);
 	for (size_t i = 1; i <= n; i++) {
@@ -89,14 +94,15 @@ ssize_t fs_read_full(int fd, void *buf, size_t n)
 	return (ssize_t)got;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, Error **err)
+static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+			 Error **err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
 	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
 		return err_sys(err, errno, "create '%s'", tmp);
 	int r = fs_write_all(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
@@ -108,6 +114,16 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		return err_sys(err, r, "rename '%s'", path);
 	}
 	return 0;
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, Error **err)
+{
+	return write_replace(path, data, len, mode, true, err);
+}
+
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode, Error **err)
+{
+	return write_replace(path, data, len, mode, false, err);
 }
 
 static int rm_rf_at(int dirfd, dev_t dev)

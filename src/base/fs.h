@@ -13,6 +13,10 @@ int fs_mkdir_p(const char *path, mode_t mode, Error **err);
 int fs_read_file(const char *path, size_t max, char **ret, size_t *ret_len, Error **err);
 /* Write data to path atomically (temp file in the same dir, fsync, rename). */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode, Error **err);
+/* Atomic replace without fsync: readers never see a partial file, but after a
+ * crash the old content (or none) may come back.  For runtime state that is
+ * rewritten often (container state), where an fsync per write would dominate. */
+int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode, Error **err);
 /* rm -rf that does not cross mount points and never follows symlinks. */
 int fs_rm_rf(const char *path, Error **err);
 bool fs_exists(const char *path);

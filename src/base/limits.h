@@ -25,5 +25,11 @@
 #define BERTH_MAX_CGROUP_PROCS   (4u << 20)    /* a cgroup.procs listing */
 #define BERTH_MAX_SPEC_ITEMS     4096          /* mounts, devices, args, env entries... in one OCI spec */
 #define BERTH_MAX_ACCOUNT_FILE   (8u << 20)    /* a container's /etc/passwd or /etc/group */
+/* build: a Dockerfile, its instructions, .dockerignore, one variable expansion, COPY sources */
+#define BERTH_MAX_DOCKERFILE        (4u << 20)
+#define BERTH_MAX_DOCKERFILE_INSTRS 10000
+#define BERTH_MAX_DOCKERIGNORE      (1u << 20)
+#define BERTH_MAX_BUILD_WORD        (1u << 20)
+#define BERTH_MAX_BUILD_STAGES      256
 
 #endif

@@ -184,7 +184,9 @@ static bool encode(ABuf *b, const Value *v, bool html, const char *indent, int d
 		}
 		ABuf s;
 		abuf_init(&s, b->a);
-		if (t->str)
+		if (t->json_text)
+			t->json_text(v, &s);
+		else if (t->str)
 			t->str(v, &s);
 		jstr(b, s.p ? s.p : "", s.len, html);
 		return true;

@@ -173,6 +173,7 @@ static const char *ptype_name(char t)
 	case PT_MAP: return "map[string]interface {}";
 	case PT_VALUE: return "reflect.Value";
 	case PT_STRINGS: return "[]string";
+	case PT_TIME: return "time.Time";
 	}
 	return "interface {}";
 }
@@ -197,6 +198,7 @@ static bool assignable(const Value *v, char t)
 	case PT_LIST: return v->kind == VK_LIST && v->type == GT_ANY;
 	case PT_MAP: return v->kind == VK_MAP && v->type == GT_ANY;
 	case PT_STRINGS: return v->kind == VK_LIST && v->type == GT_STRING;
+	case PT_TIME: return v->kind == VK_OBJECT && !strcmp(v->u.o.t->type_name, "time.Time");
 	}
 	return false;
 }
@@ -710,8 +712,6 @@ int exec_template(ExecShared *sh, const TmplSet *set, Tmpl *t, Value *data, Miss
 	s->missingkey = mk;
 	s->capture = capture;
 	s->depth = depth;
-	if (data && data->kind == VK_NIL)
-		data = NULL;
 	if (setjmp(jb)) {
 		sh->jb = saved;
 		Error *e = sh->err;
@@ -722,14 +722,15 @@ int exec_template(ExecShared *sh, const TmplSet *set, Tmpl *t, Value *data, Miss
 			err_free(e);
 		return -EINVAL;
 	}
-	push_var(s, "$", data);
+	Value *dot = data && data->kind == VK_NIL ? NULL : data;
+	push_var(s, "$", dot);
 	if (!t->root) {
 		ABuf q;
 		abuf_init(&q, sh->a);
 		go_quote(&q, t->name, strlen(t->name), false);
 		exec_errorf(s, "%s is an incomplete or empty template", abuf_str(&q));
 	}
-	walk(s, data, t->root);
+	walk(s, dot, t->root);
 	sh->jb = saved;
 	return 0;
 }

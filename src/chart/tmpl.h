@@ -117,6 +117,7 @@ bool node_is_empty_tree(const Node *n);
 enum {
 	PT_ANY = 'a', PT_STRING = 's', PT_INT = 'i', PT_INT64 = 'I', PT_FLOAT = 'f',
 	PT_BOOL = 'b', PT_LIST = 'l', PT_MAP = 'm', PT_VALUE = 'v', PT_STRINGS = 'S',
+	PT_TIME = 'T',   /* time.Time */
 };
 enum { FN_AND = 1, FN_OR = 2, FN_CALL = 4, FN_BUILTIN = 8 };
 

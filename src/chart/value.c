@@ -649,7 +649,12 @@ static json_t *float_to_json(double f)
 	return json_real(f);
 }
 
-json_t *value_to_json(const Value *v)
+static json_t *to_json(const Value *v, bool keep_floats);
+
+json_t *value_to_json(const Value *v) { return to_json(v, false); }
+json_t *value_to_json_ex(const Value *v, bool keep_floats) { return to_json(v, keep_floats); }
+
+static json_t *to_json(const Value *v, bool keep_floats)
 {
 	if (!v)
 		return json_null();
@@ -658,20 +663,20 @@ json_t *value_to_json(const Value *v)
 	case VK_BOOL: return json_boolean(v->u.b);
 	case VK_INT: return json_integer(v->u.i);
 	case VK_UINT: return v->u.u > INT64_MAX ? json_real((double)v->u.u) : json_integer((json_int_t)v->u.u);
-	case VK_FLOAT: return float_to_json(v->u.f);
+	case VK_FLOAT: return keep_floats ? json_real(v->u.f) : float_to_json(v->u.f);
 	case VK_COMPLEX: return json_null();
 	case VK_STRING: return json_stringn_nocheck(v->u.s.p, v->u.s.n);
 	case VK_LIST: {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < v->u.l->len; i++)
-			json_array_append_new(arr, value_to_json(v->u.l->items[i]));
+			json_array_append_new(arr, to_json(v->u.l->items[i], keep_floats));
 		return arr;
 	}
 	case VK_MAP: {
 		json_t *o = json_object();
 		for (size_t i = 0; i < v->u.m->len; i++)
 			json_object_setn_new_nocheck(o, v->u.m->e[i].key, v->u.m->e[i].klen,
-						     value_to_json(v->u.m->e[i].val));
+						     to_json(v->u.m->e[i].val, keep_floats));
 		return o;
 	}
 	case VK_OBJECT: {
@@ -684,7 +689,9 @@ json_t *value_to_json(const Value *v)
 		Arena *a = arena_new(0);
 		ABuf b;
 		abuf_init(&b, a);
-		if (v->u.o.t->str)
+		if (v->u.o.t->json_text)
+			v->u.o.t->json_text(v, &b);
+		else if (v->u.o.t->str)
 			v->u.o.t->str(v, &b);
 		json_t *s = json_stringn_nocheck(abuf_str(&b), b.len);
 		arena_free(a);

@@ -121,6 +121,8 @@ struct ObjType {
 	size_t (*fields)(const Value *self, const char *const **names, Value ***vals, Arena *a);
 	bool (*equal)(const Value *a, const Value *b);   /* Go == (NULL: identity) */
 	double (*as_number)(const Value *self, bool *ok); /* int-kinded objects (time.Duration) */
+	/* MarshalJSON as a JSON string (time.Time: RFC 3339); NULL: use str(). */
+	void (*json_text)(const Value *self, ABuf *out);
 };
 
 Value *value_nil(void);
@@ -171,5 +173,7 @@ Value *value_from_json(Arena *a, const json_t *j, JsonIntMode mode);
  * 1e21 become JSON integers when they fit int64).  New reference; objects are
  * rendered through their Stringer. */
 json_t *value_to_json(const Value *v);
+/* keep_floats: float64 stays a JSON real even when integral (go-yaml v3's view). */
+json_t *value_to_json_ex(const Value *v, bool keep_floats);
 
 #endif

@@ -7,6 +7,10 @@
  * merged into .config, a new diff_id and a history entry.  With upperdir NULL
  * only the config changes (an empty_layer history entry), as a Dockerfile's
  * metadata instructions do.
+ * img_commit_ex (for builds) adds: a fixed "created" time that also clamps
+ * file mtimes (reproducible layers), zstd or adaptive gzip (compress.c), a
+ * whole replacement .config, and adopting the upperdir as the unpacked
+ * layer instead of unpacking the new blob again.
  */
 #include "image-internal.h"
 #include "../base/limits.h"
@@ -15,16 +19,17 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
-static int commit_layer(ImgStore *s, const char *upperdir, const char *parent_chain, LayerResult *res,
-			Error **err)
+static int commit_layer(ImgStore *s, const char *upperdir, const char *parent_chain, const ImgCommitOpts *o,
+			LayerResult *res, Error **err)
 {
 	LayerTarWriter *lw;
 	struct archive *w;
-	int r = layer_tar_writer_open(s, &lw, &w, err);
+	int r = o ? layer_tar_writer_open_ex(s, o->zstd, &lw, &w, err) : layer_tar_writer_open(s, &lw, &w, err);
 	if (r < 0)
 		return r;
-	r = diff_write_tree(w, upperdir, true, err);
+	r = diff_write_tree_clamped(w, upperdir, true, o ? o->timestamp : -1, err);
 	if (r < 0) {
 		layer_tar_writer_abort(lw);
 		return r;
@@ -33,6 +38,15 @@ static int commit_layer(ImgStore *s, const char *upperdir, const char *parent_ch
 	r = layer_tar_writer_close(s, lw, diff_id, res->blob_digest, &res->blob_size, &res->tar_size, err);
 	if (r < 0)
 		return r;
+	if (o && o->adopt_upper) {
+		memcpy(res->diff_id, diff_id, 72);
+		layer_chain_id(parent_chain, diff_id, res->chain_id);
+		res->size = res->tar_size;
+		snprintf(res->blob_media, sizeof(res->blob_media), "%s", compressor_media_type(o->zstd));
+		r = layer_adopt(s, upperdir, parent_chain, res, err);
+		if (r != -EXDEV)
+			return r;
+	}
 	_cleanup_free_ char *bp = store_blob_path(s, res->blob_digest);
 	_cleanup_close_ int fd = open(bp, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -63,8 +77,9 @@ static int parent_layers(ImgStore *s, const ImgInfo *parent, json_t **ret, Error
 	return 0;
 }
 
-int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const json_t *config_changes,
-	       const char *created_by, const char *comment, const char *name, char **ret_id, Error **err)
+static int commit_any(ImgStore *s, const char *upperdir, const ImgInfo *parent, const json_t *config_changes,
+		      const ImgCommitOpts *o, const char *created_by, const char *comment, const char *name,
+		      char **ret_id, Error **err)
 {
 	_cleanup_free_ char *norm = NULL;
 	int r = name ? img_ref_normalize(name, &norm, err) : 0;
@@ -89,16 +104,26 @@ int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const j
 	}
 	LayerResult res = { 0 };
 	if (upperdir) {
-		r = commit_layer(s, upperdir, parent_chain, &res, err);
+		r = commit_layer(s, upperdir, parent_chain, o, &res, err);
 		if (r < 0)
 			return err_prefix(err, "commit '%s'", upperdir);
-		json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "mediaType", MT_OCI_LAYER_GZ, "digest",
+		const char *mt = o ? compressor_media_type(o->zstd) : MT_OCI_LAYER_GZ;
+		json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "mediaType", mt, "digest",
 							res.blob_digest, "size", (json_int_t)res.blob_size));
 	}
 	_cleanup_json_ json_t *config = parent ? json_deep_copy(parent->config) : base_config();
 	char created[64];
-	config_now(created);
+	if (o && o->timestamp >= 0) {
+		struct tm tm;
+		time_t t = (time_t)o->timestamp;
+		gmtime_r(&t, &tm);
+		strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	} else {
+		config_now(created);
+	}
 	json_object_set_new(config, "created", json_string(created));
+	if (o && o->config)
+		json_object_set_new(config, "config", json_deep_copy(o->config));
 	json_t *cfg = json_obj_ensure(config, "config");
 	if (json_is_object(config_changes))
 		json_object_update(cfg, (json_t *)config_changes);
@@ -132,4 +157,16 @@ int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const j
 		return err_prefix(err, "commit");
 	*ret_id = xstrdup(id);
 	return 0;
+}
+
+int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const json_t *config_changes,
+	       const char *created_by, const char *comment, const char *name, char **ret_id, Error **err)
+{
+	return commit_any(s, upperdir, parent, config_changes, NULL, created_by, comment, name, ret_id, err);
+}
+
+int img_commit_ex(ImgStore *s, const char *upperdir, const ImgInfo *parent, const ImgCommitOpts *opts,
+		  const char *created_by, const char *comment, char **ret_id, Error **err)
+{
+	return commit_any(s, upperdir, parent, NULL, opts, created_by, comment, NULL, ret_id, err);
 }

@@ -26,6 +26,7 @@ typedef struct Walk {
 	dev_t dev;
 	struct archive_entry_linkresolver *lr;
 	StrBuf path;   /* relative path of the directory being walked, "" or "a/b/" */
+	int64_t clamp; /* >= 0: later mtimes are written as this */
 } Walk;
 
 static int cmp_str(const void *a, const void *b)
@@ -108,6 +109,8 @@ static struct archive_entry *entry_from_stat(const char *rel, const struct stat 
 
 static int write_header(Walk *wk, struct archive_entry *e, Error **err)
 {
+	if (wk->clamp >= 0 && archive_entry_mtime(e) >= wk->clamp)
+		archive_entry_set_mtime(e, wk->clamp, 0);
 	if (archive_write_header(wk->w, e) < ARCHIVE_WARN)
 		return err_set(err, EIO, "'%s': write tar header: %s", archive_entry_pathname(e),
 			       archive_error_string(wk->w) ?: "error");
@@ -237,13 +240,18 @@ static int walk_dir(Walk *wk, int dfd, Error **err)
 
 int diff_write_tree(struct archive *w, const char *dir, bool as_layer, Error **err)
 {
+	return diff_write_tree_clamped(w, dir, as_layer, -1, err);
+}
+
+int diff_write_tree_clamped(struct archive *w, const char *dir, bool as_layer, int64_t clamp, Error **err)
+{
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "open '%s'", dir);
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return err_sys(err, errno, "stat '%s'", dir);
-	Walk wk = { .w = w, .as_layer = as_layer, .dev = st.st_dev };
+	Walk wk = { .w = w, .as_layer = as_layer, .dev = st.st_dev, .clamp = clamp };
 	sb_init(&wk.path);
 	sb_adds(&wk.path, "");
 	wk.lr = archive_entry_linkresolver_new();
@@ -262,6 +270,7 @@ struct LayerTarWriter {
 	struct archive *w;
 	Sha256 *hash;
 	uint64_t n;
+	LayerCompressor *comp;  /* instead of gz (layer_tar_writer_open_ex) */
 };
 
 static la_ssize_t ltw_write(struct archive *a, void *ud, const void *buf, size_t n)
@@ -269,6 +278,15 @@ static la_ssize_t ltw_write(struct archive *a, void *ud, const void *buf, size_t
 	LayerTarWriter *lw = ud;
 	sha256_update(lw->hash, buf, n);
 	lw->n += n;
+	if (lw->comp) {
+		Error *e = NULL;
+		if (compressor_write(lw->comp, buf, n, &e) < 0) {
+			archive_set_error(a, EIO, "compress: %s", err_msg(e));
+			err_free(e);
+			return -1;
+		}
+		return (la_ssize_t)n;
+	}
 	if (archive_write_data(lw->gz, buf, n) != (la_ssize_t)n) {
 		archive_set_error(a, EIO, "compress: %s", archive_error_string(lw->gz) ?: "error");
 		return -1;
@@ -284,12 +302,13 @@ void layer_tar_writer_abort(LayerTarWriter *lw)
 		archive_write_free(lw->w);
 	if (lw->gz)
 		archive_write_free(lw->gz);
+	compressor_abort(lw->comp);
 	sha256_free(lw->hash);
 	blob_writer_abort(&lw->bw);
 	free(lw);
 }
 
-int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **ret_w, Error **err)
+static int ltw_open(ImgStore *s, int comp, LayerTarWriter **ret, struct archive **ret_w, Error **err)
 {
 	LayerTarWriter *lw = xcalloc(1, sizeof(*lw));
 	int r = blob_writer_open(s, &lw->bw, err);
@@ -298,8 +317,11 @@ int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **re
 		return r;
 	}
 	lw->hash = sha256_new();
-	lw->gz = tar_gzip_writer_open(&lw->bw, err);
-	if (!lw->gz) {
+	if (comp >= 0)
+		lw->comp = compressor_open(&lw->bw, comp == 1, err);
+	else
+		lw->gz = tar_gzip_writer_open(&lw->bw, err);
+	if (!lw->gz && !lw->comp) {
 		layer_tar_writer_abort(lw);
 		return -EIO;
 	}
@@ -317,6 +339,16 @@ int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **re
 	return 0;
 }
 
+int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **ret_w, Error **err)
+{
+	return ltw_open(s, -1, ret, ret_w, err);
+}
+
+int layer_tar_writer_open_ex(ImgStore *s, bool zstd, LayerTarWriter **ret, struct archive **ret_w, Error **err)
+{
+	return ltw_open(s, zstd ? 1 : 0, ret, ret_w, err);
+}
+
 int layer_tar_writer_close(ImgStore *s, LayerTarWriter *lw, char diff_id[72], char blob[72],
 			   int64_t *blob_size, int64_t *tar_size, Error **err)
 {
@@ -328,8 +360,10 @@ int layer_tar_writer_close(ImgStore *s, LayerTarWriter *lw, char diff_id[72], ch
 	archive_write_free(lw->w);
 	lw->w = NULL;
 	struct archive *gz = lw->gz;
+	LayerCompressor *comp = lw->comp;
 	lw->gz = NULL;
-	int r = tar_gzip_writer_close(gz, err);
+	lw->comp = NULL;
+	int r = comp ? compressor_close(comp, err) : tar_gzip_writer_close(gz, err);
 	if (r < 0) {
 		layer_tar_writer_abort(lw);
 		return r;

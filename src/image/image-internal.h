@@ -11,6 +11,7 @@
  *   diff.c     tree walks: upperdir -> OCI layer tar, A/C/D listing, export
  *   config.c   image config helpers, Dockerfile-style --change instructions
  *   import.c   rootfs tarball -> image;  commit.c  upperdir -> image
+ *   compress.c layer compressors for img_commit_ex (adaptive gzip, zstd)
  *   archive.c  docker-archive / oci-archive save and load
  *
  * Locking: writers that add content hold <root>/image/.gc.lock shared for
@@ -23,7 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <archive.h>
+#include "archive-lazy.h" /* libarchive, loaded on first use */
 #include <jansson.h>
 #include "image.h"
 #include "../base/err.h"
@@ -170,6 +171,10 @@ bool layer_exists(const ImgStore *s, const char *chain_id);
  * given, must match.  Idempotent: an existing layer is kept. */
 int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
 		 bool make_blob, LayerResult *res, Error **err);
+/* Make directory `dir` (overlay whiteouts) the unpacked layer res->chain_id
+ * by moving it into the store (a build's upperdir: no second unpack).
+ * -EXDEV when it is on another filesystem (nothing moved then). */
+int layer_adopt(ImgStore *s, const char *dir, const char *parent_chain, LayerResult *res, Error **err);
 /* The OCI layer media type a blob's first bytes say (gzip, zstd, else tar). */
 const char *layer_media_sniff(int fd);
 /* Read layers/<chain>/info.json (NULL fields when absent). */
@@ -187,6 +192,8 @@ void layer_close_diffs(int *fds, size_t n);
  * writer).  as_layer: overlay whiteouts/opaque dirs become OCI whiteouts and
  * device nodes are left out; otherwise the tree is exported as it is. */
 int diff_write_tree(struct archive *w, const char *dir, bool as_layer, Error **err);
+/* The same with every mtime later than clamp (>= 0) set to clamp. */
+int diff_write_tree_clamped(struct archive *w, const char *dir, bool as_layer, int64_t clamp, Error **err);
 /* An uncompressed pax writer whose bytes go through sha256 and a gzip blob. */
 typedef struct LayerTarWriter LayerTarWriter;
 int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **ret_w, Error **err);
@@ -194,6 +201,17 @@ int layer_tar_writer_open(ImgStore *s, LayerTarWriter **ret, struct archive **re
 int layer_tar_writer_close(ImgStore *s, LayerTarWriter *lw, char diff_id[72], char blob[72],
 			   int64_t *blob_size, int64_t *tar_size, Error **err);
 void layer_tar_writer_abort(LayerTarWriter *lw);
+/* The same writer compressing through compress.c (adaptive gzip or zstd). */
+int layer_tar_writer_open_ex(ImgStore *s, bool zstd, LayerTarWriter **ret, struct archive **ret_w, Error **err);
+
+/* ---- compress.c ---- */
+typedef struct LayerCompressor LayerCompressor;
+LayerCompressor *compressor_open(BlobWriter *bw, bool zstd, Error **err);
+int compressor_write(LayerCompressor *c, const void *buf, size_t n, Error **err);
+/* Finish the stream and free c. */
+int compressor_close(LayerCompressor *c, Error **err);
+void compressor_abort(LayerCompressor *c);
+const char *compressor_media_type(bool zstd);
 
 /* ---- config.c ---- */
 const char *config_host_arch(void);

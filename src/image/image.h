@@ -119,12 +119,31 @@ int img_gc(ImgStore *s, Error **err);
 int img_commit(ImgStore *s, const char *upperdir, const ImgInfo *parent, const json_t *config_changes,
 	       const char *created_by, const char *comment, const char *name, char **ret_id, Error **err);
 
+/* A commit as builds need it (zero-initialise, then set what you need). */
+typedef struct ImgCommitOpts {
+	int64_t timestamp;      /* >= 0: config and history "created" at this unix time and
+				 * every later file mtime in the layer clamped to it; < 0: now */
+	bool zstd;              /* zstd layer; else gzip that stores incompressible chunks */
+	bool adopt_upper;       /* move upperdir into the store as the unpacked layer (the
+				 * caller's directory is gone afterwards on success) */
+	const json_t *config;   /* the new image's whole "config" object; NULL keeps the parent's */
+} ImgCommitOpts;
+/* img_commit with options; the new image is not tagged (img_tag it).  With
+ * upperdir NULL only the config changes (an empty_layer history entry). */
+int img_commit_ex(ImgStore *s, const char *upperdir, const ImgInfo *parent, const ImgCommitOpts *opts,
+		  const char *created_by, const char *comment, char **ret_id, Error **err);
+
 /* Changes in an upperdir as docker diff prints them: callback with kind
  * 'A' added, 'C' changed, 'D' deleted and the absolute in-container path.
  * `lower_exists(path)` tells whether path exists in the image's layers
  * (A vs C); the store provides it through img_path_in_image. */
 int img_diff(ImgStore *s, const ImgInfo *img, const char *upperdir,
 	     void (*cb)(char kind, const char *path, void *ud), void *ud, Error **err);
+
+/* Unpack a tar (plain, gzip, bzip2, xz, zstd) read from fd below the open
+ * directory dirfd, with owners and modes, never writing outside it (what a
+ * Dockerfile's ADD of a local archive does). */
+int img_unpack_tar(int fd, int dirfd, Error **err);
 
 /* Write a tar of a merged directory tree (for `export`) to fd. */
 int img_export_dir(const char *dir, int fd, Error **err);

@@ -67,3 +67,9 @@ int img_import(ImgStore *s, int fd, const char *name, char *const *changes, cons
 	*ret_id = xstrdup(id);
 	return 0;
 }
+
+int img_unpack_tar(int fd, int dirfd, Error **err)
+{
+	TarResult tr;
+	return tar_unpack_stream(fd, dirfd, TAR_LAYER, NULL, &tr, err);
+}

@@ -220,6 +220,25 @@ int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *e
 	return r < 0 ? r : 0;
 }
 
+int layer_adopt(ImgStore *s, const char *dir, const char *parent_chain, LayerResult *res, Error **err)
+{
+	if (layer_exists(s, res->chain_id))
+		return 0;
+	_cleanup_free_ char *tmp = xasprintf("%s/.tmp-XXXXXX", s->layers);
+	if (!mkdtemp(tmp))
+		return err_sys(err, errno, "create temp dir in '%s'", s->layers);
+	_cleanup_free_ char *diff = fs_join(tmp, "diff");
+	if (rename(dir, diff) < 0) {
+		int e = errno;
+		rmdir(tmp);
+		return e == EXDEV ? -EXDEV : err_sys(err, e, "move '%s' into the layer store", dir);
+	}
+	int r = layer_publish(s, tmp, parent_chain, res, err);
+	if (fs_is_dir(tmp))
+		fs_rm_rf(tmp, NULL);
+	return r < 0 ? r : 0;
+}
+
 const char *layer_media_sniff(int fd)
 {
 	unsigned char m[4] = { 0 };

@@ -61,11 +61,11 @@ int ctr_init_layer_write(const char *dir, const char *hostname, const char *ip, 
 		"ff02::2\tip6-allrouters\n%s%s%s%s",
 		ip && *ip ? ip : "", ip && *ip ? "\t" : "", ip && *ip ? name : "", ip && *ip ? "\n" : "");
 	_cleanup_free_ char *resolv = resolv_conf_for(netmode);
-	int r = fs_write_atomic(p_host, hostname_line, strlen(hostname_line), 0644, err);
+	int r = fs_write_replace(p_host, hostname_line, strlen(hostname_line), 0644, err);
 	if (r >= 0)
-		r = fs_write_atomic(p_hosts, hosts, strlen(hosts), 0644, err);
+		r = fs_write_replace(p_hosts, hosts, strlen(hosts), 0644, err);
 	if (r >= 0)
-		r = fs_write_atomic(p_resolv, resolv, strlen(resolv), 0644, err);
+		r = fs_write_replace(p_resolv, resolv, strlen(resolv), 0644, err);
 	return r;
 }
 

@@ -92,7 +92,7 @@ void ctr_unlock(int fd)
 int ctr_state_save(Container *c, Error **err)
 {
 	_cleanup_free_ char *p = fs_join(c->dir, "state.json");
-	return json_save_path(p, c->state, JSON_COMPACT, err);
+	return json_save_path_volatile(p, c->state, JSON_COMPACT, err);
 }
 
 /* Apply `changes` (object) to state.json under the lock, re-reading first so
@@ -589,11 +589,11 @@ static int write_container(const char *dir, json_t *doc, json_t *state, const ch
 	_cleanup_free_ char *cfgpath = fs_join(dir, "config.json");
 	_cleanup_free_ char *stpath = fs_join(dir, "state.json");
 	if (r >= 0)
-		r = json_save_path(stpath, state, JSON_COMPACT, err);
+		r = json_save_path_volatile(stpath, state, JSON_COMPACT, err);
 	if (r >= 0)
 		r = ctr_init_layer_write(dir, hostname, NULL, netmode, err);
 	if (r >= 0)
-		r = json_save_path(cfgpath, doc, JSON_INDENT(1), err);
+		r = json_save_path_volatile(cfgpath, doc, JSON_INDENT(1), err);
 	if (r < 0)
 		fs_rm_rf(dir, NULL);
 	return r;

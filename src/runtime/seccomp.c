@@ -307,7 +307,7 @@ static int export_bpf(scmp_filter_ctx ctx, RtSeccomp *ret, Error **err)
  * are written atomically, carry their length, and are only trusted in a
  * root-owned directory nobody else can write. */
 #define CACHE_DIR "/run/berth/seccomp"
-#define CACHE_MAGIC "BERTHSC1"
+#define CACHE_MAGIC "BERTHSC2"
 
 static pthread_mutex_t mem_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -316,16 +316,95 @@ static struct {
 	unsigned short len;
 } mem_cache;
 
+/* The key hashes the profile's JSON tree as it is walked (tagged,
+ * length-prefixed tokens through a small buffer): no serialisation, no key
+ * sorting.  Objects are taken in their stored order, so the same producer
+ * always gives the same key; a reordered profile only costs a cache miss. */
+typedef struct KeyHash {
+	Sha256 *h;
+	unsigned char buf[4096];
+	size_t len;
+} KeyHash;
+
+static void kh_add(KeyHash *k, const void *data, size_t n)
+{
+	if (k->len + n > sizeof(k->buf)) {
+		sha256_update(k->h, k->buf, k->len);
+		k->len = 0;
+	}
+	if (n > sizeof(k->buf)) {
+		sha256_update(k->h, data, n);
+		return;
+	}
+	memcpy(k->buf + k->len, data, n);
+	k->len += n;
+}
+
+static void kh_str(KeyHash *k, char tag, const char *str, size_t n)
+{
+	uint32_t len = (uint32_t)n;
+	kh_add(k, &tag, 1);
+	kh_add(k, &len, sizeof(len));
+	kh_add(k, str, n);
+}
+
+static void kh_json(KeyHash *k, const json_t *j, int depth)
+{
+	char tag = (char)json_typeof(j);
+	if (depth > 64) /* profiles are shallow; never recurse without bound */
+		return;
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *v;
+		kh_add(k, &tag, 1);
+		json_object_foreach((json_t *)j, key, v) {
+			kh_str(k, 'k', key, strlen(key));
+			kh_json(k, v, depth + 1);
+		}
+		kh_add(k, "}", 1);
+		break;
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *v;
+		kh_add(k, &tag, 1);
+		json_array_foreach(j, i, v)
+			kh_json(k, v, depth + 1);
+		kh_add(k, "]", 1);
+		break;
+	}
+	case JSON_STRING:
+		kh_str(k, tag, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER: {
+		json_int_t v = json_integer_value(j);
+		kh_add(k, &tag, 1);
+		kh_add(k, &v, sizeof(v));
+		break;
+	}
+	case JSON_REAL: {
+		double v = json_real_value(j);
+		kh_add(k, &tag, 1);
+		kh_add(k, &v, sizeof(v));
+		break;
+	}
+	default:
+		kh_add(k, &tag, 1);
+	}
+}
+
 static void cache_key(const json_t *sc, char key[72])
 {
 	const struct scmp_version *v = seccomp_version();
-	_cleanup_free_ char *dump = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
-	_cleanup_free_ char *head = xasprintf("%s\n%u.%u.%u\n%u\n", CACHE_MAGIC, v ? v->major : 0, v ? v->minor : 0,
-					      v ? v->micro : 0, seccomp_arch_native());
-	Sha256 *h = sha256_new();
-	sha256_update(h, head, strlen(head));
-	sha256_update(h, dump ? dump : "", dump ? strlen(dump) : 0);
-	sha256_final(h, key);
+	char head[128];
+	snprintf(head, sizeof(head), "%s\n%u.%u.%u\n%u\n", CACHE_MAGIC, v ? v->major : 0, v ? v->minor : 0,
+		 v ? v->micro : 0, seccomp_arch_native());
+	KeyHash k = { .h = sha256_new() };
+	kh_add(&k, head, strlen(head));
+	kh_json(&k, sc, 0);
+	sha256_update(k.h, k.buf, k.len);
+	sha256_final(k.h, key);
 }
 
 static bool cache_dir_trusted(void)

@@ -24,7 +24,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <malloc.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -200,6 +202,60 @@ static int stdio_setup(Supervisor *sv, Stdio *io, Error **err)
 	return 0;
 }
 
+/* ---- memory ---- */
+
+/* The supervisor is a fork of the CLI: it starts with every page the CLI
+ * touched (library text, the CLI's heap).  While it holds a container it
+ * needs a few pages of its own code.  Give back what it does not use:
+ * free heap (malloc_trim), and clean, file-backed private mappings (library
+ * text and read-only data that were never written: dropping them only
+ * removes our page-table entries; the pages stay in the page cache and fault
+ * back in on use).  Mappings with dirty or anonymous pages are left alone
+ * (relocated data, heap, stack).  Read from /proc/self/smaps. */
+static void trim_memory(void)
+{
+	malloc_trim(0);
+	FILE *f = fopen("/proc/self/smaps", "re");
+	if (!f)
+		return;
+	char line[512];
+	unsigned long start = 0, end = 0;
+	bool file_backed = false, dirty = false, writable = false;
+	unsigned long todo_start[256], todo_end[256];
+	size_t n = 0;
+	for (;;) {
+		bool have = fgets(line, sizeof(line), f) != NULL;
+		unsigned long a, b;
+		char perms[8] = "";
+		unsigned long long off;
+		unsigned dev_major, dev_minor;
+		unsigned long inode = 0;
+		bool header = have && sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &a, &b, perms, &off, &dev_major,
+					     &dev_minor, &inode) == 7;
+		if (!have || header) {
+			if (end > start && file_backed && !dirty && !writable && n < ARRAY_SIZE(todo_start)) {
+				todo_start[n] = start;
+				todo_end[n++] = end;
+			}
+			if (!have)
+				break;
+			start = a;
+			end = b;
+			file_backed = inode != 0 && strchr(line, '/') != NULL && !strstr(line, "[");
+			writable = perms[1] == 'w';
+			dirty = false;
+			continue;
+		}
+		unsigned long kb;
+		if ((sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 || sscanf(line, "Shared_Dirty: %lu kB", &kb) == 1 ||
+		     sscanf(line, "Anonymous: %lu kB", &kb) == 1) && kb > 0)
+			dirty = true;
+	}
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		madvise((void *)todo_start[i], todo_end[i] - todo_start[i], MADV_DONTNEED);
+}
+
 /* ---- output pump ---- */
 
 static void forward(Supervisor *sv, int stream, const char *buf, size_t n)
@@ -254,6 +310,7 @@ static int hold(Supervisor *sv, Stdio *io, CriLog *log, pid_t pid, int sigfd)
 	bool exited = false, out_open = io->out_r >= 0, err_open = io->err_r >= 0;
 	bool in_open = io->tty && sv->attach && sv->attach->in >= 0;
 	int drain_ms = -1;
+	bool trimmed = false;
 	for (;;) {
 		struct pollfd fds[4] = {
 			{ .fd = sigfd, .events = POLLIN },
@@ -263,9 +320,16 @@ static int hold(Supervisor *sv, Stdio *io, CriLog *log, pid_t pid, int sigfd)
 		};
 		if (exited && !out_open && !err_open)
 			break;
-		int r = poll(fds, 4, exited ? drain_ms : -1);
+		int r = poll(fds, 4, exited ? drain_ms : trimmed ? -1 : 1000);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r == 0 && !exited) {
+			/* running for a second: a long-lived container; shed what the
+			 * CLI left us (short ones never pay for this) */
+			trim_memory();
+			trimmed = true;
+			continue;
+		}
 		if (r == 0)
 			break; /* drained long enough after exit: something else holds the pipes */
 		if (fds[1].revents)
@@ -329,9 +393,15 @@ static int run_once(Supervisor *sv, int *ready_fd, int sigfd, int *ret_status, E
 	clock_gettime(CLOCK_REALTIME, &now);
 	char started[48];
 	format_rfc3339nano(started, sizeof(started), now.tv_sec, now.tv_nsec);
-	ctr_state_update(sv->ctr, json_pack("{s:s,s:b,s:i,s:s,s:b,s:s}", "Status", "running", "Running", 1,
-					    "Pid", (json_int_t)sp.pid, "StartedAt", started, "OOMKilled", 0,
-					    "Error", ""), NULL);
+	json_t *running = json_pack("{s:s,s:b,s:i,s:s,s:b,s:s}", "Status", "running", "Running", 1, "Pid",
+			       (json_int_t)sp.pid, "StartedAt", started, "OOMKilled", 0, "Error", "");
+	if (*ready_fd >= 0) {
+		/* first run: who supervises, and a fresh start clears an old stop */
+		json_object_set_new(running, "SupervisorPid", json_integer(getpid()));
+		json_object_set_new(running, "SupervisorStart", json_integer(proc_start_time(getpid())));
+		json_object_set_new(running, "StopRequested", json_false());
+	}
+	ctr_state_update(sv->ctr, running, NULL);
 	report_start(*ready_fd, 0, NULL);
 	*ready_fd = -1;
 
@@ -354,6 +424,27 @@ static int run_once(Supervisor *sv, int *ready_fd, int sigfd, int *ret_status, E
 					    finished), NULL);
 	*ret_status = code;
 	return 0;
+}
+
+/* After a run: the network and this run's cgroup (the one we hold: no
+ * re-creation as ctr_release_resources must do for a dead supervisor). */
+static void release_run(Supervisor *sv)
+{
+	if (sv->net_result) {
+		size_t n = 0;
+		_cleanup_free_ NetPort *ports = ctr_ports(sv->ctr, &n);
+		Error *e = NULL;
+		if (net_detach(sv->ctr->id, NULL, ports, n, sv->net_result, &e) < 0)
+			log_warn("container %s: network: %s", ctr_name(sv->ctr), err_msg(e));
+		err_free(e);
+		ctr_state_update(sv->ctr, json_pack("{s:n}", "CniResult"), NULL);
+	}
+	if (sv->cg) {
+		cg_kill_all(sv->cg, SIGKILL, NULL);
+		cg_destroy(sv->cg, NULL);
+		cg_free(sv->cg);
+		sv->cg = NULL;
+	}
 }
 
 static bool should_restart(Supervisor *sv, int code, int restarts)
@@ -418,7 +509,7 @@ static void supervise(Supervisor *sv, int ready_fd)
 			code = r == -ENOENT ? 127 : r == -EACCES ? 126 : 125;
 			ctr_state_update(sv->ctr, json_pack("{s:s,s:i,s:s}", "Status", "created", "ExitCode", code,
 							    "Error", err_msg(e)), NULL);
-			ctr_release_resources(sv->store, sv->ctr);
+			release_run(sv);
 			if (ready_fd >= 0) {
 				report_start(ready_fd, r, err_msg(e));
 				err_free(e);
@@ -430,9 +521,7 @@ static void supervise(Supervisor *sv, int ready_fd)
 		}
 		code = status;
 		ctr_refresh(sv->store, sv->ctr, NULL);
-		ctr_release_resources(sv->store, sv->ctr);
-		cg_free(sv->cg);
-		sv->cg = NULL;
+		release_run(sv);
 		if (sv->net_result) {
 			json_decref(sv->net_result);
 			sv->net_result = NULL;
@@ -473,7 +562,6 @@ int ctr_start(CtrStore *s, Container *c, const CtrAttach *attach, Error **err)
 		free(sv.ports);
 		return err_sys(err, errno, "pipe");
 	}
-	ctr_state_update(c, json_pack("{s:b}", "StopRequested", 0), NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -486,9 +574,6 @@ int ctr_start(CtrStore *s, Container *c, const CtrAttach *attach, Error **err)
 	if (pid == 0) {
 		close(ready[0]);
 		detach_from_cli(attach);
-		long long start = proc_start_time(getpid());
-		ctr_state_update(c, json_pack("{s:i,s:I}", "SupervisorPid", (json_int_t)getpid(),
-					      "SupervisorStart", (json_int_t)start), NULL);
 		supervise(&sv, ready[1]);
 	}
 	close(ready[1]);

@@ -33,6 +33,14 @@ int json_save_path(const char *path, const json_t *j, size_t flags, Error **err)
 	return fs_write_atomic(path, s, strlen(s), 0644, err);
 }
 
+int json_save_path_volatile(const char *path, const json_t *j, size_t flags, Error **err)
+{
+	_cleanup_free_ char *s = json_dumps(j, flags | JSON_ENCODE_ANY);
+	if (!s)
+		return err_set(err, ENOMEM, "encode JSON for '%s'", path);
+	return fs_write_replace(path, s, strlen(s), 0644, err);
+}
+
 const char *json_str(const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);

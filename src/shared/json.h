@@ -16,6 +16,8 @@ int json_load_path(const char *path, size_t max, json_t **ret, Error **err);
 int json_parse_buf(const char *buf, size_t len, const char *what, json_t **ret, Error **err);
 /* Write compactly (flags as json_dumps) to path atomically. */
 int json_save_path(const char *path, const json_t *j, size_t flags, Error **err);
+/* The same without fsync (fs_write_replace): for frequently rewritten runtime state. */
+int json_save_path_volatile(const char *path, const json_t *j, size_t flags, Error **err);
 /* Borrowed string member or NULL (also NULL when not a string). */
 const char *json_str(const json_t *obj, const char *key);
 /* Integer member or def. */

@@ -1,0 +1,207 @@
+/* api-internal.h - what the API server's files share: the resource table, the
+ * request/response values that flow between the HTTP layer and the handlers,
+ * and the helpers each concern file exports (status errors, selectors,
+ * patches, defaulting, validation, tables, discovery).
+ *
+ * Request flow: http.c turns a libmicrohttpd request into an ApiRequest
+ * (body capped at BERTH_MAX_API_BODY), api_handle() (handlers.c) routes it
+ * (route.c), runs it against the store and fills an ApiResponse: a JSON body,
+ * or a watch stream that http.c pulls events from.
+ *
+ * Ownership: every json_t in ApiRequest/ApiResponse is owned by that struct
+ * and released by api_request_release/api_response_release.
+ */
+#ifndef BERTH_APISERVER_INTERNAL_H
+#define BERTH_APISERVER_INTERNAL_H
+#include "apiserver.h"
+#include "../base/err.h"
+#include "../base/limits.h"
+#include "../shared/json.h"
+#include "../store/store.h"
+#include <pthread.h>
+#include <stdbool.h>
+
+/* ---- resource table (resources.c) ---- */
+typedef struct ApiResource ApiResource;
+typedef struct Api Api;
+typedef struct ApiRequest ApiRequest;
+
+typedef void (*ApiDefaultFn)(Api *api, json_t *obj);
+typedef void (*ApiValidateFn)(const json_t *obj, json_t *causes);
+
+struct ApiResource {
+	const char *group;        /* "" for the core group */
+	const char *version;
+	const char *resource;     /* plural, lower case */
+	const char *kind;
+	const char *singular;
+	bool namespaced;
+	const char *short_names;  /* comma separated, or NULL */
+	const char *categories;   /* comma separated, or NULL */
+	const char *subresources; /* comma separated: status,scale,... */
+	const char *list_kind;    /* NULL: Kind + "List" */
+	ApiDefaultFn defaults;
+	ApiValidateFn validate;
+	bool has_status;          /* status is a subresource: main updates keep it */
+	bool custom;              /* served from a CustomResourceDefinition */
+	json_t *schema;           /* CRD openAPIV3Schema (borrowed from the CRD) */
+};
+
+/* The built-in table. */
+const ApiResource *api_resource_builtin(size_t *ret_n);
+/* Lookup by group + resource (plural), singular or short name; NULL if unknown. */
+const ApiResource *api_resource_find(Api *api, const char *group, const char *version, const char *name);
+const ApiResource *api_resource_by_kind(Api *api, const char *api_version, const char *kind);
+/* Store key for an object or (name NULL) the prefix of a collection. Caller frees. */
+char *api_resource_key(const ApiResource *r, const char *ns, const char *name);
+char *api_resource_api_version(const ApiResource *r);
+/* Every resource served (built-in and custom), a snapshot: caller frees the
+ * array (not the entries; custom entries live until the server stops). */
+const ApiResource **api_resources_all(Api *api, size_t *ret_n);
+/* Custom resources: (re)build the CRD-served table from the store. */
+void api_crd_refresh(Api *api);
+
+/* ---- the server state ---- */
+struct Api {
+	Store *store;
+	ApiServerConfig cfg;
+	pthread_mutex_t lock;        /* custom resources, IP allocation */
+	ApiResource **custom;
+	size_t ncustom;
+	char *admin_token;
+	unsigned char *ip_used;      /* ClusterIP bitmap over service_cidr, loaded lazily */
+	uint32_t ip_base, ip_size;
+	unsigned char node_port_used[(32768 - 30000 + 7) / 8];
+	bool ip_loaded;
+	int64_t started;
+	volatile int stopping;
+};
+
+/* ---- requests and responses ---- */
+typedef struct ApiParam {
+	char *key, *value;
+} ApiParam;
+
+struct ApiRequest {
+	const char *method;
+	char *path;                  /* decoded path without query */
+	ApiParam *params;
+	size_t nparams;
+	const char *accept;
+	const char *content_type;
+	const char *body;
+	size_t body_len;
+	const char *user;            /* authenticated user name */
+	/* routed */
+	char *group, *version, *ns, *resource, *name, *sub;
+	const ApiResource *res;
+	bool cluster_wide;           /* a namespaced resource listed across namespaces */
+};
+
+typedef struct ApiWatch ApiWatch;
+
+typedef struct ApiResponse {
+	int status;
+	char *body;
+	size_t len;
+	const char *content_type;
+	ApiWatch *watch;             /* a streaming watch instead of a body */
+	char *warning;
+} ApiResponse;
+
+void api_handle(Api *api, ApiRequest *req, ApiResponse *resp);
+const char *api_param(const ApiRequest *req, const char *key);
+void api_request_release(ApiRequest *req);
+void api_response_release(ApiResponse *resp);
+/* Set a JSON body (steals obj). */
+void api_respond_json(ApiResponse *resp, int status, json_t *obj);
+bool api_accepts_table(const ApiRequest *req);
+
+/* ---- route.c ---- */
+/* Fill req->group..sub from req->path; 0 resource route, 1 other (discovery etc.),
+ * -ENOENT unknown. */
+int api_route(Api *api, ApiRequest *req);
+
+/* ---- status.c: Kubernetes Status errors ---- */
+json_t *api_status(int code, const char *reason, const char *message, json_t *details);
+void api_respond_status(ApiResponse *resp, int code, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void api_respond_not_found(ApiResponse *resp, const ApiRequest *req);
+void api_respond_invalid(ApiResponse *resp, const ApiRequest *req, const char *name, json_t *causes);
+/* Append a cause {reason, message, field} to causes. */
+void api_cause(json_t *causes, const char *reason, const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+const char *api_group_resource(const ApiRequest *req, char *buf, size_t n);
+
+/* ---- selector.c ---- */
+typedef struct ApiSelector ApiSelector;
+int api_selector_parse(const char *text, bool field, ApiSelector **ret, Error **err);
+bool api_selector_match(const ApiSelector *sel, const json_t *obj);
+void api_selector_free(ApiSelector *sel);
+DEFINE_CLEANUP(ApiSelector, api_selector_free)
+
+/* ---- patch.c ---- */
+/* Each returns a new object or NULL with *err set (message for a 422/400). */
+json_t *api_patch_merge(const json_t *doc, const json_t *patch);
+json_t *api_patch_json(const json_t *doc, const json_t *ops, Error **err);
+json_t *api_patch_strategic(const json_t *doc, const json_t *patch, Error **err);
+
+/* ---- defaults.c / validate.c ---- */
+void api_defaults_common(Api *api, const ApiResource *r, json_t *obj);
+void api_defaults_pod_spec(json_t *spec);
+void api_defaults_pod(Api *api, json_t *obj);
+void api_defaults_deployment(Api *api, json_t *obj);
+void api_defaults_replicaset(Api *api, json_t *obj);
+void api_defaults_daemonset(Api *api, json_t *obj);
+void api_defaults_statefulset(Api *api, json_t *obj);
+void api_defaults_job(Api *api, json_t *obj);
+void api_defaults_cronjob(Api *api, json_t *obj);
+void api_defaults_service(Api *api, json_t *obj);
+void api_defaults_secret(Api *api, json_t *obj);
+void api_validate_meta(const ApiResource *r, const json_t *obj, const char *ns, json_t *causes);
+void api_validate_pod(const json_t *obj, json_t *causes);
+void api_validate_workload(const json_t *obj, json_t *causes);
+void api_validate_service(const json_t *obj, json_t *causes);
+void api_validate_configmap(const json_t *obj, json_t *causes);
+void api_validate_pod_template(const json_t *spec, const char *path, json_t *causes);
+bool api_name_is_dns1123_subdomain(const char *s);
+bool api_name_is_dns1123_label(const char *s);
+/* Allocate a ClusterIP from cfg.service_cidr that no Service holds. */
+int api_alloc_cluster_ip(Api *api, char *buf, size_t n);
+/* CRD schema validation (structural subset). */
+void api_validate_schema(const json_t *schema, const json_t *value, const char *path, json_t *causes);
+
+/* ---- table.c ---- */
+json_t *api_table_new(const ApiResource *r, bool with_columns);
+void api_table_add(json_t *table, const ApiResource *r, const json_t *obj, const ApiRequest *req);
+void api_human_duration(char *buf, size_t n, int64_t seconds);
+int64_t api_parse_time(const char *rfc3339);
+
+/* ---- discovery.c ---- */
+/* Non-resource routes: /api, /apis, /version, /openapi/..., /healthz... ; false if not one. */
+bool api_discovery_handle(Api *api, ApiRequest *req, ApiResponse *resp);
+
+/* ---- watch.c ---- */
+int api_watch_start(Api *api, ApiRequest *req, ApiResponse *resp, const char *prefix, int64_t rev);
+/* Next chunk of the stream (owned by the caller); 1 data, 0 keep waiting, -1 end. */
+int api_watch_next(ApiWatch *w, char **ret, size_t *ret_len, int timeout_ms);
+void api_watch_free(ApiWatch *w);
+
+/* ---- objects.c: object helpers ---- */
+/* Decode a stored value and set metadata.resourceVersion from the revision. */
+json_t *api_object_decode(const StoreKV *kv);
+void api_object_set_rv(json_t *obj, int64_t rev);
+char *api_object_encode(json_t *obj, size_t *ret_len);
+const char *api_meta_str(const json_t *obj, const char *key);
+void api_now_rfc3339(char *buf, size_t n);
+void api_new_uid(char out[37]);
+char *api_continue_encode(int64_t rev, const char *key);
+int api_continue_decode(const char *tok, int64_t *ret_rev, char **ret_key);
+/* Apply the patch of req (by Content-Type) to cur; new object or NULL + *err. */
+json_t *api_patch_apply(const ApiRequest *req, const json_t *cur, int *ret_code, Error **err);
+
+/* ---- gc.c: owner references, namespaces, events ---- */
+void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj);
+void api_event_record(Api *api, const json_t *obj, const char *type, const char *reason, const char *msg);
+
+#endif

@@ -1,0 +1,389 @@
+/* defaults.c - Kubernetes' defaulting for the served kinds, applied on create
+ * and update before validation: what `kubectl get -o yaml` shows a user who
+ * wrote only a few lines (restartPolicy, dnsPolicy, imagePullPolicy from the
+ * tag, Deployment strategy 25%/25%, Service type and ClusterIP ...).
+ *
+ * ClusterIPs come from cfg.service_cidr (first address reserved for the
+ * `kubernetes` Service), NodePorts from 30000-32767; both are tracked in
+ * bitmaps rebuilt from the stored Services on first use.
+ */
+#include "api-internal.h"
+#include "../base/cleanup.h"
+#include "../base/parse.h"
+#include <arpa/inet.h>
+#include <string.h>
+
+static void set_default(json_t *obj, const char *key, json_t *value)
+{
+	if (!json_object_get(obj, key))
+		json_object_set_new(obj, key, value);
+	else
+		json_decref(value);
+}
+
+static const char *pull_policy(const char *image)
+{
+	if (!image)
+		return "IfNotPresent";
+	if (strchr(image, '@'))
+		return "IfNotPresent";
+	const char *slash = strrchr(image, '/');
+	const char *colon = strrchr(slash ? slash : image, ':');
+	if (!colon || !strcmp(colon, ":latest"))
+		return "Always";
+	return "IfNotPresent";
+}
+
+static void defaults_container(json_t *c)
+{
+	set_default(c, "imagePullPolicy", json_string(pull_policy(json_str(c, "image"))));
+	set_default(c, "terminationMessagePath", json_string("/dev/termination-log"));
+	set_default(c, "terminationMessagePolicy", json_string("File"));
+	set_default(c, "resources", json_object());
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(c, "ports"), i, p)
+		if (json_is_object(p))
+			set_default(p, "protocol", json_string("TCP"));
+	json_t *env;
+	json_array_foreach(json_object_get(c, "env"), i, env) {
+		json_t *fr = json_path(env, "valueFrom.fieldRef");
+		if (json_is_object(fr))
+			set_default(fr, "apiVersion", json_string("v1"));
+	}
+}
+
+void api_defaults_pod_spec(json_t *spec)
+{
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "restartPolicy", json_string("Always"));
+	set_default(spec, "terminationGracePeriodSeconds", json_integer(30));
+	set_default(spec, "dnsPolicy", json_string("ClusterFirst"));
+	set_default(spec, "securityContext", json_object());
+	set_default(spec, "schedulerName", json_string("default-scheduler"));
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(spec, "containers"), i, c)
+		if (json_is_object(c))
+			defaults_container(c);
+	json_array_foreach(json_object_get(spec, "initContainers"), i, c)
+		if (json_is_object(c))
+			defaults_container(c);
+	json_t *v;
+	json_array_foreach(json_object_get(spec, "volumes"), i, v) {
+		json_t *src;
+		if ((src = json_object_get(v, "configMap")) && json_is_object(src))
+			set_default(src, "defaultMode", json_integer(420));
+		if ((src = json_object_get(v, "secret")) && json_is_object(src))
+			set_default(src, "defaultMode", json_integer(420));
+		if ((src = json_object_get(v, "hostPath")) && json_is_object(src))
+			set_default(src, "type", json_string(""));
+	}
+}
+
+static void defaults_template(json_t *obj)
+{
+	json_t *tmpl = json_path(obj, "spec.template");
+	if (!json_is_object(tmpl))
+		return;
+	set_default(tmpl, "metadata", json_object());
+	api_defaults_pod_spec(json_object_get(tmpl, "spec"));
+}
+
+void api_defaults_pod(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	api_defaults_pod_spec(spec);
+	set_default(spec, "serviceAccountName", json_string("default"));
+	set_default(spec, "serviceAccount", json_string(json_str(spec, "serviceAccountName")));
+	set_default(spec, "enableServiceLinks", json_true());
+	set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
+	set_default(spec, "priority", json_integer(0));
+	json_t *tol = json_object_get(spec, "tolerations");
+	if (!tol) {
+		tol = json_array();
+		json_object_set_new(spec, "tolerations", tol);
+		const char *keys[] = { "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable" };
+		for (size_t i = 0; i < 2; i++)
+			json_array_append_new(tol, json_pack("{s:s, s:s, s:s, s:i}", "key", keys[i], "operator", "Exists",
+							     "effect", "NoExecute", "tolerationSeconds", 300));
+	}
+	json_t *status = json_obj_ensure(obj, "status");
+	set_default(status, "phase", json_string("Pending"));
+	set_default(status, "qosClass", json_string("BestEffort"));
+}
+
+static void defaults_replicas(json_t *spec)
+{
+	set_default(spec, "replicas", json_integer(1));
+	set_default(spec, "revisionHistoryLimit", json_integer(10));
+}
+
+void api_defaults_deployment(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	defaults_replicas(spec);
+	set_default(spec, "progressDeadlineSeconds", json_integer(600));
+	json_t *st = json_object_get(spec, "strategy");
+	if (!json_is_object(st)) {
+		st = json_object();
+		json_object_set_new(spec, "strategy", st);
+	}
+	set_default(st, "type", json_string("RollingUpdate"));
+	if (json_str(st, "type") && !strcmp(json_str(st, "type"), "RollingUpdate")) {
+		json_t *ru = json_obj_ensure(st, "rollingUpdate");
+		set_default(ru, "maxUnavailable", json_string("25%"));
+		set_default(ru, "maxSurge", json_string("25%"));
+	}
+	defaults_template(obj);
+}
+
+void api_defaults_replicaset(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "replicas", json_integer(1));
+	defaults_template(obj);
+}
+
+void api_defaults_daemonset(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "revisionHistoryLimit", json_integer(10));
+	json_t *st = json_obj_ensure(spec, "updateStrategy");
+	set_default(st, "type", json_string("RollingUpdate"));
+	if (!strcmp(json_str(st, "type") ? json_str(st, "type") : "", "RollingUpdate")) {
+		json_t *ru = json_obj_ensure(st, "rollingUpdate");
+		set_default(ru, "maxUnavailable", json_integer(1));
+		set_default(ru, "maxSurge", json_integer(0));
+	}
+	defaults_template(obj);
+}
+
+void api_defaults_statefulset(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	defaults_replicas(spec);
+	set_default(spec, "podManagementPolicy", json_string("OrderedReady"));
+	json_t *st = json_obj_ensure(spec, "updateStrategy");
+	set_default(st, "type", json_string("RollingUpdate"));
+	if (!strcmp(json_str(st, "type") ? json_str(st, "type") : "", "RollingUpdate"))
+		set_default(json_obj_ensure(st, "rollingUpdate"), "partition", json_integer(0));
+	json_t *pol = json_obj_ensure(spec, "persistentVolumeClaimRetentionPolicy");
+	set_default(pol, "whenDeleted", json_string("Retain"));
+	set_default(pol, "whenScaled", json_string("Retain"));
+	defaults_template(obj);
+}
+
+static void defaults_job_spec(json_t *spec, const char *uid)
+{
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "parallelism", json_integer(1));
+	if (!json_object_get(spec, "completionMode") || !strcmp(json_str(spec, "completionMode") ?: "", "NonIndexed"))
+		set_default(spec, "completions", json_integer(1));
+	set_default(spec, "backoffLimit", json_integer(6));
+	set_default(spec, "completionMode", json_string("NonIndexed"));
+	set_default(spec, "suspend", json_false());
+	set_default(spec, "podReplacementPolicy", json_string("TerminatingOrFailed"));
+	json_t *tmpl = json_object_get(spec, "template");
+	if (json_is_object(tmpl)) {
+		set_default(tmpl, "metadata", json_object());
+		api_defaults_pod_spec(json_object_get(tmpl, "spec"));
+	}
+	if (uid && !json_object_get(spec, "selector") && !json_is_true(json_object_get(spec, "manualSelector"))) {
+		json_object_set_new(spec, "selector", json_pack("{s:{s:s}}", "matchLabels",
+								"batch.kubernetes.io/controller-uid", uid));
+		json_t *labels = json_obj_ensure(json_obj_ensure(tmpl, "metadata"), "labels");
+		json_object_set_new(labels, "batch.kubernetes.io/controller-uid", json_string(uid));
+		json_object_set_new(labels, "controller-uid", json_string(uid));
+	}
+}
+
+void api_defaults_job(Api *api, json_t *obj)
+{
+	(void)api;
+	const char *uid = api_meta_str(obj, "uid");
+	defaults_job_spec(json_object_get(obj, "spec"), uid);
+	const char *name = api_meta_str(obj, "name");
+	json_t *labels = json_path(obj, "spec.template.metadata.labels");
+	if (json_is_object(labels) && name && uid) {
+		set_default(labels, "batch.kubernetes.io/job-name", json_string(name));
+		set_default(labels, "job-name", json_string(name));
+	}
+}
+
+void api_defaults_cronjob(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "concurrencyPolicy", json_string("Allow"));
+	set_default(spec, "suspend", json_false());
+	set_default(spec, "successfulJobsHistoryLimit", json_integer(3));
+	set_default(spec, "failedJobsHistoryLimit", json_integer(1));
+	json_t *jt = json_object_get(spec, "jobTemplate");
+	if (json_is_object(jt)) {
+		set_default(jt, "metadata", json_object());
+		defaults_job_spec(json_object_get(jt, "spec"), NULL);
+	}
+}
+
+void api_defaults_secret(Api *api, json_t *obj)
+{
+	(void)api;
+	set_default(obj, "type", json_string("Opaque"));
+}
+
+/* ---- Service addresses ---- */
+
+static void bit_set(unsigned char *b, uint32_t i) { b[i / 8] |= (unsigned char)(1u << (i % 8)); }
+static bool bit_get(const unsigned char *b, uint32_t i) { return b[i / 8] & (1u << (i % 8)); }
+
+static void ip_mark(Api *api, const char *ip)
+{
+	struct in_addr a;
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		return;
+	uint32_t v = ntohl(a.s_addr);
+	if (v >= api->ip_base && v - api->ip_base < api->ip_size)
+		bit_set(api->ip_used, v - api->ip_base);
+}
+
+/* Under api->lock: load the bitmaps from the stored Services once. */
+static void ip_load_locked(Api *api)
+{
+	if (api->ip_loaded)
+		return;
+	api->ip_loaded = true;
+	const char *cidr = api->cfg.service_cidr ? api->cfg.service_cidr : "10.43.0.0/16";
+	char net[64];
+	snprintf(net, sizeof(net), "%s", cidr);
+	char *slash = strchr(net, '/');
+	int bits = slash ? atoi(slash + 1) : 24;
+	if (slash)
+		*slash = 0;
+	struct in_addr a;
+	if (inet_pton(AF_INET, net, &a) != 1 || bits < 12 || bits > 30) {
+		inet_pton(AF_INET, "10.43.0.0", &a);
+		bits = 16;
+	}
+	api->ip_size = 1u << (32 - bits);
+	api->ip_base = ntohl(a.s_addr) & ~(api->ip_size - 1);
+	api->ip_used = xcalloc(api->ip_size / 8 + 1, 1);
+	bit_set(api->ip_used, 0);
+	bit_set(api->ip_used, 1); /* the kubernetes Service */
+	bit_set(api->ip_used, api->ip_size - 1);
+	StoreKVList l;
+	int64_t rev;
+	bool more;
+	if (store_list(api->store, "/registry/services/", NULL, 0, 0, &l, &rev, &more, NULL) < 0)
+		return;
+	for (size_t i = 0; i < l.n; i++) {
+		_cleanup_json_ json_t *svc = json_loadb(l.items[i].value, l.items[i].value_len, 0, NULL);
+		ip_mark(api, json_path(svc, "spec.clusterIP") ? json_string_value(json_path(svc, "spec.clusterIP")) : NULL);
+		size_t j;
+		json_t *p;
+		json_array_foreach(json_path(svc, "spec.ports"), j, p) {
+			json_int_t np = json_int(p, "nodePort", 0);
+			if (np >= 30000 && np < 32768)
+				bit_set(api->node_port_used, (uint32_t)(np - 30000));
+		}
+	}
+	store_kv_list_release(&l);
+}
+
+int api_alloc_cluster_ip(Api *api, char *buf, size_t n)
+{
+	int r = -ENOSPC;
+	pthread_mutex_lock(&api->lock);
+	ip_load_locked(api);
+	for (uint32_t i = 10; i < api->ip_size; i++) {
+		if (bit_get(api->ip_used, i))
+			continue;
+		bit_set(api->ip_used, i);
+		struct in_addr a = { .s_addr = htonl(api->ip_base + i) };
+		inet_ntop(AF_INET, &a, buf, (socklen_t)n);
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&api->lock);
+	return r;
+}
+
+static int alloc_node_port(Api *api)
+{
+	int port = -ENOSPC;
+	pthread_mutex_lock(&api->lock);
+	ip_load_locked(api);
+	for (uint32_t i = 0; i < 32768 - 30000; i++)
+		if (!bit_get(api->node_port_used, i)) {
+			bit_set(api->node_port_used, i);
+			port = 30000 + (int)i;
+			break;
+		}
+	pthread_mutex_unlock(&api->lock);
+	return port;
+}
+
+void api_defaults_service(Api *api, json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	set_default(spec, "type", json_string("ClusterIP"));
+	set_default(spec, "sessionAffinity", json_string("None"));
+	const char *type = json_str(spec, "type") ? json_str(spec, "type") : "";
+	bool external = !strcmp(type, "ExternalName");
+	bool node_ports = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(spec, "ports"), i, p) {
+		if (!json_is_object(p))
+			continue;
+		set_default(p, "protocol", json_string("TCP"));
+		if (json_object_get(p, "port"))
+			set_default(p, "targetPort", json_deep_copy(json_object_get(p, "port")));
+		if (node_ports && !json_int(p, "nodePort", 0)) {
+			int np = alloc_node_port(api);
+			if (np > 0)
+				json_object_set_new(p, "nodePort", json_integer(np));
+		}
+	}
+	if (!external) {
+		const char *ip = json_str(spec, "clusterIP");
+		char buf[64];
+		if (!ip || !*ip) {
+			if (api_alloc_cluster_ip(api, buf, sizeof(buf)) == 0)
+				json_object_set_new(spec, "clusterIP", json_string(buf));
+		} else if (strcmp(ip, "None")) {
+			pthread_mutex_lock(&api->lock);
+			ip_load_locked(api);
+			ip_mark(api, ip);
+			pthread_mutex_unlock(&api->lock);
+		}
+		set_default(spec, "clusterIPs", json_pack("[s]", json_str(spec, "clusterIP") ?: ""));
+		set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
+		set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
+		set_default(spec, "internalTrafficPolicy", json_string("Cluster"));
+	}
+	if (node_ports)
+		set_default(spec, "externalTrafficPolicy", json_string("Cluster"));
+	set_default(json_obj_ensure(obj, "status"), "loadBalancer", json_object());
+}

@@ -1,0 +1,522 @@
+/* table.c - server-side printing: the meta.k8s.io/v1 Table `kubectl get`
+ * asks for (Accept: application/json;as=Table;v=v1;g=meta.k8s.io), with
+ * Kubernetes' own columns per kind.  Priority-1 columns are the ones
+ * `-o wide` adds.  Each row carries the object's metadata
+ * (PartialObjectMetadata, or the whole object with includeObject=Object) so
+ * that kubectl can add NAMESPACE and label columns.
+ */
+#include "api-internal.h"
+#include "../base/cleanup.h"
+#include "../base/strbuf.h"
+#include <string.h>
+#include <time.h>
+
+typedef void (*RowFn)(const json_t *obj, json_t *cells, int64_t now);
+
+typedef struct Printer {
+	const char *resource;   /* plural; NULL group-agnostic */
+	const char *columns;    /* "Name|Ready|Status|Restarts|Age|*IP|*Node" ('*' = wide) */
+	RowFn row;
+} Printer;
+
+int64_t api_parse_time(const char *s)
+{
+	struct tm tm = { 0 };
+	if (!s || !strptime(s, "%Y-%m-%dT%H:%M:%S", &tm))
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+void api_human_duration(char *buf, size_t n, int64_t s)
+{
+	if (s < -1) {
+		snprintf(buf, n, "<invalid>");
+		return;
+	}
+	if (s < 0)
+		s = 0;
+	int64_t m = s / 60, h = m / 60;
+	if (s < 120)
+		snprintf(buf, n, "%llds", (long long)s);
+	else if (m < 10)
+		s % 60 ? snprintf(buf, n, "%lldm%llds", (long long)m, (long long)(s % 60)) :
+			 snprintf(buf, n, "%lldm", (long long)m);
+	else if (m < 180)
+		snprintf(buf, n, "%lldm", (long long)m);
+	else if (h < 8)
+		m % 60 ? snprintf(buf, n, "%lldh%lldm", (long long)h, (long long)(m % 60)) :
+			 snprintf(buf, n, "%lldh", (long long)h);
+	else if (h < 48)
+		snprintf(buf, n, "%lldh", (long long)h);
+	else if (h < 24 * 8)
+		h % 24 ? snprintf(buf, n, "%lldd%lldh", (long long)(h / 24), (long long)(h % 24)) :
+			 snprintf(buf, n, "%lldd", (long long)(h / 24));
+	else if (h < 24 * 365 * 2)
+		snprintf(buf, n, "%lldd", (long long)(h / 24));
+	else if (h < 24 * 365 * 8)
+		(h / 24) % 365 ? snprintf(buf, n, "%lldy%lldd", (long long)(h / 24 / 365), (long long)((h / 24) % 365)) :
+				 snprintf(buf, n, "%lldy", (long long)(h / 24 / 365));
+	else
+		snprintf(buf, n, "%lldy", (long long)(h / 24 / 365));
+}
+
+static void cell_age(json_t *cells, const char *ts, int64_t now)
+{
+	char buf[32];
+	if (!ts) {
+		json_array_append_new(cells, json_string("<unknown>"));
+		return;
+	}
+	api_human_duration(buf, sizeof(buf), now - api_parse_time(ts));
+	json_array_append_new(cells, json_string(buf));
+}
+
+static void cell_s(json_t *cells, const char *s)
+{
+	json_array_append_new(cells, json_string(s && *s ? s : "<none>"));
+}
+
+static void cell_i(json_t *cells, json_int_t v)
+{
+	json_array_append_new(cells, json_integer(v));
+}
+
+static const char *age_ts(const json_t *obj)
+{
+	return api_meta_str(obj, "creationTimestamp");
+}
+
+/* "a,b" of a field of each container in the pod template */
+static char *containers_field(const json_t *pspec, const char *field)
+{
+	StrBuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(pspec, "containers"), i, c)
+		sb_addf(&sb, "%s%s", i ? "," : "", json_str(c, field) ?: "");
+	return sb_detach(&sb);
+}
+
+static char *selector_text(const json_t *sel)
+{
+	StrBuf sb = STRBUF_INIT;
+	const json_t *ml = json_object_get(sel, "matchLabels");
+	if (!ml && json_is_object(sel) && !json_object_get(sel, "matchExpressions"))
+		ml = sel; /* Service / RC: a plain map */
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)ml, k, v)
+		if (json_is_string(v))
+			sb_addf(&sb, "%s%s=%s", sb.len ? "," : "", k, json_string_value(v));
+	return sb_detach(&sb);
+}
+
+static void cells_template(json_t *cells, const json_t *obj, const char *tmpl_path, bool selector)
+{
+	const json_t *pspec = json_path(obj, tmpl_path);
+	_cleanup_free_ char *names = containers_field(pspec, "name"), *images = containers_field(pspec, "image");
+	cell_s(cells, names);
+	cell_s(cells, images);
+	if (selector) {
+		_cleanup_free_ char *sel = selector_text(json_path(obj, "spec.selector"));
+		cell_s(cells, sel);
+	}
+}
+
+static void row_pod(const json_t *obj, json_t *cells, int64_t now)
+{
+	const json_t *st = json_object_get(obj, "status");
+	size_t total = json_array_size(json_path(obj, "spec.containers")), ready = 0, i;
+	json_int_t restarts = 0;
+	const char *reason = json_str(st, "reason") ?: json_str(st, "phase") ?: "Pending";
+	json_t *cs;
+	json_array_foreach(json_object_get(st, "containerStatuses"), i, cs) {
+		ready += json_bool(cs, "ready", false);
+		restarts += json_int(cs, "restartCount", 0);
+		const char *w = json_str(json_path(cs, "state.waiting"), "reason");
+		const char *t = json_str(json_path(cs, "state.terminated"), "reason");
+		if (w && *w)
+			reason = w;
+		else if (t && *t)
+			reason = t;
+	}
+	if (api_meta_str(obj, "deletionTimestamp"))
+		reason = "Terminating";
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%zu/%zu", ready, total);
+	cell_s(cells, buf);
+	cell_s(cells, reason);
+	cell_i(cells, restarts);
+	cell_age(cells, age_ts(obj), now);
+	cell_s(cells, json_str(st, "podIP"));
+	cell_s(cells, json_path(obj, "spec.nodeName") ? json_string_value(json_path(obj, "spec.nodeName")) : NULL);
+	cell_s(cells, json_str(st, "nominatedNodeName"));
+	cell_s(cells, json_array_size(json_path(obj, "spec.readinessGates")) ? "0/1" : NULL);
+}
+
+static json_int_t st_int(const json_t *obj, const char *key)
+{
+	return json_int(json_object_get(obj, "status"), key, 0);
+}
+
+static json_int_t spec_int(const json_t *obj, const char *key, json_int_t def)
+{
+	return json_int(json_object_get(obj, "spec"), key, def);
+}
+
+static void row_deployment(const json_t *obj, json_t *cells, int64_t now)
+{
+	char buf[48];
+	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)st_int(obj, "readyReplicas"),
+		 (long long)spec_int(obj, "replicas", 1));
+	cell_s(cells, buf);
+	cell_i(cells, st_int(obj, "updatedReplicas"));
+	cell_i(cells, st_int(obj, "availableReplicas"));
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.template.spec", true);
+}
+
+static void row_replicaset(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_i(cells, spec_int(obj, "replicas", 1));
+	cell_i(cells, st_int(obj, "replicas"));
+	cell_i(cells, st_int(obj, "readyReplicas"));
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.template.spec", true);
+}
+
+static void row_daemonset(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_i(cells, st_int(obj, "desiredNumberScheduled"));
+	cell_i(cells, st_int(obj, "currentNumberScheduled"));
+	cell_i(cells, st_int(obj, "numberReady"));
+	cell_i(cells, st_int(obj, "updatedNumberScheduled"));
+	cell_i(cells, st_int(obj, "numberAvailable"));
+	_cleanup_free_ char *ns = selector_text(json_path(obj, "spec.template.spec.nodeSelector"));
+	cell_s(cells, ns);
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.template.spec", true);
+}
+
+static void row_statefulset(const json_t *obj, json_t *cells, int64_t now)
+{
+	char buf[48];
+	snprintf(buf, sizeof(buf), "%lld/%lld", (long long)st_int(obj, "readyReplicas"),
+		 (long long)spec_int(obj, "replicas", 1));
+	cell_s(cells, buf);
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.template.spec", false);
+}
+
+static void row_job(const json_t *obj, json_t *cells, int64_t now)
+{
+	char buf[48];
+	const json_t *st = json_object_get(obj, "status");
+	json_t *comp = json_path(obj, "spec.completions");
+	if (comp)
+		snprintf(buf, sizeof(buf), "%lld/%lld", (long long)json_int(st, "succeeded", 0),
+			 (long long)json_integer_value(comp));
+	else
+		snprintf(buf, sizeof(buf), "%lld/1 of %lld", (long long)json_int(st, "succeeded", 0),
+			 (long long)spec_int(obj, "parallelism", 1));
+	const char *status = "Running";
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(st, "conditions"), i, c)
+		if (!strcmp(json_str(c, "status") ?: "", "True") && json_str(c, "type"))
+			status = !strcmp(json_str(c, "type"), "Complete") ? "Complete" :
+				 !strcmp(json_str(c, "type"), "Failed") ? "Failed" : status;
+	cell_s(cells, status);
+	cell_s(cells, buf);
+	const char *start = json_str(st, "startTime"), *end = json_str(st, "completionTime");
+	if (start) {
+		char d[32];
+		api_human_duration(d, sizeof(d), (end ? api_parse_time(end) : now) - api_parse_time(start));
+		cell_s(cells, d);
+	} else {
+		cell_s(cells, "");
+	}
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.template.spec", true);
+}
+
+static void row_cronjob(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_s(cells, json_str(json_object_get(obj, "spec"), "schedule"));
+	cell_s(cells, json_str(json_object_get(obj, "spec"), "timeZone"));
+	cell_s(cells, json_is_true(json_path(obj, "spec.suspend")) ? "True" : "False");
+	cell_i(cells, (json_int_t)json_array_size(json_path(obj, "status.active")));
+	const char *last = json_str(json_object_get(obj, "status"), "lastScheduleTime");
+	if (last)
+		cell_age(cells, last, now);
+	else
+		cell_s(cells, NULL);
+	cell_age(cells, age_ts(obj), now);
+	cells_template(cells, obj, "spec.jobTemplate.spec.template.spec", false);
+	cell_s(cells, NULL);
+}
+
+static char *service_ports(const json_t *spec)
+{
+	StrBuf sb = STRBUF_INIT;
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(spec, "ports"), i, p) {
+		sb_addf(&sb, "%s%lld", i ? "," : "", (long long)json_int(p, "port", 0));
+		if (json_int(p, "nodePort", 0))
+			sb_addf(&sb, ":%lld", (long long)json_int(p, "nodePort", 0));
+		sb_addf(&sb, "/%s", json_str(p, "protocol") ?: "TCP");
+	}
+	return sb_detach(&sb);
+}
+
+static void row_service(const json_t *obj, json_t *cells, int64_t now)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const char *type = json_str(spec, "type") ?: "ClusterIP";
+	cell_s(cells, type);
+	cell_s(cells, json_str(spec, "clusterIP"));
+	StrBuf ext = STRBUF_INIT;
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_path(obj, "status.loadBalancer.ingress"), i, v)
+		sb_addf(&ext, "%s%s", ext.len ? "," : "", json_str(v, "ip") ?: json_str(v, "hostname") ?: "");
+	json_array_foreach(json_object_get(spec, "externalIPs"), i, v)
+		sb_addf(&ext, "%s%s", ext.len ? "," : "", json_string_value(v) ?: "");
+	if (!strcmp(type, "ExternalName"))
+		cell_s(cells, json_str(spec, "externalName"));
+	else if (!ext.len && !strcmp(type, "LoadBalancer"))
+		cell_s(cells, "<pending>");
+	else
+		cell_s(cells, ext.buf);
+	sb_release(&ext);
+	_cleanup_free_ char *ports = service_ports(spec);
+	cell_s(cells, ports);
+	cell_age(cells, age_ts(obj), now);
+	_cleanup_free_ char *sel = selector_text(json_object_get(spec, "selector"));
+	cell_s(cells, sel);
+}
+
+static void row_namespace(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_s(cells, json_str(json_object_get(obj, "status"), "phase") ?: "Active");
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_data(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_i(cells, (json_int_t)(json_object_size(json_object_get(obj, "data")) +
+				   json_object_size(json_object_get(obj, "binaryData"))));
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_secret(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_s(cells, json_str(obj, "type"));
+	row_data(obj, cells, now);
+}
+
+static void row_serviceaccount(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_i(cells, (json_int_t)json_array_size(json_object_get(obj, "secrets")));
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_node(const json_t *obj, json_t *cells, int64_t now)
+{
+	const char *ready = "Unknown";
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_path(obj, "status.conditions"), i, c)
+		if (!strcmp(json_str(c, "type") ?: "", "Ready"))
+			ready = !strcmp(json_str(c, "status") ?: "", "True") ? "Ready" : "NotReady";
+	cell_s(cells, ready);
+	StrBuf roles = STRBUF_INIT;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_path(obj, "metadata.labels"), k, v)
+		if (!strncmp(k, "node-role.kubernetes.io/", 24))
+			sb_addf(&roles, "%s%s", roles.len ? "," : "", k + 24);
+	cell_s(cells, roles.buf);
+	sb_release(&roles);
+	cell_age(cells, age_ts(obj), now);
+	const json_t *info = json_path(obj, "status.nodeInfo");
+	cell_s(cells, json_str(info, "kubeletVersion"));
+	const char *internal = NULL, *external = NULL;
+	json_array_foreach(json_path(obj, "status.addresses"), i, c) {
+		if (!strcmp(json_str(c, "type") ?: "", "InternalIP"))
+			internal = json_str(c, "address");
+		if (!strcmp(json_str(c, "type") ?: "", "ExternalIP"))
+			external = json_str(c, "address");
+	}
+	cell_s(cells, internal);
+	cell_s(cells, external);
+	cell_s(cells, json_str(info, "osImage"));
+	cell_s(cells, json_str(info, "kernelVersion"));
+	cell_s(cells, json_str(info, "containerRuntimeVersion"));
+}
+
+static void row_event(const json_t *obj, json_t *cells, int64_t now)
+{
+	const char *last = json_str(obj, "lastTimestamp") ?: json_str(obj, "eventTime") ?: age_ts(obj);
+	cell_age(cells, last, now);
+	cell_s(cells, json_str(obj, "type"));
+	cell_s(cells, json_str(obj, "reason"));
+	const json_t *io = json_object_get(obj, "involvedObject");
+	char buf[512];
+	const char *kind = json_str(io, "kind") ?: "";
+	char lower[128];
+	size_t i;
+	for (i = 0; kind[i] && i + 1 < sizeof(lower); i++)
+		lower[i] = (char)(kind[i] | 0x20);
+	lower[i] = 0;
+	snprintf(buf, sizeof(buf), "%s/%s", lower, json_str(io, "name") ?: "");
+	cell_s(cells, buf);
+	cell_s(cells, json_str(obj, "message"));
+}
+
+static void row_endpoints(const json_t *obj, json_t *cells, int64_t now)
+{
+	StrBuf sb = STRBUF_INIT;
+	size_t i, j, k;
+	json_t *s, *a, *p;
+	json_array_foreach(json_object_get(obj, "subsets"), i, s)
+		json_array_foreach(json_object_get(s, "addresses"), j, a) {
+			if (!json_array_size(json_object_get(s, "ports")))
+				sb_addf(&sb, "%s%s", sb.len ? "," : "", json_str(a, "ip") ?: "");
+			json_array_foreach(json_object_get(s, "ports"), k, p)
+				sb_addf(&sb, "%s%s:%lld", sb.len ? "," : "", json_str(a, "ip") ?: "",
+					(long long)json_int(p, "port", 0));
+		}
+	cell_s(cells, sb.buf);
+	sb_release(&sb);
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_rc(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_i(cells, spec_int(obj, "replicas", 1));
+	cell_i(cells, st_int(obj, "replicas"));
+	cell_i(cells, st_int(obj, "readyReplicas"));
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_created_at(const json_t *obj, json_t *cells, int64_t now)
+{
+	(void)now;
+	cell_s(cells, age_ts(obj));
+}
+
+static void row_rolebinding(const json_t *obj, json_t *cells, int64_t now)
+{
+	char buf[300];
+	snprintf(buf, sizeof(buf), "%s/%s", json_str(json_object_get(obj, "roleRef"), "kind") ?: "",
+		 json_str(json_object_get(obj, "roleRef"), "name") ?: "");
+	cell_s(cells, buf);
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_pvc(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_s(cells, json_str(json_object_get(obj, "status"), "phase"));
+	cell_s(cells, json_str(json_object_get(obj, "spec"), "volumeName"));
+	cell_s(cells, json_str(json_path(obj, "status.capacity"), "storage"));
+	json_t *am = json_path(obj, "status.accessModes");
+	cell_s(cells, json_array_size(am) ? json_string_value(json_array_get(am, 0)) : NULL);
+	cell_s(cells, json_str(json_object_get(obj, "spec"), "storageClassName"));
+	cell_age(cells, age_ts(obj), now);
+}
+
+static void row_age(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_age(cells, age_ts(obj), now);
+}
+
+static const Printer printers[] = {
+	{ "pods", "Name|Ready|Status|Restarts|Age|*IP|*Node|*Nominated Node|*Readiness Gates", row_pod },
+	{ "deployments", "Name|Ready|Up-to-date|Available|Age|*Containers|*Images|*Selector", row_deployment },
+	{ "replicasets", "Name|Desired|Current|Ready|Age|*Containers|*Images|*Selector", row_replicaset },
+	{ "daemonsets", "Name|Desired|Current|Ready|Up-to-date|Available|Node Selector|Age|*Containers|*Images|*Selector",
+	  row_daemonset },
+	{ "statefulsets", "Name|Ready|Age|*Containers|*Images", row_statefulset },
+	{ "jobs", "Name|Status|Completions|Duration|Age|*Containers|*Images|*Selector", row_job },
+	{ "cronjobs", "Name|Schedule|Timezone|Suspend|Active|Last Schedule|Age|*Containers|*Images|*Selector", row_cronjob },
+	{ "services", "Name|Type|Cluster-IP|External-IP|Port(s)|Age|*Selector", row_service },
+	{ "namespaces", "Name|Status|Age", row_namespace },
+	{ "configmaps", "Name|Data|Age", row_data },
+	{ "secrets", "Name|Type|Data|Age", row_secret },
+	{ "serviceaccounts", "Name|Secrets|Age", row_serviceaccount },
+	{ "nodes", "Name|Status|Roles|Age|Version|*Internal-IP|*External-IP|*OS-Image|*Kernel-Version|*Container-Runtime",
+	  row_node },
+	{ "events", "Last Seen|Type|Reason|Object|Message", row_event },
+	{ "endpoints", "Name|Endpoints|Age", row_endpoints },
+	{ "replicationcontrollers", "Name|Desired|Current|Ready|Age", row_rc },
+	{ "roles", "Name|Created At", row_created_at },
+	{ "clusterroles", "Name|Created At", row_created_at },
+	{ "customresourcedefinitions", "Name|Created At", row_created_at },
+	{ "rolebindings", "Name|Role|Age", row_rolebinding },
+	{ "clusterrolebindings", "Name|Role|Age", row_rolebinding },
+	{ "persistentvolumeclaims", "Name|Status|Volume|Capacity|Access Modes|StorageClass|Age", row_pvc },
+};
+
+static const Printer default_printer = { NULL, "Name|Age", row_age };
+
+static const Printer *printer_for(const ApiResource *r)
+{
+	if (!r->custom)
+		for (size_t i = 0; i < ARRAY_SIZE(printers); i++)
+			if (!strcmp(printers[i].resource, r->resource))
+				return &printers[i];
+	return &default_printer;
+}
+
+json_t *api_table_new(const ApiResource *r, bool with_columns)
+{
+	json_t *t = json_pack("{s:s, s:s, s:{}, s:[], s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1",
+			      "metadata", "columnDefinitions", "rows");
+	if (!with_columns)
+		return t;
+	json_t *cols = json_object_get(t, "columnDefinitions");
+	const char *spec = printer_for(r)->columns;
+	for (const char *p = spec; *p;) {
+		size_t n = strcspn(p, "|");
+		bool wide = *p == '*';
+		_cleanup_free_ char *name = xstrndup(p + wide, n - wide);
+		const char *type = !strcmp(name, "Restarts") || !strcmp(name, "Desired") || !strcmp(name, "Current") ||
+				   !strcmp(name, "Up-to-date") || !strcmp(name, "Available") || !strcmp(name, "Data") ||
+				   !strcmp(name, "Secrets") || !strcmp(name, "Active") ||
+				   (!strcmp(name, "Ready") && strcmp(r->resource, "pods") && strcmp(r->resource, "deployments") &&
+				    strcmp(r->resource, "statefulsets")) ? "integer" : "string";
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", name, "type", type, "format",
+						      !strcmp(name, "Name") ? "name" : "", "description", name,
+						      "priority", wide ? 1 : 0));
+		p += n;
+		if (*p == '|')
+			p++;
+	}
+	return t;
+}
+
+static json_t *partial_metadata(const json_t *obj)
+{
+	json_t *meta = json_deep_copy(json_object_get(obj, "metadata"));
+	return json_pack("{s:s, s:s, s:o}", "kind", "PartialObjectMetadata", "apiVersion", "meta.k8s.io/v1",
+			 "metadata", meta ? meta : json_object());
+}
+
+void api_table_add(json_t *table, const ApiResource *r, const json_t *obj, const ApiRequest *req)
+{
+	const Printer *p = printer_for(r);
+	json_t *cells = json_array();
+	int64_t now = (int64_t)time(NULL);
+	if (strcmp(r->resource, "events"))
+		cell_s(cells, api_meta_str(obj, "name"));
+	p->row(obj, cells, now);
+	const char *inc = api_param(req, "includeObject");
+	json_t *o = inc && !strcmp(inc, "Object") ? json_deep_copy(obj) :
+		    inc && !strcmp(inc, "None") ? NULL : partial_metadata(obj);
+	json_t *row = json_pack("{s:o}", "cells", cells);
+	if (o)
+		json_object_set_new(row, "object", o);
+	json_array_append_new(json_object_get(table, "rows"), row);
+}

@@ -1,0 +1,548 @@
+/* store-sqlite.c - the embedded backend: kine's log table in one SQLite file.
+ *
+ *   kv(id INTEGER PRIMARY KEY AUTOINCREMENT   -- the revision
+ *      name, created, deleted, create_revision, prev_revision, value)
+ *
+ * A key's state is its row with the largest id; a delete appends a row with
+ * deleted=1 that keeps the last value.  One connection, one mutex: writes are
+ * serialised anyway, and reads are short indexed lookups.  WAL with
+ * synchronous=NORMAL keeps every committed write across a process kill.
+ * Watchers wait on a condition variable signalled after each commit and read
+ * the log forward from their cursor (the log is the event history).
+ */
+#include "store.h"
+#include "../base/cleanup.h"
+#include "../base/parse.h"
+#include <pthread.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <time.h>
+
+struct Store {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	int64_t rev;
+	int64_t compact_rev;
+	sqlite3_stmt *st_latest, *st_insert, *st_get;
+};
+
+#define WATCH_BATCH 256
+
+struct StoreWatch {
+	Store *s;
+	char *prefix, *prefix_end;
+	int64_t cursor;           /* every event <= cursor was delivered or skipped */
+	StoreEvent *buf;
+	size_t nbuf, pos;
+	bool woken;
+};
+
+static const char *SCHEMA =
+	"CREATE TABLE IF NOT EXISTS kv ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+	" created INTEGER NOT NULL, deleted INTEGER NOT NULL,"
+	" create_revision INTEGER NOT NULL, prev_revision INTEGER NOT NULL, value BLOB);"
+	"CREATE INDEX IF NOT EXISTS kv_name_id ON kv(name, id);"
+	"CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);";
+
+static int db_fail(Store *s, Error **err, const char *what)
+{
+	return err_set(err, EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* The smallest string greater than every string that starts with prefix. */
+static char *prefix_end(const char *prefix)
+{
+	char *e = xstrdup(prefix);
+	size_t n = strlen(e);
+	while (n > 0) {
+		if ((unsigned char)e[n - 1] < 0xff) {
+			e[n - 1]++;
+			e[n] = 0;
+			return e;
+		}
+		n--;
+	}
+	free(e);
+	return xstrdup("\xff\xff\xff\xff");
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int store_prepare(Store *s, Error **err)
+{
+	static const char *latest = "SELECT id, create_revision, deleted FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1";
+	static const char *insert = "INSERT INTO kv(name, created, deleted, create_revision, prev_revision, value)"
+				    " VALUES (?, ?, ?, ?, ?, ?)";
+	static const char *get = "SELECT id, create_revision, deleted, value FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1";
+	if (sqlite3_prepare_v2(s->db, latest, -1, &s->st_latest, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, insert, -1, &s->st_insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, get, -1, &s->st_get, NULL) != SQLITE_OK)
+		return db_fail(s, err, "prepare");
+	return 0;
+}
+
+int store_open(const char *spec, Store **ret, Error **err)
+{
+	const char *path = str_has_prefix(spec, "sqlite:") ? spec + 7 : spec;
+	_cleanup_(store_freep) Store *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->changed, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK)
+		return err_set(err, EIO, "store: open '%s': %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(s, err, "schema");
+	int r = store_prepare(s, err);
+	if (r < 0)
+		return r;
+	s->rev = query_int(s->db, "SELECT COALESCE(MAX(id), 0) FROM kv");
+	int64_t seq = query_int(s->db, "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name='kv'), 0)");
+	if (seq > s->rev)
+		s->rev = seq;
+	s->compact_rev = query_int(s->db, "SELECT COALESCE((SELECT v FROM meta WHERE k='compact'), 0)");
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+void store_free(Store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->st_latest);
+	sqlite3_finalize(s->st_insert);
+	sqlite3_finalize(s->st_get);
+	if (s->db)
+		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->changed);
+	free(s);
+}
+
+int64_t store_revision(Store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int64_t r = s->rev;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int64_t store_compact_revision(Store *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int64_t r = s->compact_rev;
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void store_kv_release(StoreKV *kv)
+{
+	free(kv->key);
+	free(kv->value);
+	memset(kv, 0, sizeof(*kv));
+}
+
+void store_kv_list_release(StoreKVList *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		store_kv_release(&l->items[i]);
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}
+
+void store_event_release(StoreEvent *e)
+{
+	store_kv_release(&e->kv);
+}
+
+static void kv_from_row(sqlite3_stmt *st, int col_name, int col_id, int col_crev, int col_value, StoreKV *kv)
+{
+	kv->key = xstrdup((const char *)sqlite3_column_text(st, col_name));
+	kv->mod_revision = sqlite3_column_int64(st, col_id);
+	kv->create_revision = sqlite3_column_int64(st, col_crev);
+	const void *v = sqlite3_column_blob(st, col_value);
+	kv->value_len = (size_t)sqlite3_column_bytes(st, col_value);
+	kv->value = xmalloc(kv->value_len + 1);
+	if (kv->value_len)
+		memcpy(kv->value, v, kv->value_len);
+	kv->value[kv->value_len] = 0;
+}
+
+int store_get(Store *s, const char *key, StoreKV *ret, Error **err)
+{
+	int r = -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = s->st_get;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && !sqlite3_column_int(st, 2)) {
+		memset(ret, 0, sizeof(*ret));
+		ret->key = xstrdup(key);
+		ret->mod_revision = sqlite3_column_int64(st, 0);
+		ret->create_revision = sqlite3_column_int64(st, 1);
+		ret->value_len = (size_t)sqlite3_column_bytes(st, 3);
+		ret->value = xmalloc(ret->value_len + 1);
+		if (ret->value_len)
+			memcpy(ret->value, sqlite3_column_blob(st, 3), ret->value_len);
+		ret->value[ret->value_len] = 0;
+		r = 0;
+	} else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		r = db_fail(s, err, "get");
+	}
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&s->lock);
+	if (r == -ENOENT)
+		err_set(err, ENOENT, "key '%s' not found", key);
+	return r;
+}
+
+int store_list(Store *s, const char *prefix, const char *start_after, int64_t limit, int64_t rev,
+	       StoreKVList *ret, int64_t *ret_rev, bool *ret_more, Error **err)
+{
+	static const char *sql =
+		"SELECT kv.name, kv.id, kv.create_revision, kv.value FROM kv JOIN"
+		" (SELECT MAX(id) AS mid FROM kv WHERE name >= ? AND name < ? AND name > ? AND id <= ? GROUP BY name) m"
+		" ON kv.id = m.mid WHERE kv.deleted = 0 ORDER BY kv.name LIMIT ?";
+	_cleanup_free_ char *end = prefix_end(prefix);
+	memset(ret, 0, sizeof(*ret));
+	*ret_more = false;
+	pthread_mutex_lock(&s->lock);
+	if (rev > 0 && rev < s->compact_rev) {
+		pthread_mutex_unlock(&s->lock);
+		return err_set(err, ERANGE, "revision %lld has been compacted", (long long)rev);
+	}
+	if (rev <= 0 || rev > s->rev)
+		rev = s->rev;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		int r = db_fail(s, err, "list");
+		pthread_mutex_unlock(&s->lock);
+		return r;
+	}
+	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, start_after ? start_after : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, rev);
+	sqlite3_bind_int64(st, 5, limit > 0 ? limit + 1 : -1);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (limit > 0 && (int64_t)ret->n == limit) {
+			*ret_more = true;
+			break;
+		}
+		if (ret->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ret->items = xrealloc(ret->items, cap * sizeof(StoreKV));
+		}
+		StoreKV *kv = &ret->items[ret->n++];
+		kv_from_row(st, 0, 1, 2, 3, kv);
+	}
+	int r = (rc == SQLITE_ROW || rc == SQLITE_DONE) ? 0 : db_fail(s, err, "list");
+	sqlite3_finalize(st);
+	*ret_rev = rev;
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		store_kv_list_release(ret);
+	return r;
+}
+
+int64_t store_count(Store *s, const char *prefix)
+{
+	static const char *sql = "SELECT COUNT(*) FROM kv JOIN (SELECT MAX(id) AS mid FROM kv WHERE name >= ? AND name < ?"
+				 " GROUP BY name) m ON kv.id = m.mid WHERE kv.deleted = 0";
+	_cleanup_free_ char *end = prefix_end(prefix);
+	int64_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, prefix, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Under the lock: the newest row of key.  Returns 1 when live, 0 when absent/deleted. */
+static int latest_locked(Store *s, const char *key, int64_t *ret_id, int64_t *ret_crev)
+{
+	sqlite3_stmt *st = s->st_latest;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	int live = 0;
+	*ret_id = *ret_crev = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*ret_id = sqlite3_column_int64(st, 0);
+		*ret_crev = sqlite3_column_int64(st, 1);
+		live = !sqlite3_column_int(st, 2);
+	}
+	sqlite3_reset(st);
+	return live;
+}
+
+static int insert_locked(Store *s, const char *key, bool created, bool deleted, int64_t crev, int64_t prev,
+			 const char *value, size_t len, int64_t *ret_rev, Error **err)
+{
+	sqlite3_stmt *st = s->st_insert;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, created);
+	sqlite3_bind_int(st, 3, deleted);
+	sqlite3_bind_int64(st, 4, crev);
+	sqlite3_bind_int64(st, 5, prev);
+	sqlite3_bind_blob(st, 6, value, (int)len, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s, err, "write");
+	int64_t id = sqlite3_last_insert_rowid(s->db);
+	if (created && crev == 0) {
+		/* a create's create_revision is its own revision */
+		sqlite3_stmt *up = NULL;
+		if (sqlite3_prepare_v2(s->db, "UPDATE kv SET create_revision = id WHERE id = ?", -1, &up, NULL) == SQLITE_OK) {
+			sqlite3_bind_int64(up, 1, id);
+			sqlite3_step(up);
+		}
+		sqlite3_finalize(up);
+	}
+	s->rev = id;
+	*ret_rev = id;
+	pthread_cond_broadcast(&s->changed);
+	return 0;
+}
+
+int store_create(Store *s, const char *key, const char *value, size_t len, int64_t *ret_rev, Error **err)
+{
+	int64_t id, crev, rev = 0;
+	pthread_mutex_lock(&s->lock);
+	int r;
+	if (latest_locked(s, key, &id, &crev))
+		r = err_set(err, EEXIST, "key '%s' exists", key);
+	else
+		r = insert_locked(s, key, true, false, 0, id, value, len, &rev, err);
+	pthread_mutex_unlock(&s->lock);
+	if (ret_rev)
+		*ret_rev = rev;
+	return r;
+}
+
+int store_update(Store *s, const char *key, const char *value, size_t len, int64_t expect_rev,
+		 int64_t *ret_rev, Error **err)
+{
+	int64_t id, crev, rev = 0;
+	int r;
+	pthread_mutex_lock(&s->lock);
+	if (!latest_locked(s, key, &id, &crev))
+		r = err_set(err, ENOENT, "key '%s' not found", key);
+	else if (expect_rev && expect_rev != id)
+		r = err_set(err, ESTALE, "key '%s' was modified (revision %lld, expected %lld)", key,
+			    (long long)id, (long long)expect_rev);
+	else
+		r = insert_locked(s, key, false, false, crev, id, value, len, &rev, err);
+	pthread_mutex_unlock(&s->lock);
+	if (ret_rev)
+		*ret_rev = rev;
+	return r;
+}
+
+int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
+{
+	int64_t rev = 0;
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = s->st_get;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 2)) {
+		sqlite3_reset(st);
+		r = err_set(err, ENOENT, "key '%s' not found", key);
+		goto out;
+	}
+	int64_t id = sqlite3_column_int64(st, 0), crev = sqlite3_column_int64(st, 1);
+	if (expect_rev && expect_rev != id) {
+		sqlite3_reset(st);
+		r = err_set(err, ESTALE, "key '%s' was modified", key);
+		goto out;
+	}
+	size_t len = (size_t)sqlite3_column_bytes(st, 3);
+	_cleanup_free_ char *val = xmalloc(len + 1);
+	if (len)
+		memcpy(val, sqlite3_column_blob(st, 3), len);
+	val[len] = 0;
+	sqlite3_reset(st);
+	r = insert_locked(s, key, false, true, crev, id, val, len, &rev, err);
+	if (r >= 0 && ret_prev) {
+		ret_prev->key = xstrdup(key);
+		ret_prev->value = TAKE_PTR(val);
+		ret_prev->value_len = len;
+		ret_prev->create_revision = crev;
+		ret_prev->mod_revision = id;
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	if (ret_rev)
+		*ret_rev = rev;
+	return r;
+}
+
+int store_compact(Store *s, int64_t rev, Error **err)
+{
+	static const char *sql =
+		"DELETE FROM kv WHERE id <= ?1 AND (deleted = 1 OR id < (SELECT MAX(id) FROM kv k2 WHERE k2.name = kv.name AND k2.id <= ?1));"
+		"";
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	if (rev > s->rev)
+		rev = s->rev;
+	sqlite3_stmt *st = NULL;
+	if (rev <= s->compact_rev)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		r = db_fail(s, err, "compact");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, rev);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		r = db_fail(s, err, "compact");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('compact', ?)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, rev);
+		sqlite3_step(st);
+	}
+	s->compact_rev = rev;
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* ---- watch ---- */
+
+int store_watch_new(Store *s, const char *prefix, int64_t after_rev, StoreWatch **ret, Error **err)
+{
+	pthread_mutex_lock(&s->lock);
+	int64_t crev = s->compact_rev, cur = s->rev;
+	pthread_mutex_unlock(&s->lock);
+	if (after_rev > 0 && after_rev < crev)
+		return err_set(err, ERANGE, "too old resource version: %lld (%lld)", (long long)after_rev, (long long)crev);
+	StoreWatch *w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	w->prefix = xstrdup(prefix);
+	w->prefix_end = prefix_end(prefix);
+	w->cursor = after_rev > 0 ? after_rev : cur;
+	*ret = w;
+	return 0;
+}
+
+static void watch_drop_buffer(StoreWatch *w)
+{
+	for (size_t i = w->pos; i < w->nbuf; i++)
+		store_event_release(&w->buf[i]);
+	free(w->buf);
+	w->buf = NULL;
+	w->nbuf = w->pos = 0;
+}
+
+/* Under the lock: read the next batch of matching log rows after the cursor. */
+static int watch_fill_locked(StoreWatch *w, Error **err)
+{
+	static const char *sql = "SELECT id, name, created, deleted, create_revision, value FROM kv"
+				 " WHERE id > ? AND name >= ? AND name < ? ORDER BY id LIMIT ?";
+	Store *s = w->s;
+	int64_t upto = s->rev;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_fail(s, err, "watch");
+	sqlite3_bind_int64(st, 1, w->cursor);
+	sqlite3_bind_text(st, 2, w->prefix, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, w->prefix_end, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, WATCH_BATCH);
+	w->buf = xcalloc(WATCH_BATCH, sizeof(StoreEvent));
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		StoreEvent *e = &w->buf[w->nbuf++];
+		e->type = sqlite3_column_int(st, 3) ? STORE_EVENT_DELETE :
+			  sqlite3_column_int(st, 2) ? STORE_EVENT_PUT_NEW : STORE_EVENT_PUT;
+		kv_from_row(st, 1, 0, 4, 5, &e->kv);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, err, "watch");
+	if (w->nbuf == WATCH_BATCH)
+		w->cursor = w->buf[w->nbuf - 1].kv.mod_revision;
+	else
+		w->cursor = upto;
+	return 0;
+}
+
+int store_watch_next(StoreWatch *w, int timeout_ms, StoreEvent *ret, Error **err)
+{
+	Store *s = w->s;
+	if (w->pos < w->nbuf) {
+		*ret = w->buf[w->pos++];
+		return 1;
+	}
+	watch_drop_buffer(w);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int r = 0;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (s->rev > w->cursor) {
+			r = watch_fill_locked(w, err);
+			if (r < 0 || w->nbuf > 0)
+				break;
+			continue;
+		}
+		if (w->woken || pthread_cond_timedwait(&s->changed, &s->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	w->woken = false;
+	pthread_mutex_unlock(&s->lock);
+	if (r < 0)
+		return r;
+	if (w->pos < w->nbuf) {
+		*ret = w->buf[w->pos++];
+		return 1;
+	}
+	return 0;
+}
+
+int64_t store_watch_revision(StoreWatch *w)
+{
+	if (w->pos < w->nbuf)
+		return w->buf[w->pos].kv.mod_revision - 1;
+	return w->cursor;
+}
+
+void store_watch_free(StoreWatch *w)
+{
+	if (!w)
+		return;
+	watch_drop_buffer(w);
+	free(w->prefix);
+	free(w->prefix_end);
+	free(w);
+}
