@@ -77,7 +77,7 @@ hf run-none "$BR run --rm --network none bb true" "crun run --bundle $W/bundle b
 hf run-bridge "$BR run --rm bb true" "$PODMAN run --rm localhost/bb true"
 
 cid=$($BR run -d --network none bb sleep 60)
-sleep 0.5
+sleep 1.5  # the supervisor sheds the CLI's pages after 1 s of running
 sup=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["SupervisorPid"])' "$W/berth-root/containers/$cid/state.json")
 rss=$(awk '/VmRSS/ {print $2}' /proc/$sup/status)
 pss=$(awk '/^Pss:/ {s+=$2} END {print s}' /proc/$sup/smaps_rollup)

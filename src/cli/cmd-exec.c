@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,26 +56,23 @@ static int exec_in(CtrStore *s, Container *c, char **cmdv, json_t *env, const ch
 	struct termios saved;
 	bool raw = false;
 	if (tty) {
-		struct winsize ws = { .ws_row = 24, .ws_col = 80 };
-		ioctl(1, TIOCGWINSZ, &ws);
-		int slave;
-		if (openpty(&master, &slave, NULL, NULL, &ws) < 0) {
-			cg_free(cg);
-			return cli_fail("exec: allocate a pseudo-terminal: %s", strerror(errno));
-		}
-		fcntl(master, F_SETFD, FD_CLOEXEC);
-		fcntl(slave, F_SETFD, FD_CLOEXEC);
-		io.console_fd = slave;
+		/* the pty comes from the container's devpts (RtSpawned.console_master) */
+		io.console_fd = RT_CONSOLE_IN_CONTAINER;
 		if (interactive && isatty(0) && tcgetattr(0, &saved) == 0) {
 			struct termios t = saved;
 			cfmakeraw(&t);
 			raw = tcsetattr(0, TCSANOW, &t) == 0;
 		}
 	}
-	pid_t pid = 0;
-	int r = rt_exec(ctr_pid(c), process, json_path(process, "seccomp"), cg, &io, &pid, &e);
-	if (io.console_fd >= 0)
-		close(io.console_fd);
+	RtSpawned sp = { .console_master = -1 };
+	int r = rt_exec(ctr_pid(c), process, json_path(process, "seccomp"), cg, &io, &sp, &e);
+	pid_t pid = sp.pid;
+	master = sp.console_master;
+	if (master >= 0) {
+		struct winsize ws = { .ws_row = 24, .ws_col = 80 };
+		ioctl(1, TIOCGWINSZ, &ws);
+		ioctl(master, TIOCSWINSZ, &ws);
+	}
 	cg_free(cg);
 	int code;
 	if (r < 0) {

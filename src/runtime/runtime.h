@@ -115,9 +115,10 @@ int rt_spawn(const json_t *spec, Cgroup *cg, const RtStdio *stdio, const RtSpawn
 /* Run `argv` inside the namespaces, cgroup and root of the running container
  * whose first process is `target_pid` (what `exec` needs).  `process` is an OCI
  * spec "process" object (args, env, cwd, user, capabilities, noNewPrivileges,
- * terminal).  Returns the host pid of the new process (a child of the caller). */
+ * terminal).  ret->pid is the host pid of the new process (a child of the
+ * caller); with RT_CONSOLE_IN_CONTAINER ret->console_master the pty master. */
 int rt_exec(pid_t target_pid, const json_t *process, const json_t *seccomp, Cgroup *cg,
-	    const RtStdio *stdio, pid_t *ret_pid, Error **err);
+	    const RtStdio *stdio, RtSpawned *ret, Error **err);
 
 /* The default seccomp profile in OCI format (new reference): equivalent to
  * Docker's default: allowlist with ERRNO(EPERM) default, arch-aware. */

@@ -263,8 +263,15 @@ static void __attribute__((noreturn)) exec_child(RtProcess *p, const int *ns_fds
 		child_fail(sync, &e);
 	child_handshake(sync);
 	setsid();
-	if (rt_process_stdio(stdio, p->terminal && stdio->console_fd >= 0, &e) < 0)
+	if (p->terminal && stdio->console_fd == RT_CONSOLE_IN_CONTAINER) {
+		/* we are in the container's mount namespace: its /dev/ptmx */
+		int slave = console_in_container(sync, &e);
+		RtStdio io = { stdio->in, stdio->out, stdio->err, slave };
+		if (slave < 0 || rt_process_stdio(&io, true, &e) < 0)
+			child_fail(sync, &e);
+	} else if (rt_process_stdio(stdio, p->terminal && stdio->console_fd >= 0, &e) < 0) {
 		child_fail(sync, &e);
+	}
 	rt_process_exec(p, &e);
 	child_fail(sync, &e);
 }
@@ -454,8 +461,9 @@ static int open_target_ns(pid_t target, int *fds, Error **err)
 }
 
 int rt_exec(pid_t target_pid, const json_t *process, const json_t *seccomp, Cgroup *cg,
-	    const RtStdio *stdio, pid_t *ret_pid, Error **err)
+	    const RtStdio *stdio, RtSpawned *ret, Error **err)
 {
+	int console = -1;
 	RtProcess p;
 	int fds[RT_NS_N];
 	for (int i = 0; i < RT_NS_N; i++)
@@ -476,15 +484,19 @@ int rt_exec(pid_t target_pid, const json_t *process, const json_t *seccomp, Cgro
 		}
 		close(sv[1]);
 		ParentSteps steps = { .cg = cg, .join_cgroups_of = cg ? 0 : target_pid };
-		r = pid > 0 ? parent_run(&pid, NULL, sv[0], &steps, err) : pid;
+		r = pid > 0 ? parent_run(&pid, &console, sv[0], &steps, err) : pid;
 		close(sv[0]);
 	}
 	for (int i = 0; i < RT_NS_N; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	rt_process_release(&p);
-	if (r < 0)
+	if (r < 0) {
+		if (console >= 0)
+			close(console);
 		return r;
-	*ret_pid = pid;
+	}
+	ret->pid = pid;
+	ret->console_master = console;
 	return 0;
 }

@@ -363,6 +363,13 @@ static int hold(Supervisor *sv, Stdio *io, CriLog *log, pid_t pid, int sigfd)
 
 /* ---- one run of the container ---- */
 
+static bool restart_policy_set(const Supervisor *sv)
+{
+	const json_t *rp = json_object_get(json_object_get(sv->ctr->config, "HostConfig"), "RestartPolicy");
+	const char *name = json_str(rp, "Name");
+	return name && *name && strcmp(name, "no");
+}
+
 static int run_once(Supervisor *sv, int *ready_fd, int sigfd, int *ret_status, Error **err)
 {
 	Stdio io;
@@ -404,6 +411,11 @@ static int run_once(Supervisor *sv, int *ready_fd, int sigfd, int *ret_status, E
 	ctr_state_update(sv->ctr, running, NULL);
 	report_start(*ready_fd, 0, NULL);
 	*ready_fd = -1;
+	if (!restart_policy_set(sv)) {
+		/* no second run: the spec (most of it the seccomp profile) is done */
+		json_decref(sv->spec);
+		sv->spec = NULL;
+	}
 
 	_cleanup_free_ char *logpath = fs_join(sv->ctr->dir, "ctr.log");
 	CriLog log;

@@ -178,6 +178,7 @@ def test_exec_joins_namespaces(bb):
     p = bb.run("exec", "box", "/nope", check=False)
     assert p.returncode == 127
     assert "/nope" in p.stderr
+    assert re.match(r"^/dev/pts/\d+\s*$", bb.out("exec", "-t", "box", "tty"))  # the container's own devpts
     top = bb.out("top", "box")
     assert "sleep 60" in top
     stats = bb.out("stats", "--no-stream", "box")

@@ -591,7 +591,9 @@ static void test_exec(const char *rootfs)
 	pipe2(pfd, O_CLOEXEC);
 	RtStdio io = { .in = -1, .out = pfd[1], .err = pfd[1], .console_fd = -1 };
 	pid_t epid = -1;
-	r = rt_exec(sp.pid, process, json_path(spec, "linux.seccomp"), NULL, &io, &epid, &e);
+	RtSpawned ex = { .console_master = -1 };
+	r = rt_exec(sp.pid, process, json_path(spec, "linux.seccomp"), NULL, &io, &ex, &e);
+	epid = ex.pid;
 	close(pfd[1]);
 	is_int(r, 0, "rt_exec into the running container");
 	if (r < 0)
@@ -609,7 +611,7 @@ static void test_exec(const char *rootfs)
 	ok(has_line(out, "NoNewPrivs:\t1") && has_line(out, "Seccomp:\t2"), "exec'd process: nnp + seccomp");
 	free(out);
 	json_object_set_new(process, "args", json_pack("[s]", "/nope"));
-	is_int(rt_exec(sp.pid, process, NULL, cg, &none, &epid, &e), -ENOENT, "exec of a missing program: -ENOENT");
+	is_int(rt_exec(sp.pid, process, NULL, cg, &none, &ex, &e), -ENOENT, "exec of a missing program: -ENOENT");
 	ok(e && strstr(e->msg, "exec '/nope'"), "exec error message");
 	err_free(e);
 	json_decref(process);
