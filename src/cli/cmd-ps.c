@@ -2,6 +2,7 @@
  * table as docker prints it. */
 #include "cli.h"
 #include "attach.h"
+#include "table.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include "../image/image.h"
@@ -117,9 +118,9 @@ static int run_ps(Cli *cli, int argc, char **argv)
 		return cli_fail_err(e, EXIT_BERTH);
 	}
 	json_t *out = as_json ? json_array() : NULL;
-	if (!quiet && !as_json)
-		printf("%-12s   %-20s   %-22s %-16s %-26s %-20s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-		       "CREATED", "STATUS", "PORTS", "NAMES");
+	static const char *const header[] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES" };
+	Table table;
+	table_init(&table, header, ARRAY_SIZE(header));
 	for (size_t i = 0; i < n; i++) {
 		Container *ct = list[i];
 		if (!all && ctr_status(ct) != CTR_RUNNING)
@@ -143,9 +144,15 @@ static int run_ps(Cli *cli, int argc, char **argv)
 			continue;
 		}
 		_cleanup_free_ char *ago = xasprintf("%s ago", created);
-		printf("%.12s   %-20s   %-22s %-16s %-26s %-20s %s\n", ct->id, image ? image : "", cmdline, ago,
-		       status, ports, ctr_name(ct));
+		char shortid[13];
+		snprintf(shortid, sizeof(shortid), "%.12s", ct->id);
+		const char *row[] = { notrunc ? ct->id : shortid, image ? image : "", cmdline, ago, status, ports,
+				      ctr_name(ct) };
+		table_add(&table, row);
 	}
+	if (!quiet && !as_json)
+		table_print(&table);
+	table_release(&table);
 	if (as_json) {
 		_cleanup_free_ char *js = json_dumps(out, JSON_INDENT(2));
 		puts(js);
