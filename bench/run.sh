@@ -103,3 +103,5 @@ text = "\n".join(lines)
 print(text)
 open(os.path.join(out, "summary.md"), "w").write(text + "\n")
 PY
+"$TOP/bench/registry.sh"
+"$TOP/bench/build.sh"

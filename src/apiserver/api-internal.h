@@ -68,7 +68,10 @@ struct Api {
 	pthread_mutex_t lock;        /* custom resources, IP allocation */
 	ApiResource **custom;
 	size_t ncustom;
-	char *admin_token;
+	char *tokens_path;           /* DATA/tokens: "token,user,uid,groups" lines */
+	char **tokens;               /* loaded lines, reloaded when the file changes */
+	int64_t tokens_mtime;
+	unsigned char sa_key[32];    /* HMAC key for ServiceAccount tokens */
 	unsigned char *ip_used;      /* ClusterIP bitmap over service_cidr, loaded lazily */
 	uint32_t ip_base, ip_size;
 	unsigned char node_port_used[(32768 - 30000 + 7) / 8];
@@ -147,7 +150,6 @@ json_t *api_patch_json(const json_t *doc, const json_t *ops, Error **err);
 json_t *api_patch_strategic(const json_t *doc, const json_t *patch, Error **err);
 
 /* ---- defaults.c / validate.c ---- */
-void api_defaults_common(Api *api, const ApiResource *r, json_t *obj);
 void api_defaults_pod_spec(json_t *spec);
 void api_defaults_pod(Api *api, json_t *obj);
 void api_defaults_deployment(Api *api, json_t *obj);
@@ -186,6 +188,7 @@ int api_watch_start(Api *api, ApiRequest *req, ApiResponse *resp, const char *pr
 /* Next chunk of the stream (owned by the caller); 1 data, 0 keep waiting, -1 end. */
 int api_watch_next(ApiWatch *w, char **ret, size_t *ret_len, int timeout_ms);
 void api_watch_free(ApiWatch *w);
+DEFINE_CLEANUP(ApiWatch, api_watch_free)
 
 /* ---- objects.c: object helpers ---- */
 /* Decode a stored value and set metadata.resourceVersion from the revision. */
@@ -200,8 +203,15 @@ int api_continue_decode(const char *tok, int64_t *ret_rev, char **ret_key);
 /* Apply the patch of req (by Content-Type) to cur; new object or NULL + *err. */
 json_t *api_patch_apply(const ApiRequest *req, const json_t *cur, int *ret_code, Error **err);
 
+/* ---- auth.c: who is asking, and may they ---- */
+/* Authenticate an Authorization header value; *ret_user owned by the caller. -EACCES when not. */
+int api_auth_request(Api *api, const char *authorization, char **ret_user);
+bool api_authorize_review(Api *api, const char *user, const json_t *spec);
+int api_auth_init(Api *api, Error **err);
+void api_auth_release(Api *api);
+char *api_jwt_sign(Api *api, json_t *claims);
+
 /* ---- gc.c: owner references, namespaces, events ---- */
 void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj);
-void api_event_record(Api *api, const json_t *obj, const char *type, const char *reason, const char *msg);
 
 #endif

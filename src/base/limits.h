@@ -31,5 +31,12 @@
 #define BERTH_MAX_DOCKERIGNORE      (1u << 20)
 #define BERTH_MAX_BUILD_WORD        (1u << 20)
 #define BERTH_MAX_BUILD_STAGES      256
+/* API server: one request body, one stored object (etcd's limit), patches, selectors, query */
+#define BERTH_MAX_API_BODY       (3u << 20)
+#define BERTH_MAX_API_OBJECT     (1536u << 10)
+#define BERTH_MAX_PATCH_OPS      10000
+#define BERTH_MAX_JSON_DEPTH     200
+#define BERTH_MAX_SELECTOR       (16u << 10)
+#define BERTH_MAX_API_PARAMS     64
 
 #endif

@@ -32,6 +32,10 @@ typedef struct TmplOptions {
 	MissingKey missingkey;
 	const char *ldelim, *rdelim;   /* NULL: "{{" "}}" */
 	TmplFuncs funcs;
+	/* The set's own name, Go's t.Name(): include reports missing templates
+	 * against it and tpl parses its text under it (Helm: "gotpl").  NULL:
+	 * the name of the template being executed. */
+	const char *name;
 } TmplOptions;
 
 typedef struct TmplSet TmplSet;

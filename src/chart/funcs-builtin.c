@@ -247,7 +247,6 @@ static int f_js(Ctx *c, Value **a, int n, Value **ret)
 	return 0;
 }
 
-void url_query_escape(ABuf *b, const char *s, size_t n, bool path);
 void url_query_escape(ABuf *b, const char *s, size_t n, bool path)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -6,8 +6,6 @@
 #include "tmpl.h"
 #include <string.h>
 
-void url_query_escape(ABuf *b, const char *s, size_t n, bool path);
-
 static const char b64tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b32tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
@@ -17,7 +15,6 @@ static int ret_buf(Ctx *c, ABuf *b, Value **ret)
 	return 0;
 }
 
-void base64_encode(ABuf *b, const unsigned char *s, size_t n);
 void base64_encode(ABuf *b, const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i += 3) {
@@ -32,7 +29,6 @@ void base64_encode(ABuf *b, const unsigned char *s, size_t n)
 }
 
 /* base64.StdEncoding.DecodeString; returns -1 and the failing offset. */
-int base64_decode(ABuf *b, const char *s, size_t n, size_t *bad);
 int base64_decode(ABuf *b, const char *s, size_t n, size_t *bad)
 {
 	/* Go ignores \r and \n */

@@ -4,6 +4,7 @@
  * toJson/fromJson and friends, and the JSON step of toYaml, go through here.
  */
 #include "tmpl.h"
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,7 @@ typedef struct Dec {
 	size_t n, i;
 	const char *err;
 	int depth;
+	int int_mode;        /* JsonIntMode for numbers without fraction or exponent */
 } Dec;
 
 static const char *quote_char(Dec *d, unsigned char c)
@@ -429,6 +431,12 @@ static Value *parse_number(Dec *d)
 			d->i++;
 	}
 	char *t = arena_strndup(d->a, d->s + st, d->i - st);
+	if (d->int_mode != JSON_INT_AS_FLOAT && !strpbrk(t, ".eE")) {
+		errno = 0;
+		long long v = strtoll(t, NULL, 10);
+		if (errno == 0)
+			return value_int_typed(d->a, v, d->int_mode == JSON_INT_AS_INT ? GT_INT : GT_INT64);
+	}
 	return value_float(d->a, strtod(t, NULL));
 }
 
@@ -550,9 +558,9 @@ static Value *parse_value(Dec *d)
 	return r;
 }
 
-Value *gojson_decode(Arena *a, const char *s, size_t n, const char **err)
+static Value *decode(Arena *a, const char *s, size_t n, int int_mode, const char **err)
 {
-	Dec d = { a, s, n, 0, NULL, 0 };
+	Dec d = { a, s, n, 0, NULL, 0, int_mode };
 	Value *v = parse_value(&d);
 	if (v) {
 		skip_ws(&d);
@@ -565,5 +573,19 @@ Value *gojson_decode(Arena *a, const char *s, size_t n, const char **err)
 		*err = d.err ? d.err : "unexpected end of JSON input";
 		return NULL;
 	}
+	return v;
+}
+
+Value *gojson_decode(Arena *a, const char *s, size_t n, const char **err)
+{
+	return decode(a, s, n, JSON_INT_AS_FLOAT, err);
+}
+
+Value *value_parse_json(Arena *a, const char *s, size_t n, JsonIntMode mode, Error **err)
+{
+	const char *msg = NULL;
+	Value *v = decode(a, s, n, (int)mode, &msg);
+	if (!v)
+		err_set(err, EINVAL, "%s", msg);
 	return v;
 }

@@ -137,6 +137,8 @@ static Value *var_value(ExecState *s, const char *name)
 static void out_write(ExecState *s, const char *p, size_t n)
 {
 	if (s->capture) {
+		if (s->capture->len + n > s->sh->out_limit)
+			exec_errorf(s, "template output exceeds %zu bytes", s->sh->out_limit);
 		abuf_add(s->capture, p, n);
 		return;
 	}
@@ -174,6 +176,7 @@ static const char *ptype_name(char t)
 	case PT_VALUE: return "reflect.Value";
 	case PT_STRINGS: return "[]string";
 	case PT_TIME: return "time.Time";
+	case PT_UINT32: return "uint32";
 	}
 	return "interface {}";
 }
@@ -198,6 +201,7 @@ static bool assignable(const Value *v, char t)
 	case PT_LIST: return v->kind == VK_LIST && v->type == GT_ANY;
 	case PT_MAP: return v->kind == VK_MAP && v->type == GT_ANY;
 	case PT_STRINGS: return v->kind == VK_LIST && v->type == GT_STRING;
+	case PT_UINT32: return v->kind == VK_UINT && v->type == GT_UINT32;
 	case PT_TIME: return v->kind == VK_OBJECT && !strcmp(v->u.o.t->type_name, "time.Time");
 	}
 	return false;
@@ -482,6 +486,10 @@ static Value *eval_arg(ExecState *s, Value *dot, char t, const Node *n)
 		if (n->type == N_NUMBER && n->is_int)
 			return value_int_typed(s->sh->a, n->i64, t == PT_INT ? GT_INT : GT_INT64);
 		exec_errorf(s, "expected integer; found %s", nstr(s, n));
+	case PT_UINT32:
+		if (n->type == N_NUMBER && n->is_uint)
+			return value_uint_typed(s->sh->a, (uint32_t)n->u64, GT_UINT32);
+		exec_errorf(s, "expected unsigned integer; found %s", nstr(s, n));
 	case PT_ANY:
 	case PT_VALUE:
 		return eval_empty_interface(s, dot, n);

@@ -1147,10 +1147,12 @@ static Node *parse_top(Parser *p)
 /* text/template's associate(): an empty tree never replaces a non-empty one. */
 static void set_associate(TmplSet *s, Tmpl *t)
 {
+	/* an overlay (tpl's clone) sees its parents' templates as its own */
+	const Tmpl *old = tmplset_lookup(s, t->name);
+	if (old && old->root && node_is_empty_tree(t->root))
+		return;
 	for (size_t i = 0; i < s->ntmpls; i++) {
 		if (!strcmp(s->tmpls[i]->name, t->name)) {
-			if (node_is_empty_tree(t->root) && s->tmpls[i]->root)
-				return;
 			s->tmpls[i] = t;
 			return;
 		}
@@ -1166,7 +1168,7 @@ static void set_associate(TmplSet *s, Tmpl *t)
 	s->tmpls[s->ntmpls++] = t;
 }
 
-int tmplset_parse_into(TmplSet *s, const char *name, const char *text, size_t len, Error **err)
+int tmplset_parse_into(TmplSet *s, const char *name, const char *text, size_t len, Tmpl **ret_top, Error **err)
 {
 	Parser *p = arena_alloc(s->arena, sizeof(*p));
 	p->set = s;
@@ -1196,5 +1198,7 @@ int tmplset_parse_into(TmplSet *s, const char *name, const char *text, size_t le
 	add_tree(p, top);
 	for (size_t i = 0; i < p->ntrees; i++)
 		set_associate(s, p->trees[i]);
+	if (ret_top)
+		*ret_top = top;
 	return 0;
 }

@@ -94,12 +94,15 @@ const FuncDef *functable_find(const FuncTable *t, const char *name, size_t len)
 
 int fn_error(Ctx *c, const char *fmt, ...)
 {
-	char buf[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
-	c->errmsg = arena_strdup(c->a, buf);
+	char *buf = arena_alloc(c->a, n > 0 ? (size_t)n + 1 : 1);
+	va_start(ap, fmt);
+	vsnprintf(buf, n > 0 ? (size_t)n + 1 : 1, fmt, ap);
+	va_end(ap);
+	c->errmsg = buf;
 	return -1;
 }
 
@@ -152,6 +155,8 @@ TmplSet *tmpl_set_new(const TmplOptions *o)
 		s->ldelim = arena_strdup(s->arena, o->ldelim);
 	if (o->rdelim && *o->rdelim)
 		s->rdelim = arena_strdup(s->arena, o->rdelim);
+	if (o->name)
+		s->name = arena_strdup(s->arena, o->name);
 	return s;
 }
 
@@ -204,7 +209,7 @@ static int parse_job(void *p, char *base, size_t budget)
 	(void)base;
 	(void)budget;
 	ParseJob *j = p;
-	return tmplset_parse_into(j->s, j->name, j->text, j->len, j->err);
+	return tmplset_parse_into(j->s, j->name, j->text, j->len, NULL, j->err);
 }
 
 int tmpl_set_parse(TmplSet *s, const char *name, const char *text, size_t len, Error **err)
@@ -244,6 +249,7 @@ static int exec_job(void *p, char *base, size_t budget)
 	sh.out_limit = BERTH_MAX_TEMPLATE_OUTPUT;
 	sh.stack_base = base;
 	sh.stack_budget = budget;
+	sh.root_name = j->s->name ? j->s->name : j->t->name;
 	arena_set_limit(j->a, arena_used(j->a) + BERTH_MAX_TEMPLATE_MEMORY);
 	arena_set_limit_handler(j->a, on_arena_limit, &sh);
 	jmp_buf jb;
@@ -267,7 +273,8 @@ int tmpl_set_execute(TmplSet *s, const char *name, Arena *a, Value *data, StrBuf
 {
 	Tmpl *t = tmplset_lookup(s, name);
 	if (!t)
-		return err_set(err, ENOENT, "template: no template \"%s\" associated with template \"%s\"", name, name);
+		return err_set(err, ENOENT, "template: no template \"%s\" associated with template \"%s\"", name,
+			       s->name ? s->name : name);
 	ExecJob j = { s, t, a, data, out, err };
 	return run_big_stack(exec_job, &j);
 }

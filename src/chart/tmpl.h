@@ -118,6 +118,7 @@ enum {
 	PT_ANY = 'a', PT_STRING = 's', PT_INT = 'i', PT_INT64 = 'I', PT_FLOAT = 'f',
 	PT_BOOL = 'b', PT_LIST = 'l', PT_MAP = 'm', PT_VALUE = 'v', PT_STRINGS = 'S',
 	PT_TIME = 'T',   /* time.Time */
+	PT_UINT32 = 'u',
 };
 enum { FN_AND = 1, FN_OR = 2, FN_CALL = 4, FN_BUILTIN = 8 };
 
@@ -175,11 +176,14 @@ struct TmplSet {
 	const FuncTable *funcs;
 	MissingKey missingkey;
 	char *ldelim, *rdelim;
+	const char *name;         /* TmplOptions.name or NULL */
 };
 
 Tmpl *tmplset_lookup(const TmplSet *s, const char *name);
-/* Parse text under name into s (Go's t.New(name).Parse(text)); err gets Go's text. */
-int tmplset_parse_into(TmplSet *s, const char *name, const char *text, size_t len, Error **err);
+/* Parse text under name into s (Go's t.New(name).Parse(text)); err gets Go's
+ * text.  *top (optional) gets the main tree even when an empty one did not
+ * replace an existing template of that name (Go's Execute on the New'd template). */
+int tmplset_parse_into(TmplSet *s, const char *name, const char *text, size_t len, Tmpl **top, Error **err);
 
 /* ---- executor ------------------------------------------------------------------- */
 typedef struct Var {
@@ -194,6 +198,7 @@ typedef struct ExecShared {
 	char *stack_base;         /* for the stack guard */
 	size_t stack_budget;
 	Value *include_counts;    /* Helm's include recursion counter (a map) */
+	const char *root_name;    /* Go's t.Name() of the executing set (include, tpl) */
 	Error *err;               /* the error being unwound */
 	jmp_buf *jb;
 } ExecShared;
@@ -244,6 +249,11 @@ Value *value_to_strings(Ctx *c, const Value *v);
 /* Go's encoding/json Marshal (escape_html) / MarshalIndent. */
 bool gojson_encode(ABuf *out, const Value *v, bool escape_html, const char *indent, int depth);
 const char *gojson_error(Arena *a, const Value *v);
+/* base64.StdEncoding; decode returns -1 with the failing input offset. */
+void base64_encode(ABuf *b, const unsigned char *s, size_t n);
+int base64_decode(ABuf *b, const char *s, size_t n, size_t *bad);
+/* url.QueryEscape (path=false) / url.PathEscape (path=true). */
+void url_query_escape(ABuf *b, const char *s, size_t n, bool path);
 /* encoding/json Unmarshal into interface{}; returns NULL and sets *err on error. */
 Value *gojson_decode(Arena *a, const char *s, size_t n, const char **err);
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "../base/err.h"
 #include "../base/strbuf.h"
 
 /* ---- arena ---------------------------------------------------------------- */
@@ -173,6 +174,10 @@ Value *value_from_json(Arena *a, const json_t *j, JsonIntMode mode);
  * 1e21 become JSON integers when they fit int64).  New reference; objects are
  * rendered through their Stringer. */
 json_t *value_to_json(const Value *v);
+/* JSON text to a Value with encoding/json's rules and error texts ("invalid
+ * character 'x' looking for beginning of value"); integers per mode (numbers
+ * that overflow int64 stay float64).  NULL with *err on error. */
+Value *value_parse_json(Arena *a, const char *s, size_t n, JsonIntMode mode, Error **err);
 /* keep_floats: float64 stays a JSON real even when integral (go-yaml v3's view). */
 json_t *value_to_json_ex(const Value *v, bool keep_floats);
 

@@ -148,4 +148,23 @@ int img_unpack_tar(int fd, int dirfd, Error **err);
 /* Write a tar of a merged directory tree (for `export`) to fd. */
 int img_export_dir(const char *dir, int fd, Error **err);
 
+/* Registry transfers (image/pull.c).  A blob writer hashes what it is given
+ * and commits it under its digest (checked against `expect` when given);
+ * commit and abort free it.  img_blob_open returns an fd (caller closes).
+ * img_put_manifest turns a manifest whose config and layer blobs are in the
+ * store into an image named `name` (NULL: unnamed), unpacking its layers;
+ * *ret_id is the config digest, caller frees.  img_lock_content holds the
+ * store's gc lock shared until *ret_fd is closed. */
+typedef struct ImgBlobWriter ImgBlobWriter;
+int img_blob_writer_new(ImgStore *s, ImgBlobWriter **ret, Error **err);
+int img_blob_writer_write(ImgBlobWriter *w, const void *buf, size_t n, Error **err);
+uint64_t img_blob_writer_size(const ImgBlobWriter *w);
+int img_blob_writer_commit(ImgStore *s, ImgBlobWriter *w, const char *expect, Error **err);
+void img_blob_writer_abort(ImgBlobWriter *w);
+bool img_blob_exists(ImgStore *s, const char *digest);
+int img_blob_open(ImgStore *s, const char *digest, int64_t *ret_size, Error **err);
+int img_blob_read(ImgStore *s, const char *digest, size_t max, char **ret, size_t *ret_len, Error **err);
+int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *name, char **ret_id, Error **err);
+int img_lock_content(ImgStore *s, int *ret_fd, Error **err);
+
 #endif

@@ -11,7 +11,7 @@
  *
  * ACL file: lines "PATTERN USER ACTIONS" ('#' comments).  PATTERN is an
  * fnmatch(3) pattern over the repository name where '*' also crosses '/'
- * ("team-a/*"); USER is a name, "@users" (any authenticated user) or "*"
+ * ("team-a/" then a star); USER is a name, "@users" (any authenticated user) or "*"
  * (everybody, anonymous included); ACTIONS is "pull,push,delete" or "*".
  * A request may do the union of the lines that match.  Without an ACL every
  * authenticated user may pull and push, anonymous users nothing.

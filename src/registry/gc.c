@@ -139,7 +139,7 @@ static void sweep_uploads(RegStore *rs, time_t cutoff, bool dry_run)
 			continue;
 		_cleanup_free_ char *dir = fs_join(rs->uploads, de->d_name), *data = fs_join(dir, "data");
 		struct stat st;
-		if (stat(data, &st) == 0 && st.st_mtime >= cutoff)
+		if (stat(data, &st) == 0 && st.st_mtime > cutoff)
 			continue;
 		if (!dry_run)
 			fs_rm_rf(dir, NULL);
@@ -171,7 +171,7 @@ int reg_gc(const char *root, bool dry_run, bool delete_untagged, int64_t grace_s
 	json_object_foreach(blobs, dg, v) {
 		if (json_object_get(marked, dg))
 			continue;
-		if (json_integer_value(v) >= cutoff || json_int(links, dg, 0) >= cutoff)
+		if (json_integer_value(v) > cutoff || json_int(links, dg, 0) > cutoff)
 			continue;
 		lines_add(&lines, &nl, xasprintf("blob eligible for deletion: %s", dg));
 		deleted++;

@@ -151,7 +151,9 @@ static enum MHD_Result h_manifest(Req *q)
 	if (is(q, "PUT")) {
 		const char *cl = req_header(q, "Content-Length");
 		int64_t n;
-		if (cl && parse_int64(cl, &n) == 0 && n > (int64_t)BERTH_MAX_MANIFEST)
+		/* a little too large: read and drop it, so the client sees the 413;
+		 * absurdly large: answer at once and let the connection close */
+		if (cl && parse_int64(cl, &n) == 0 && n > 16 * (int64_t)BERTH_MAX_MANIFEST)
 			return req_error(q, MHD_HTTP_CONTENT_TOO_LARGE, "SIZE_INVALID", "manifest too large");
 		q->body = BODY_BUFFER;
 		return MHD_YES;

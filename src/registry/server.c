@@ -43,6 +43,11 @@ enum MHD_Result req_respond(Req *q, unsigned status, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Docker-Distribution-API-Version", "registry/2.0");
 	q->status = status;
 	q->responded = true;
+	/* done with the upload before the client can hear back and send the next chunk */
+	if (q->up) {
+		rs_upload_release(q->srv->store, q->up);
+		q->up = NULL;
+	}
 	enum MHD_Result r = MHD_queue_response(q->conn, status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -346,7 +351,8 @@ static enum MHD_Result handle_metrics(Req *q)
 		(unsigned long long)__atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->blobs_uploaded, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&s->manifests_pushed, __ATOMIC_RELAXED));
-	struct MHD_Response *resp = MHD_create_response_from_buffer(sb.len, sb_detach(&sb), MHD_RESPMEM_MUST_FREE);
+	size_t len = sb.len;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(len, sb_detach(&sb), MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
 	return req_respond(q, MHD_HTTP_OK, resp);
 }

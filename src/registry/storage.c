@@ -331,7 +331,7 @@ static void catalog_walk(const char *dir, const char *prefix, char ***v, size_t 
 		if (de->d_name[0] == '.')
 			continue;
 		if (de->d_name[0] == '_') {
-			if (!strcmp(de->d_name, "_manifests"))
+			if (!strcmp(de->d_name, "_manifests") || !strcmp(de->d_name, "_layers"))
 				is_repo = true;
 			continue;
 		}
@@ -368,7 +368,8 @@ int rs_referrers(RegStore *rs, const char *repo, const char *digest, const char 
 		if (strlen(de->d_name) != 64)
 			continue;
 		char md[72];
-		snprintf(md, sizeof(md), "sha256:%s", de->d_name);
+		memcpy(md, "sha256:", 7);
+		memcpy(md + 7, de->d_name, 65);
 		_cleanup_free_ char *buf = NULL, *media = NULL;
 		size_t len;
 		char got[72];

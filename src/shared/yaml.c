@@ -10,6 +10,7 @@
 #include "yaml.h"
 #include "../base/cleanup.h"
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -19,7 +20,6 @@
 #include <yaml.h>
 
 #define MAX_DEPTH 10000
-#define MAX_NODES (4u << 20)
 
 /* ---- Go-syntax number parsing -------------------------------------------------------- */
 static int hexval(int c)
@@ -352,10 +352,11 @@ typedef struct Parser {
 	yaml_parser_t p;
 	Anchor *anchors;
 	size_t nanchors;
-	size_t nodes;
+	double decode_count, alias_count;   /* go-yaml's decodeCount / aliasCount */
 	int depth;
 	Error **err;
 	bool failed;
+	const char *json_err;   /* the JSON step's complaint (±Inf, NaN), reported after parsing */
 } Parser;
 
 static int parse_fail(Parser *ps)
@@ -459,7 +460,7 @@ static int base64_decode_str(const char *s, size_t n, StrBuf *out)
 	return 0;
 }
 
-static int scalar_node(Parser *ps, yaml_event_t *ev, json_t **ret)
+__attribute__((noinline)) static int scalar_node(Parser *ps, yaml_event_t *ev, json_t **ret)
 {
 	const char *s = (const char *)ev->data.scalar.value;
 	size_t n = ev->data.scalar.length;
@@ -513,12 +514,20 @@ static int scalar_node(Parser *ps, yaml_event_t *ev, json_t **ret)
 		*ret = json_stringn_nocheck(s, n);
 		return 0;
 	}
+	if (r.tag == R_FLOAT && !isfinite(r.f)) {
+		/* json.Marshal refuses these once the document has been read */
+		if (!ps->json_err)
+			ps->json_err = isnan(r.f) ? "json: unsupported value: NaN" : r.f > 0 ? "json: unsupported value: +Inf"
+											    : "json: unsupported value: -Inf";
+		*ret = json_null();
+		return 0;
+	}
 	*ret = resolved_json(&r, s, n);
 	return 0;
 }
 
 /* sigs.k8s.io/yaml's conversion of a non-string key to its JSON key. */
-static char *key_string(Parser *ps, yaml_event_t *ev, json_t *key)
+__attribute__((noinline)) static char *key_string(Parser *ps, yaml_event_t *ev, json_t *key)
 {
 	(void)ev;
 	switch (json_typeof(key)) {
@@ -664,12 +673,56 @@ fail:
 	return -EINVAL;
 }
 
+/* go-yaml v2's guard against alias expansion bombs: past 100 aliased nodes
+ * and 1000 nodes in all, the share of aliased nodes may not exceed a ratio
+ * that falls from 0.99 (up to 400k nodes) to 0.10 (from 4M nodes). */
+static bool too_much_aliasing(const Parser *ps)
+{
+	double d = ps->decode_count, allowed;
+	if (ps->alias_count <= 100 || d <= 1000)
+		return false;
+	if (d <= 400000)
+		allowed = 0.99;
+	else if (d >= 4000000)
+		allowed = 0.10;
+	else
+		allowed = 0.99 - 0.89 * ((d - 400000) / 3600000);
+	return ps->alias_count / d > allowed;
+}
+
+/* Kept out of line: parse_node's frame is paid once per nesting level. */
+__attribute__((noinline)) static int alias_node(Parser *ps, yaml_event_t *ev, json_t **ret, size_t *size)
+{
+	const char *name = (const char *)ev->data.alias.anchor;
+	for (size_t i = ps->nanchors; i-- > 0;)   /* a redefined anchor: the latest wins */
+		if (!strcmp(ps->anchors[i].name, name)) {
+			*size = 1 + ps->anchors[i].size;
+			ps->decode_count += (double)ps->anchors[i].size;
+			ps->alias_count += (double)ps->anchors[i].size;
+			if (too_much_aliasing(ps))
+				return fail_msg(ps, "yaml: document contains excessive aliasing");
+			*ret = json_incref(ps->anchors[i].node);
+			return 0;
+		}
+	char msg[300];
+	snprintf(msg, sizeof(msg), "yaml: unknown anchor '%.200s' referenced", name);
+	return fail_msg(ps, msg);
+}
+
 static int parse_node(Parser *ps, yaml_event_t *ev, json_t **ret, size_t *size)
 {
 	*size = 1;
-	if (++ps->depth > MAX_DEPTH) {
+	/* go-yaml's scanner allows 10000 levels of flow or block nesting */
+	bool collection = ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT;
+	if (collection && ++ps->depth > MAX_DEPTH) {
 		ps->depth--;
 		return fail_msg(ps, "yaml: exceeded max depth of 10000");
+	}
+	ps->decode_count += 1;
+	if (ev->type != YAML_ALIAS_EVENT && too_much_aliasing(ps)) {
+		if (collection)
+			ps->depth--;
+		return fail_msg(ps, "yaml: document contains excessive aliasing");
 	}
 	int r = 0;
 	switch (ev->type) {
@@ -678,22 +731,9 @@ static int parse_node(Parser *ps, yaml_event_t *ev, json_t **ret, size_t *size)
 		if (r == 0)
 			add_anchor(ps, ev->data.scalar.anchor, *ret, 1);
 		break;
-	case YAML_ALIAS_EVENT: {
-		const char *name = (const char *)ev->data.alias.anchor;
-		Anchor *a = NULL;
-		for (size_t i = 0; i < ps->nanchors; i++)
-			if (!strcmp(ps->anchors[i].name, name))
-				a = &ps->anchors[i];
-		if (!a) {
-			char msg[300];
-			snprintf(msg, sizeof(msg), "yaml: unknown anchor '%.200s' referenced", name);
-			r = fail_msg(ps, msg);
-			break;
-		}
-		*ret = json_incref(a->node);
-		*size = a->size;
+	case YAML_ALIAS_EVENT:
+		r = alias_node(ps, ev, ret, size);
 		break;
-	}
 	case YAML_MAPPING_START_EVENT: {
 		const yaml_char_t *anchor = ev->data.mapping_start.anchor;
 		_cleanup_free_ char *an = anchor ? xstrdup((const char *)anchor) : NULL;
@@ -713,15 +753,8 @@ static int parse_node(Parser *ps, yaml_event_t *ev, json_t **ret, size_t *size)
 	default:
 		r = fail_msg(ps, "yaml: unexpected event");
 	}
-	ps->depth--;
-	if (r == 0) {
-		ps->nodes += *size;
-		if (ps->nodes > MAX_NODES) {
-			json_decref(*ret);
-			*ret = NULL;
-			return fail_msg(ps, "yaml: document contains excessive aliasing");
-		}
-	}
+	if (collection)
+		ps->depth--;
 	return r;
 }
 
@@ -770,6 +803,7 @@ static int parse_stream(const char *buf, size_t len, bool all, json_t **ret, Err
 			json_decref(ps.anchors[i].node);
 		}
 		ps.nanchors = 0;
+		ps.decode_count = ps.alias_count = 0;
 		if (!all)
 			break;
 	}
@@ -779,6 +813,8 @@ static int parse_stream(const char *buf, size_t len, bool all, json_t **ret, Err
 	}
 	free(ps.anchors);
 	yaml_parser_delete(&ps.p);
+	if (r == 0 && ps.json_err)
+		r = err_set(err, EINVAL, "%s", ps.json_err);
 	if (r < 0) {
 		json_decref(docs);
 		return r;
@@ -1424,16 +1460,15 @@ static int key_less(const char *a, size_t an, const char *b, size_t bn, bool v3)
 	return result;
 }
 
-static bool g_sort_v3;
-
-static int key_cmp(const void *x, const void *y)
+static int key_cmp(const void *x, const void *y, void *v3p)
 {
 	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
 	const char *as = json_string_value(a), *bs = json_string_value(b);
 	size_t an = json_string_length(a), bn = json_string_length(b);
-	if (key_less(as, an, bs, bn, g_sort_v3))
+	bool v3 = *(const bool *)v3p;
+	if (key_less(as, an, bs, bn, v3))
 		return -1;
-	if (key_less(bs, bn, as, an, g_sort_v3))
+	if (key_less(bs, bn, as, an, v3))
 		return 1;
 	return 0;
 }
@@ -1457,8 +1492,7 @@ static int emit_mapping(Emitter *e, const json_t *obj)
 	json_t *val;
 	json_object_keylen_foreach((json_t *)obj, key, klen, val)
 		keys[k++] = json_stringn_nocheck(key, klen);
-	g_sort_v3 = e->v3;
-	qsort(keys, n, sizeof(json_t *), key_cmp);
+	qsort_r(keys, n, sizeof(json_t *), key_cmp, &e->v3);
 	increase_indent(e, false, false);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++) {
@@ -1538,7 +1572,9 @@ static int emit_node(Emitter *e, const json_t *v, bool root, bool seq, bool map,
 
 int yaml_emit(const json_t *v, int flags, StrBuf *out, Error **err)
 {
-	Emitter e = { .out = out, .v3 = (flags & YAML_EMIT_V3) != 0, .best_indent = 2, .best_width = 80,
+	/* go-yaml v2 folds at 80 columns; v3 initialises best_width to -1 (never) */
+	Emitter e = { .out = out, .v3 = (flags & YAML_EMIT_V3) != 0, .best_indent = 2,
+		      .best_width = (flags & YAML_EMIT_V3) ? INT_MAX : 80,
 		      .column = 0, .whitespace = true, .indention = true, .indent = -1 };
 	size_t start = out->len;
 	int r = emit_node(&e, v, true, false, false, false);

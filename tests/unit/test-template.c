@@ -248,8 +248,8 @@ static void engine_checks(void)
 	check("{{ tpl \"{{ .a }}-{{ .missing }}\" . }}", "{\"a\": \"b\"}", "b-");
 	check_err("{{ define \"r\" }}{{ include \"r\" . }}{{ end }}{{ include \"r\" . }}", NULL,
 		  "rendering template has a nested reference name: r: unable to execute template");
-	check_err("{{ required \"need x\" .x }}", "{}", "error calling required: need x");
-	check_err("{{ fail \"boom\" }}", NULL, "error calling fail: boom");
+	check_err("{{ required \"need x\" .x }}", "{}", "error calling required: HELM_ERR_STARTneed xHELM_ERR_END");
+	check_err("{{ fail \"boom\" }}", NULL, "error calling fail: HELM_ERR_STARTboomHELM_ERR_END");
 	/* runaway recursion and hostile sizes end in errors, not crashes */
 	check_err("{{ define \"loop\" }}{{ template \"loop\" . }}{{ end }}{{ template \"loop\" . }}", NULL,
 		  "exceeded maximum template depth (100000)");
@@ -264,7 +264,11 @@ static void engine_checks(void)
 	/* YAML round trip as Helm does it */
 	check("{{ toYaml . }}", "{\"b\": [1, \"two\", {\"c\": true}], \"a\": \"x: y\"}",
 	      "a: 'x: y'\nb:\n- 1\n- two\n- c: true");
-	check("{{ (fromYaml \"a: 1\\nb: [x, y]\").b }}", NULL, "[x y]");
+	check("{{ (fromYaml \"a: 1\\nb: [x, z]\").b }}", NULL, "[x z]");
+	/* YAML 1.1 as go-yaml v2 reads it: y is a bool, 0777 octal, ints become float64 */
+	check("{{ (fromYaml \"b: [x, y]\").b }}", NULL, "[x true]");
+	check("{{ $m := fromYaml \"a: 0777\\nb: 12345678901234567\" }}{{ $m.a }} {{ $m.b }} {{ typeOf $m.a }}", NULL,
+	      "511 1.2345678901234568e+16 float64");
 }
 
 int main(void)

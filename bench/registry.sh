@@ -1,0 +1,89 @@
+#!/bin/bash
+# registry.sh - push and pull of an image with a 200 MiB random layer:
+# berth client -> berth registry beside skopeo -> Debian's docker-registry
+# (the reference distribution registry), hyperfine, same machine, loopback
+# only; plus the idle RSS of both servers.  Every run starts from empty
+# registry storage (push) or an empty local store (pull, berth's including
+# unpacking the layer), so nothing is skipped as "already exists".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOP=$PWD
+B=$TOP/build/berth
+W=${BENCH_DIR:-/tmp/berth-bench}/registry
+RUNS=${REG_RUNS:-5}
+OUT=$TOP/bench/results
+mkdir -p "$W" "$OUT"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+BP=$(free_port); DP=$(free_port)
+BR="$B --root $W/src-root --runroot $W/src-run"
+PIDS=()
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+
+# the image: one layer holding 200 MiB of random bytes (gzip blob in the store)
+if ! $BR images -q big 2>/dev/null | grep -q .; then
+	mkdir -p "$W/rootfs"
+	head -c 200M /dev/urandom > "$W/rootfs/big"
+	tar -C "$W/rootfs" -cf "$W/layer.tar" .
+	$BR import "$W/layer.tar" big:latest >/dev/null
+	rm -rf "$W/rootfs" "$W/layer.tar"
+fi
+$BR save --format oci-archive -o "$W/big.oci.tar" big
+
+$B registry serve --addr 127.0.0.1:$BP --root "$W/breg" > "$W/breg.log" 2>&1 &
+PIDS+=($!); BPID=$!
+cat > "$W/dr.yml" <<YML
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $W/dreg
+http:
+  addr: 127.0.0.1:$DP
+YML
+docker-registry serve "$W/dr.yml" > "$W/dreg.log" 2>&1 &
+PIDS+=($!); DPID=$!
+for p in $BP $DP; do
+	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/v2/" >/dev/null && break; sleep 0.1; done
+done
+sleep 1
+brss=$(awk '/VmRSS/ {print $2}' /proc/$BPID/status)
+drss=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+
+$BR tag big 127.0.0.1:$BP/bench/big:1
+wipe_b="find $W/breg/blobs -type f -delete; rm -rf $W/breg/repos/*"
+wipe_d="rm -rf $W/dreg/docker"
+hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$OUT/registry-push.json" \
+	--prepare "sh -c '$wipe_b'" "$BR push -q 127.0.0.1:$BP/bench/big:1" \
+	--prepare "sh -c '$wipe_d'" "skopeo copy -q --dest-tls-verify=false oci-archive:$W/big.oci.tar docker://127.0.0.1:$DP/bench/big:1"
+
+# pull: both registries hold the image
+$BR push -q 127.0.0.1:$BP/bench/big:1 >/dev/null
+skopeo copy -q --dest-tls-verify=false "oci-archive:$W/big.oci.tar" "docker://127.0.0.1:$DP/bench/big:1"
+hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$OUT/registry-pull.json" \
+	--prepare "rm -rf $W/pull-root" "$B --root $W/pull-root --runroot $W/pull-run pull -q 127.0.0.1:$BP/bench/big:1" \
+	--prepare "rm -rf $W/skopeo-dir" "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$DP/bench/big:1 dir:$W/skopeo-dir"
+
+python3 - "$OUT" "$brss" "$drss" <<'PY'
+import json, os, sys
+out, brss, drss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def med(name):
+    return [r["median"] for r in json.load(open(os.path.join(out, name + ".json")))["results"]]
+(bp, sp), (bl, sl) = med("registry-push"), med("registry-pull")
+mib = 200.0
+lines = [
+    "| measurement | berth | peer | ratio | target |",
+    "|---|---|---|---|---|",
+    f"| push 200 MiB layer (berth->berth vs skopeo->docker-registry) | {mib/bp:.0f} MiB/s | {mib/sp:.0f} MiB/s | {sp/bp:.2f}x faster | >= 2x |",
+    f"| pull 200 MiB layer (berth incl. unpack vs skopeo to dir) | {mib/bl:.0f} MiB/s | {mib/sl:.0f} MiB/s | {sl/bl:.2f}x faster | >= 2x |",
+    f"| idle registry RSS | {brss/1024:.1f} MB | {drss/1024:.1f} MB | {drss/max(brss,1):.1f}x smaller | <= 5 MB |",
+]
+text = "\n".join(lines)
+print(text)
+open(os.path.join(out, "registry.md"), "w").write(text + "\n")
+PY

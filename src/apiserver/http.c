@@ -1,0 +1,267 @@
+/* http.c - the HTTPS front of the API server (libmicrohttpd with GnuTLS),
+ * and apiserver_run().
+ *
+ * One thread per connection: a request is read whole (capped at
+ * BERTH_MAX_API_BODY, larger bodies get 413), authenticated, handed to
+ * api_handle() and answered; a watch answers with a chunked stream whose
+ * reader blocks in the store's watch on the connection's own thread and
+ * notices a client that hung up.  Nothing here knows about resources.
+ */
+#include "api-internal.h"
+#include "handlers.h"
+#include "../base/cleanup.h"
+#include "../base/fs.h"
+#include "../base/log.h"
+#include "../base/parse.h"
+#include "../base/strbuf.h"
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_requested;
+
+void apiserver_stop(void)
+{
+	stop_requested = 1;
+}
+
+typedef struct Conn {
+	StrBuf body;
+	bool too_big;
+	/* a running watch */
+	Api *api;
+	ApiWatch *watch;
+	struct MHD_Connection *mc;
+	char *pending;
+	size_t pending_len, pending_off;
+} Conn;
+
+static void conn_free(Conn *c)
+{
+	if (!c)
+		return;
+	sb_release(&c->body);
+	free(c->pending);
+	free(c);
+}
+
+typedef struct ParamCollect {
+	ApiRequest *req;
+} ParamCollect;
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	ApiRequest *req = cls;
+	if (req->nparams >= BERTH_MAX_API_PARAMS)
+		return MHD_NO;
+	req->params = xrealloc(req->params, (req->nparams + 1) * sizeof(ApiParam));
+	req->params[req->nparams].key = xstrdup(key);
+	req->params[req->nparams].value = xstrdup(value ? value : "");
+	req->nparams++;
+	return MHD_YES;
+}
+
+static bool client_gone(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return false;
+	struct pollfd p = { .fd = ci->connect_fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	Conn *c = cls;
+	while (!c->pending) {
+		if (stop_requested || client_gone(c->mc))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		int r = api_watch_next(c->watch, &c->pending, &c->pending_len, 1000);
+		if (r < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		c->pending_off = 0;
+	}
+	size_t n = c->pending_len - c->pending_off;
+	if (n > max)
+		n = max;
+	memcpy(buf, c->pending + c->pending_off, n);
+	c->pending_off += n;
+	if (c->pending_off == c->pending_len) {
+		free(c->pending);
+		c->pending = NULL;
+	}
+	return (ssize_t)n;
+}
+
+static void watch_done(void *cls)
+{
+	Conn *c = cls;
+	api_watch_free(c->watch);
+	c->watch = NULL;
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *mc, Conn *c, ApiResponse *resp)
+{
+	struct MHD_Response *r;
+	if (resp->watch) {
+		c->watch = TAKE_PTR(resp->watch);
+		c->mc = mc;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, c, watch_done);
+	} else {
+		r = MHD_create_response_from_buffer(resp->len, resp->body ? resp->body : (char *)"", MHD_RESPMEM_MUST_COPY);
+	}
+	MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "application/json");
+	MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+	if (resp->warning)
+		MHD_add_response_header(r, "Warning", resp->warning);
+	enum MHD_Result ret = MHD_queue_response(mc, (unsigned)resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool public_path(const char *url)
+{
+	return !strcmp(url, "/healthz") || !strcmp(url, "/livez") || !strcmp(url, "/readyz") ||
+	       !strcmp(url, "/version");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	Api *api = cls;
+	Conn *c = *con_cls;
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		sb_init(&c->body);
+		c->api = api;
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (c->body.len + *upload_size > BERTH_MAX_API_BODY)
+			c->too_big = true;
+		else
+			sb_add(&c->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	ApiRequest req = { .method = method };
+	ApiResponse resp = { 0 };
+	req.path = xstrdup(url);
+	MHD_get_connection_values(mc, MHD_GET_ARGUMENT_KIND, collect_param, &req);
+	req.accept = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept");
+	req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
+	req.body = c->body.buf;
+	req.body_len = c->body.len;
+	_cleanup_free_ char *user = NULL;
+	const char *authz = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+	if (c->too_big) {
+		api_respond_status(&resp, 413, "RequestEntityTooLarge", "Request entity too large: limit is %u",
+				   BERTH_MAX_API_BODY);
+	} else if (api_auth_request(api, authz, &user) < 0 && !public_path(url)) {
+		api_respond_status(&resp, 401, "Unauthorized", "Unauthorized");
+	} else {
+		req.user = user;
+		api_handle(api, &req, &resp);
+	}
+	log_debug("%s %s -> %d", method, url, resp.status);
+	enum MHD_Result ret = send_response(mc, c, &resp);
+	api_response_release(&resp);
+	api_request_release(&req);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)mc;
+	(void)toe;
+	conn_free(*con_cls);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	if (log_get_level() < LOG_DEBUG_)
+		return;
+	vfprintf(stderr, fmt, ap);
+}
+
+static int parse_listen(const char *listen, struct sockaddr_in *sa, Error **err)
+{
+	const char *colon = strrchr(listen, ':');
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	int64_t port;
+	if (!colon || parse_int64(colon + 1, &port) < 0 || port < 0 || port > 65535)
+		return err_set(err, EINVAL, "--listen '%s': expected HOST:PORT", listen);
+	_cleanup_free_ char *host = xstrndup(listen, (size_t)(colon - listen));
+	if (!*host || !strcmp(host, "localhost"))
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return err_set(err, EINVAL, "--listen '%s': '%s' is not an IPv4 address", listen, host);
+	sa->sin_port = htons((uint16_t)port);
+	return 0;
+}
+
+static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const char *cert, const char *key)
+{
+	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
+					MHD_USE_ERROR_LOG,
+				0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+}
+
+int apiserver_run(const ApiServerConfig *cfg, Error **err)
+{
+	struct sockaddr_in sa;
+	int r = parse_listen(cfg->listen, &sa, err);
+	if (r < 0)
+		return r;
+	if ((r = fs_mkdir_p(cfg->data_dir, 0700, err)) < 0)
+		return r;
+	_cleanup_free_ char *url = xasprintf("https://%s", cfg->listen);
+	if ((r = apiserver_certs_ensure(cfg->data_dir, url, err)) < 0)
+		return r;
+	_cleanup_free_ char *cert = NULL, *key = NULL;
+	_cleanup_free_ char *cp = xasprintf("%s/tls/serving.crt", cfg->data_dir), *kp = xasprintf("%s/tls/serving.key", cfg->data_dir);
+	if ((r = fs_read_file(cp, 1 << 20, &cert, NULL, err)) < 0 || (r = fs_read_file(kp, 1 << 20, &key, NULL, err)) < 0)
+		return r;
+	_cleanup_free_ char *dbspec = cfg->datastore ? xstrdup(cfg->datastore) : xasprintf("sqlite:%s/state.db", cfg->data_dir);
+	Api api = { .cfg = *cfg, .started = (int64_t)time(NULL) };
+	pthread_mutex_init(&api.lock, NULL);
+	if ((r = store_open(dbspec, &api.store, err)) < 0)
+		return r;
+	if ((r = api_auth_init(&api, err)) < 0)
+		goto out;
+	api_crd_refresh(&api);
+	api_bootstrap(&api);
+	struct MHD_Daemon *d = start_daemon(&api, &sa, cert, key);
+	if (!d) {
+		r = err_set(err, EADDRINUSE, "listen on %s: cannot start the HTTPS server (address in use?)", cfg->listen);
+		goto out;
+	}
+	log_info("berth API server listening on https://%s", cfg->listen);
+	while (!stop_requested) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(d);
+	r = 0;
+out:
+	api_auth_release(&api);
+	store_free(api.store);
+	free(api.ip_used);
+	pthread_mutex_destroy(&api.lock);
+	return r;
+}

@@ -1,0 +1,184 @@
+/* special.c - API calls that are not plain CRUD: access reviews
+ * (`kubectl auth can-i`, `kubectl auth whoami`), the action subresources
+ * (serviceaccounts/token as `kubectl create token` asks, pods/binding,
+ * pods/eviction) and the streaming pod subresources, which the node agent
+ * will serve (until then a clear 400 says so).
+ *
+ * ServiceAccount tokens are JWTs signed with HMAC-SHA256 by a key in the
+ * data dir; auth.c verifies them.
+ */
+#include "api-internal.h"
+#include "handlers.h"
+#include "../base/cleanup.h"
+#include "../base/parse.h"
+#include "../base/strbuf.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+#include <time.h>
+
+static char *b64url(const unsigned char *data, size_t n)
+{
+	char *o = xmalloc(4 * ((n + 2) / 3) + 1);
+	int len = EVP_EncodeBlock((unsigned char *)o, data, (int)n);
+	for (int i = 0; i < len; i++)
+		o[i] = o[i] == '+' ? '-' : o[i] == '/' ? '_' : o[i];
+	while (len > 0 && o[len - 1] == '=')
+		o[--len] = 0;
+	return o;
+}
+
+char *api_jwt_sign(Api *api, json_t *claims)
+{
+	_cleanup_free_ char *payload = json_dumps(claims, JSON_COMPACT);
+	_cleanup_free_ char *h = b64url((const unsigned char *)"{\"alg\":\"HS256\",\"typ\":\"JWT\"}", 27);
+	_cleanup_free_ char *p = b64url((const unsigned char *)payload, strlen(payload));
+	_cleanup_free_ char *signing = xasprintf("%s.%s", h, p);
+	unsigned char mac[32];
+	unsigned int mlen = sizeof(mac);
+	HMAC(EVP_sha256(), api->sa_key, sizeof(api->sa_key), (const unsigned char *)signing, strlen(signing), mac, &mlen);
+	_cleanup_free_ char *s = b64url(mac, mlen);
+	return xasprintf("%s.%s", signing, s);
+}
+
+static void token_request(Api *api, ApiRequest *req, ApiResponse *resp)
+{
+	json_t *sa;
+	if (api_load(api, req->res, req->ns, req->name, &sa, NULL) < 0) {
+		api_respond_not_found(resp, req);
+		return;
+	}
+	_cleanup_json_ json_t *sa_ref = sa;
+	_cleanup_json_ json_t *body = api_body_object(req, resp);
+	if (!body)
+		return;
+	json_t *spec = json_object_get(body, "spec");
+	json_int_t exp = json_int(spec, "expirationSeconds", 3600);
+	if (exp < 600) {
+		_cleanup_json_ json_t *causes = json_array();
+		api_cause(causes, "FieldValueInvalid", "spec.expirationSeconds", "Invalid value: %lld: may not specify a "
+			  "duration less than 10 minutes", (long long)exp);
+		api_respond_invalid(resp, req, req->name, causes);
+		return;
+	}
+	json_t *aud = json_object_get(spec, "audiences");
+	int64_t now = (int64_t)time(NULL);
+	_cleanup_free_ char *sub = xasprintf("system:serviceaccount:%s:%s", req->ns, req->name);
+	_cleanup_json_ json_t *claims = json_pack("{s:O, s:I, s:I, s:s, s:s, s:I, s:{s:s, s:{s:s, s:s?}}}", "aud",
+						  json_array_size(aud) ? aud : json_pack("[s]", "https://kubernetes.default.svc"),
+						  "exp", (json_int_t)(now + exp), "iat", (json_int_t)now, "iss",
+						  "https://kubernetes.default.svc", "sub", sub, "nbf", (json_int_t)now,
+						  "kubernetes.io", "namespace", req->ns, "serviceaccount", "name", req->name,
+						  "uid", api_meta_str(sa, "uid"));
+	_cleanup_free_ char *tok = api_jwt_sign(api, claims);
+	time_t t = (time_t)(now + exp);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char ts[40];
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(body, "status", json_pack("{s:s, s:s}", "token", tok, "expirationTimestamp", ts));
+	json_object_set_new(body, "kind", json_string("TokenRequest"));
+	json_object_set_new(body, "apiVersion", json_string("authentication.k8s.io/v1"));
+	api_respond_json(resp, 201, json_incref(body));
+}
+
+static void pod_binding(Api *api, ApiRequest *req, ApiResponse *resp)
+{
+	_cleanup_json_ json_t *body = api_body_object(req, resp);
+	if (!body)
+		return;
+	const char *node = json_str(json_object_get(body, "target"), "name");
+	for (int attempt = 0; attempt < 8; attempt++) {
+		json_t *pod;
+		int64_t rev;
+		if (api_load(api, req->res, req->ns, req->name, &pod, &rev) < 0) {
+			api_respond_not_found(resp, req);
+			return;
+		}
+		_cleanup_json_ json_t *pod_ref = pod;
+		json_t *spec = json_obj_ensure(pod, "spec");
+		if (json_str(spec, "nodeName")) {
+			api_respond_status(resp, 409, "Conflict", "pod %s is already assigned to node \"%s\"", req->name,
+					   json_str(spec, "nodeName"));
+			return;
+		}
+		json_object_set_new(spec, "nodeName", json_string(node ? node : ""));
+		size_t len;
+		_cleanup_free_ char *val = api_object_encode(pod, &len);
+		_cleanup_free_ char *key = api_resource_key(req->res, req->ns, req->name);
+		int r = store_update(api->store, key, val, len, rev, NULL, NULL);
+		if (r == -ESTALE)
+			continue;
+		api_respond_json(resp, 201, api_status(201, NULL, NULL, NULL));
+		return;
+	}
+	api_store_error(resp, req, -ESTALE, req->name, NULL);
+}
+
+void api_handle_connect(Api *api, ApiRequest *req, ApiResponse *resp)
+{
+	const char *sub = req->sub;
+	bool post = !strcmp(req->method, "POST");
+	if (!strcmp(req->res->resource, "serviceaccounts") && !strcmp(sub, "token") && post) {
+		token_request(api, req, resp);
+	} else if (!strcmp(req->res->resource, "pods") && !strcmp(sub, "binding") && post) {
+		pod_binding(api, req, resp);
+	} else if (!strcmp(req->res->resource, "pods") && !strcmp(sub, "eviction") && post) {
+		json_t *gone = NULL;
+		int r = api_delete_now(api, req->res, req->ns, req->name, NULL, &gone);
+		json_decref(gone);
+		if (r < 0)
+			api_store_error(resp, req, r, req->name, NULL);
+		else
+			api_respond_json(resp, 201, api_status(201, NULL, NULL, NULL));
+	} else if (!strcmp(req->res->resource, "pods")) {
+		json_t *pod;
+		if (api_load(api, req->res, req->ns, req->name, &pod, NULL) < 0) {
+			api_respond_not_found(resp, req);
+			return;
+		}
+		json_decref(pod);
+		api_respond_status(resp, 400, "BadRequest", "pod %s/%s: %s is served by the node agent, and no node "
+				   "runs this pod", req->ns, req->name, sub);
+	} else {
+		api_respond_status(resp, 405, "MethodNotAllowed", "the server does not allow this method on the requested "
+				   "resource");
+	}
+}
+
+/* POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews and friends. */
+bool api_special_handle(Api *api, ApiRequest *req, ApiResponse *resp)
+{
+	(void)api;
+	const char *p = req->path;
+	bool ssar = !strcmp(p, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
+	bool ssrr = !strcmp(p, "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews");
+	bool ssr = !strcmp(p, "/apis/authentication.k8s.io/v1/selfsubjectreviews") ||
+		   !strcmp(p, "/apis/authentication.k8s.io/v1beta1/selfsubjectreviews");
+	if (!ssar && !ssrr && !ssr)
+		return false;
+	if (strcmp(req->method, "POST")) {
+		api_respond_status(resp, 405, "MethodNotAllowed", "the server does not allow this method on the requested "
+				   "resource");
+		return true;
+	}
+	_cleanup_json_ json_t *body = api_body_object(req, resp);
+	if (!body)
+		return true;
+	if (ssar) {
+		bool allowed = api_authorize_review(api, req->user, json_object_get(body, "spec"));
+		json_object_set_new(body, "status", json_pack("{s:b}", "allowed", allowed));
+	} else if (ssrr) {
+		json_object_set_new(body, "status", json_pack("{s:[{s:[s], s:[s], s:[s]}], s:[{s:[s], s:[s]}], s:b}",
+							      "resourceRules", "verbs", "*", "apiGroups", "*", "resources",
+							      "*", "nonResourceRules", "verbs", "*", "nonResourceURLs", "*",
+							      "incomplete", 0));
+	} else {
+		json_object_set_new(body, "status", json_pack("{s:{s:s, s:s, s:[s,s]}}", "userInfo", "username",
+							      req->user ? req->user : "", "uid", req->user ? req->user : "",
+							      "groups", "system:masters", "system:authenticated"));
+	}
+	json_object_set_new(json_obj_ensure(body, "metadata"), "creationTimestamp", json_null());
+	api_respond_json(resp, 201, json_incref(body));
+	return true;
+}

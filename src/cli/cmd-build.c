@@ -1,0 +1,171 @@
+/* cmd-build.c - `berth build [OPTIONS] CONTEXT|-`: build an image from a
+ * Dockerfile (src/build/).  The library reports progress through callbacks;
+ * this file prints them (the Step/---> log, RUN output), or only the id with
+ * -q / --progress quiet, and reports errors once. */
+#include "cli.h"
+#include "../base/fs.h"
+#include "../base/limits.h"
+#include "../base/parse.h"
+#include "../build/build.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct Out {
+	bool quiet;
+} Out;
+
+static void on_log(const char *line, void *ud)
+{
+	Out *o = ud;
+	if (o->quiet)
+		return;
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static void on_output(const char *buf, size_t n, void *ud)
+{
+	Out *o = ud;
+	if (o->quiet)
+		return;
+	fwrite(buf, 1, n, stdout);
+	fflush(stdout);
+}
+
+static void strv_push(char ***v, size_t *n, const char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
+
+/* The Dockerfile: -f FILE (relative to the cwd, "-" for stdin), else CONTEXT/Dockerfile. */
+static int read_dockerfile(const char *file, const char *ctx, char **ret, size_t *ret_len, char **ret_name)
+{
+	Error *e = NULL;
+	if (file && !strcmp(file, "-")) {
+		char *buf = xmalloc(BERTH_MAX_DOCKERFILE + 1);
+		ssize_t n = fs_read_full(STDIN_FILENO, buf, BERTH_MAX_DOCKERFILE + 1);
+		if (n < 0 || (size_t)n > BERTH_MAX_DOCKERFILE) {
+			free(buf);
+			return cli_fail("Dockerfile from stdin: %s", n < 0 ? "read failed" : "too large");
+		}
+		buf[n] = 0;
+		*ret = buf;
+		*ret_len = (size_t)n;
+		*ret_name = xstrdup("Dockerfile");
+		return 0;
+	}
+	_cleanup_free_ char *path = file ? xstrdup(file) : fs_join(ctx, "Dockerfile");
+	if (fs_read_file(path, BERTH_MAX_DOCKERFILE, ret, ret_len, &e) < 0)
+		return cli_fail_err(e, EXIT_BERTH);
+	const char *slash = strrchr(path, '/');
+	*ret_name = xstrdup(slash ? slash + 1 : path);
+	return 0;
+}
+
+static int run_build(Cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tag", required_argument, 0, 't' }, { "file", required_argument, 0, 'f' },
+		{ "build-arg", required_argument, 0, 'A' }, { "target", required_argument, 0, 'T' },
+		{ "no-cache", no_argument, 0, 'N' }, { "label", required_argument, 0, 'L' },
+		{ "network", required_argument, 0, 'n' }, { "compression", required_argument, 0, 'c' },
+		{ "timestamp", required_argument, 0, 's' }, { "progress", required_argument, 0, 'p' },
+		{ "quiet", no_argument, 0, 'q' }, { "iidfile", required_argument, 0, 'i' },
+		{ "rm", no_argument, 0, 'R' }, { "force-rm", no_argument, 0, 'R' }, { 0, 0, 0, 0 },
+	};
+	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
+	size_t nt = 0, na = 0, nl = 0;
+	BuildOptions bo = { .root = cli->root, .runroot = cli->runroot, .network = "host", .timestamp = -1 };
+	const char *file = NULL, *iidfile = NULL, *ts = getenv("SOURCE_DATE_EPOCH");
+	Out out = { 0 };
+	int c;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "t:f:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': strv_push(&tags, &nt, optarg); break;
+		case 'f': file = optarg; break;
+		case 'A': strv_push(&args, &na, optarg); break;
+		case 'T': bo.target = optarg; break;
+		case 'N': bo.no_cache = true; break;
+		case 'L': strv_push(&labels, &nl, optarg); break;
+		case 'n':
+			if (strcmp(optarg, "host") && strcmp(optarg, "none") && strcmp(optarg, "default"))
+				return cli_usage_error(&cmd_build, "--network: host or none, not '%s'", optarg);
+			bo.network = strcmp(optarg, "default") ? optarg : "host";
+			break;
+		case 'c':
+			if (strcmp(optarg, "gzip") && strcmp(optarg, "zstd"))
+				return cli_usage_error(&cmd_build, "--compression: gzip or zstd, not '%s'", optarg);
+			bo.zstd = !strcmp(optarg, "zstd");
+			break;
+		case 's': ts = optarg; break;
+		case 'p':
+			if (strcmp(optarg, "auto") && strcmp(optarg, "plain") && strcmp(optarg, "quiet") &&
+			    strcmp(optarg, "tty"))
+				return cli_usage_error(&cmd_build, "--progress: auto, plain or quiet, not '%s'", optarg);
+			out.quiet = !strcmp(optarg, "quiet");
+			break;
+		case 'q': out.quiet = true; break;
+		case 'i': iidfile = optarg; break;
+		case 'R': break;
+		default: return cli_usage_error(&cmd_build, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(&cmd_build, "requires exactly one argument: CONTEXT or -");
+	if (ts && *ts && (parse_int64(ts, &bo.timestamp) < 0 || bo.timestamp < 0))
+		return cli_usage_error(&cmd_build, "--timestamp / SOURCE_DATE_EPOCH: '%s' is not a unix time", ts);
+	const char *ctx = argv[optind];
+	bool stdin_df = !strcmp(ctx, "-");
+	if (!stdin_df && !fs_is_dir(ctx))
+		return cli_fail("build context '%s' is not a directory", ctx);
+	_cleanup_free_ char *text = NULL, *name = NULL;
+	size_t len = 0;
+	int r = read_dockerfile(stdin_df ? "-" : file, ctx, &text, &len, &name);
+	if (r)
+		return r;
+	bo.context_dir = stdin_df ? NULL : ctx;
+	bo.dockerfile_name = name;
+	bo.dockerfile_text = text;
+	bo.dockerfile_len = len;
+	bo.tags = tags;
+	bo.build_args = args;
+	bo.labels = labels;
+	bo.log = on_log;
+	bo.output = on_output;
+	bo.ud = &out;
+	Error *e = NULL;
+	_cleanup_free_ char *id = NULL;
+	if (build_run(&bo, &id, &e) < 0)
+		return cli_fail_err(e, EXIT_BERTH);
+	if (out.quiet)
+		printf("%s\n", id);
+	if (iidfile && fs_write_atomic(iidfile, id, strlen(id), 0644, &e) < 0)
+		return cli_fail_err(e, EXIT_BERTH);
+	return 0;
+}
+
+const CliCommand cmd_build = {
+	.name = "build", .run = run_build, .summary = "Build an image from a Dockerfile",
+	.usage = "Usage: berth build [OPTIONS] CONTEXT|-\n\n"
+		 "Options:\n"
+		 "  -t, --tag NAME[:TAG]       name the image (repeatable)\n"
+		 "  -f, --file FILE            the Dockerfile (default CONTEXT/Dockerfile; - for stdin)\n"
+		 "      --build-arg K[=V]      set a build argument (repeatable)\n"
+		 "      --target STAGE         build up to this stage\n"
+		 "      --no-cache             do not use the layer cache\n"
+		 "      --label K=V            add a label to the image (repeatable)\n"
+		 "      --network host|none    network of RUN steps (default host)\n"
+		 "      --compression gzip|zstd  layer compression (default gzip)\n"
+		 "      --timestamp EPOCH      reproducible: created times and file mtimes clamped\n"
+		 "                             (default $SOURCE_DATE_EPOCH)\n"
+		 "      --progress auto|plain|quiet  output style\n"
+		 "  -q, --quiet                print only the image id\n"
+		 "      --iidfile FILE         write the image id to FILE\n",
+};

@@ -1,0 +1,75 @@
+/* cmd-server.c - `berth server`: the cluster API server in the foreground
+ * (k3s' `server`).  Options map one to one onto ApiServerConfig; SIGINT and
+ * SIGTERM stop it cleanly. */
+#include "cli.h"
+#include "../apiserver/apiserver.h"
+#include "../base/log.h"
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_DATA_DIR "/var/lib/berth/server"
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	apiserver_stop();
+}
+
+static int server_run(Cli *cli, int argc, char **argv)
+{
+	(void)cli;
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' }, { "listen", required_argument, NULL, 'l' },
+		{ "datastore", required_argument, NULL, 's' }, { "service-cidr", required_argument, NULL, 'c' },
+		{ "token-file", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+	};
+	ApiServerConfig cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = "127.0.0.1:6443",
+				.service_cidr = "10.43.0.0/16" };
+	if (cli_help_requested(&cmd_server, argc, argv))
+		return 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': cfg.data_dir = optarg; break;
+		case 'l': cfg.listen = optarg; break;
+		case 's': cfg.datastore = optarg; break;
+		case 'c': cfg.service_cidr = optarg; break;
+		case 't': cfg.token_file = optarg; break;
+		default: return cli_usage_error(&cmd_server, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(&cmd_server, "unexpected argument '%s'", argv[optind]);
+	if (cfg.datastore && strncmp(cfg.datastore, "sqlite:", 7))
+		return cli_usage_error(&cmd_server, "--datastore: only sqlite:PATH is supported by this build");
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (log_get_level() < LOG_INFO_)
+		log_set_level(LOG_INFO_);
+	Error *err = NULL;
+	if (apiserver_run(&cfg, &err) < 0)
+		return cli_fail_err(err, EXIT_BERTH);
+	return 0;
+}
+
+const CliCommand cmd_server = {
+	.name = "server",
+	.run = server_run,
+	.summary = "Run the cluster API server (Kubernetes API for kubectl)",
+	.usage = "Usage: berth server [--data-dir DIR] [--listen 127.0.0.1:6443] [--datastore sqlite:PATH]\n"
+		 "                    [--service-cidr CIDR] [--token-file FILE]\n\n"
+		 "Serve the Kubernetes API over HTTPS.  The first start creates a CA, a serving\n"
+		 "certificate and admin credentials in the data dir and writes DATA/kubeconfig.yaml\n"
+		 "(print it with 'berth kubeconfig').\n\n"
+		 "Options:\n"
+		 "  --data-dir DIR       state, certificates, kubeconfig (default " DEFAULT_DATA_DIR ")\n"
+		 "  --listen HOST:PORT   address to serve on (default 127.0.0.1:6443)\n"
+		 "  --datastore SPEC     sqlite:PATH (default DATA/state.db)\n"
+		 "  --service-cidr CIDR  ClusterIP range (default 10.43.0.0/16)\n"
+		 "  --token-file FILE    extra bearer tokens, lines of token,user,uid[,groups]\n",
+};

@@ -1,0 +1,265 @@
+"""berth build: Dockerfiles built into images of the store, run by berth and
+by podman, read by skopeo.  Each test has its own root (the `bb` fixture
+holds the busybox image as bb:latest)."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from test_images import Podman, cgroup_dirs
+
+
+def ctx(tmp_path, dockerfile, files=None):
+    d = tmp_path / "ctx"
+    d.mkdir(exist_ok=True)
+    (d / "Dockerfile").write_text(dockerfile)
+    for name, content in (files or {}).items():
+        p = d / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content)
+    return d
+
+
+def build(b, d, *args, check=True):
+    return b.run("build", *args, d, check=check, timeout=120)
+
+
+def config(b, name):
+    return b.json("inspect", name)[0]["Config"]
+
+
+def run_out(b, *args):
+    return b.out("run", "--rm", "--network", "none", *args)
+
+
+def image_ids(b):
+    return sorted(b.out("images", "-q", "--no-trunc").split())
+
+
+def test_build_log_run_copy_env_workdir_entrypoint(bb, tmp_path):
+    d = ctx(tmp_path, "FROM bb\nRUN echo hi > /x\nCOPY data.txt /data/\nENV GREETING=hello N=1\n"
+            "WORKDIR /data\nENTRYPOINT [\"/bin/sh\", \"-c\", \"cat /x; cat data.txt; echo $GREETING\"]\n",
+            {"data.txt": "payload\n"})
+    p = build(bb, d, "-t", "demo:1")
+    lines = p.stdout.splitlines()
+    assert lines[0] == "Step 1/6 : FROM bb"
+    assert "Step 6/6 : ENTRYPOINT [\"/bin/sh\", \"-c\", \"cat /x; cat data.txt; echo $GREETING\"]" in lines
+    assert any(re.fullmatch(r" ---> Running in [0-9a-f]{12}", l) for l in lines)
+    m = re.search(r"^Successfully built ([0-9a-f]{12})$", p.stdout, re.M)
+    assert m and lines[-1] == "Successfully tagged demo:1"
+    assert bb.json("inspect", "demo:1")[0]["Id"][7:19] == m.group(1)
+    assert run_out(bb, "demo:1") == "hi\npayload\nhello\n"
+    cfg = config(bb, "demo:1")
+    assert cfg["WorkingDir"] == "/data" and "GREETING=hello" in cfg["Env"] and cfg["Cmd"] is None
+    hist = bb.json("inspect", "demo:1")[0]
+    assert len(hist["RootFS"]["Layers"]) == 3  # busybox + RUN + COPY
+
+
+def test_cache_hit_then_invalidation_and_no_cache(bb, tmp_path):
+    d = ctx(tmp_path, "FROM bb\nRUN echo one > /one\nCOPY f.txt /f.txt\nRUN cat /f.txt > /g\n",
+            {"f.txt": "v1\n"})
+    first = build(bb, d, "-t", "c:1").stdout
+    again = build(bb, d, "-t", "c:1").stdout
+    assert again.count(" ---> Using cache") == 3 and "Running in" not in again
+    assert first.splitlines()[-2] == again.splitlines()[-2]  # same image id
+    os.utime(d / "f.txt", (1, 1))  # mtime alone does not invalidate
+    assert build(bb, d).stdout.count(" ---> Using cache") == 3
+    (d / "f.txt").write_text("v2\n")
+    changed = build(bb, d, "-t", "c:2").stdout
+    assert changed.count(" ---> Using cache") == 1  # only the first RUN
+    assert run_out(bb, "c:2", "cat", "/g") == "v2\n"
+    nc = build(bb, d, "--no-cache").stdout
+    assert "Using cache" not in nc and nc.count("Running in") == 2
+
+
+def test_multistage_target_copy_from_and_arg_scoping(bb, tmp_path):
+    df = ("ARG BASE=bb\nARG VERSION=1\n"
+          "FROM $BASE AS builder\nARG VERSION\nARG ONLY_HERE=x\n"
+          "RUN echo built-$VERSION-$ONLY_HERE > /artifact\n"
+          "FROM bb AS unused\nRUN exit 1\n"
+          "FROM ${BASE} AS final\nRUN echo \"[$VERSION][$ONLY_HERE]\" > /scope\n"
+          "COPY --from=builder /artifact /out/artifact\nCMD [\"cat\", \"/out/artifact\"]\n")
+    d = ctx(tmp_path, df)
+    p = build(bb, d, "--build-arg", "VERSION=7", "-t", "ms:1")
+    assert "RUN exit 1" not in p.stdout  # the unused stage is not built
+    assert run_out(bb, "ms:1") == "built-7-x\n"
+    assert run_out(bb, "ms:1", "cat", "/scope") == "[][]\n"  # ARGs do not cross stages
+    p = build(bb, d, "--target", "builder", "-t", "ms:builder")
+    assert "COPY --from" not in p.stdout
+    assert run_out(bb, "ms:builder", "cat", "/artifact") == "built-1-x\n"
+    p = build(bb, d, "--target", "nope", check=False)
+    assert p.returncode == 125 and "target stage \"nope\" could not be found" in p.stderr
+
+
+def test_user_workdir_env_seen_by_run_and_build_args(bb, tmp_path):
+    df = ("FROM bb\nARG WHO\nENV E1=first\nWORKDIR /srv\nWORKDIR sub\nUSER 1234:5678\n"
+          "RUN echo \"$(id -u):$(id -g) $(pwd) $E1 $WHO\" > /tmp/seen\n"
+          "USER root\nRUN cp /tmp/seen /seen\n")
+    d = ctx(tmp_path, df)
+    build(bb, d, "--build-arg", "WHO=arg-value", "-t", "u:1")
+    assert run_out(bb, "u:1", "cat", "/seen") == "1234:5678 /srv/sub first arg-value\n"
+    hist = bb.out("history", "--no-trunc", "u:1")
+    assert "|1 WHO=arg-value" in hist
+
+
+def test_metadata_instructions_in_config(bb, tmp_path):
+    df = ("FROM bb\nLABEL a=1 \"b c\"=\"d e\"\nEXPOSE 80 53/udp\nVOLUME [\"/vol\"]\nSTOPSIGNAL SIGTERM\n"
+          "HEALTHCHECK --interval=5s --retries=2 CMD true\nSHELL [\"/bin/sh\", \"-ec\"]\nCMD echo x\n"
+          "ONBUILD RUN echo triggered > /trig\n")
+    d = ctx(tmp_path, df)
+    build(bb, d, "--label", "from=cli", "-t", "meta:1")
+    cfg = config(bb, "meta:1")
+    assert cfg["Labels"] == {"a": "1", "b c": "d e", "from": "cli"}
+    assert set(cfg["ExposedPorts"]) == {"80/tcp", "53/udp"} and "/vol" in cfg["Volumes"]
+    assert cfg["StopSignal"] == "SIGTERM" and cfg["Cmd"] == ["/bin/sh", "-ec", "echo x"]
+    assert cfg["Healthcheck"]["Test"] == ["CMD-SHELL", "true"] and cfg["Healthcheck"]["Interval"] == 5 * 10**9
+    assert cfg["OnBuild"] == ["RUN echo triggered > /trig"]
+    d2 = tmp_path / "child"
+    d2.mkdir()
+    (d2 / "Dockerfile").write_text("FROM meta:1\n")
+    p = build(bb, d2, "-t", "child:1")
+    assert "# Executing 1 build trigger" in p.stdout
+    assert run_out(bb, "child:1", "cat", "/trig") == "triggered\n"
+    assert not config(bb, "child:1").get("OnBuild")
+
+
+def test_copy_rules_dockerignore_chown_chmod_add_tar_heredoc(bb, tmp_path):
+    import io
+    import tarfile
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        data = b"from the tar\n"
+        info = tarfile.TarInfo("inner/file")
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    files = {"src/a.txt": "a\n", "src/sub/b.txt": "b\n", "src/skip.log": "no\n", "keep.log": "yes\n",
+             "x1.md": "1\n", "x2.md": "2\n", "arch.tgz": buf.getvalue(),
+             ".dockerignore": "**/*.log\n!keep.log\n"}
+    df = ("FROM bb\nCOPY src /dst/\nCOPY keep.log x*.md /many/\nCOPY --chown=12:34 --chmod=600 src/a.txt /own\n"
+          "ADD arch.tgz /unpacked/\nENV WHO=world\nCOPY <<EOF /here.txt\nhello $WHO\nEOF\n"
+          "RUN ls -R /dst /many /unpacked > /listing && stat -c '%u:%g %a' /own >> /listing\n")
+    d = ctx(tmp_path, df, files)
+    build(bb, d, "-t", "cp:1")
+    listing = run_out(bb, "cp:1", "cat", "/listing")
+    assert "a.txt" in listing and "sub" in listing and "skip.log" not in listing
+    assert "keep.log" in listing and "x1.md" in listing and "x2.md" in listing
+    assert "12:34 600" in listing
+    assert run_out(bb, "cp:1", "cat", "/unpacked/inner/file") == "from the tar\n"
+    assert run_out(bb, "cp:1", "cat", "/here.txt") == "hello world\n"
+
+
+def test_failing_run_names_step_and_tags_nothing(bb, tmp_path):
+    before = image_ids(bb)
+    d = ctx(tmp_path, "FROM bb\nRUN echo partial > /p\nRUN echo out; exit 3\nCMD x\n")
+    p = build(bb, d, "-t", "bad:1", check=False)
+    assert p.returncode == 125
+    assert "out\n" in p.stdout and "Step 3/4 : RUN echo out; exit 3" in p.stdout
+    assert p.stderr.strip() == ("berth: error: Dockerfile:3: RUN: the command '/bin/sh -c echo out; exit 3' "
+                                "returned a non-zero code: 3")
+    assert bb.run("inspect", "bad:1", check=False).returncode != 0
+    assert not os.listdir(os.path.join(bb.root, "build-tmp"))  # the partial layer is gone
+    # the step before the failure is an untagged cache image, nothing else was added
+    assert len(image_ids(bb)) == len(before) + 1
+
+
+@pytest.mark.parametrize("dockerfile,files,message", [
+    ("FROM bb\n\nCOPPY a b\n", {}, "Dockerfile:3: unknown instruction: COPPY"),
+    ("FROM bb\nCMD [\"a\",\n", {}, "Dockerfile:2: cmd: malformed exec form"),
+    ("FROM bb\nCOPY ../x /x\n", {}, "Dockerfile:2: COPY: source '../x' is outside the build context"),
+    ("FROM bb\nCOPY link /x\n", {}, "Dockerfile:2: COPY: source 'link' leads outside the build context"),
+    ("FROM bb\nCOPY missing /x\n", {}, "Dockerfile:2: COPY: source 'missing': file not found"),
+    ("FROM bb\nCOPY --from=nostage /a /b\n", {}, "Dockerfile:2: copy --from=nostage: no such stage"),
+    ("FROM bb AS a\nCOPY --from=b /x /x\nFROM bb AS b\nCOPY --from=a /x /x\n", {},
+     "circular dependency between build stages"),
+    ("FROM nosuchimage\n", {}, "Dockerfile:1: FROM nosuchimage: image not found locally"),
+    ("FROM bb\nRUN --mount=type=cache true\n", {}, "Dockerfile:2: run: unknown flag: --mount"),
+])
+def test_bad_input_errors_name_the_line(bb, tmp_path, dockerfile, files, message):
+    d = ctx(tmp_path, dockerfile, files)
+    if "link" in dockerfile:
+        os.symlink("/etc/passwd", d / "link")
+    before = image_ids(bb)
+    p = build(bb, d, "-t", "never:1", check=False)
+    assert p.returncode == 125 and p.stderr.startswith("berth: error: "), p.stderr
+    assert message in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert image_ids(bb) == before
+
+
+def test_reproducible_with_timestamp(bb, tmp_path):
+    d = ctx(tmp_path, "FROM bb\nRUN echo r > /r && mkdir /made\nCOPY f /f\nENV X=1\n", {"f": "content\n"})
+    a = build(bb, d, "--no-cache", "--timestamp", "1700000000", "-q").stdout.strip()
+    b = build(bb, d, "--no-cache", "--timestamp", "1700000000", "-q").stdout.strip()
+    assert a == b and a.startswith("sha256:")
+    c = build(bb, d, "--no-cache", "-q").stdout.strip()
+    assert c != a
+    cfg = bb.json("inspect", a)[0]
+    assert cfg["Created"].startswith("2023-11-14T22:13:20")
+
+
+def test_zstd_and_stdin_dockerfile_and_iidfile(bb, tmp_path):
+    d = ctx(tmp_path, "FROM bb\nRUN echo z > /z\n")
+    iid = tmp_path / "iid"
+    build(bb, d, "--compression", "zstd", "--iidfile", iid, "-t", "z:1")
+    assert run_out(bb, "z:1", "cat", "/z") == "z\n"
+    assert iid.read_text() == bb.json("inspect", "z:1")[0]["Id"]
+    p = bb.run("build", "-q", "-", input="FROM bb\nENV FROM_STDIN=1\n")
+    assert "FROM_STDIN=1" in config(bb, p.stdout.strip())["Env"]
+
+
+def test_help_and_usage(berth):
+    p = berth.run("build", "--help")
+    assert p.stdout.startswith("Usage: berth build")
+    p = berth.run("build", check=False)
+    assert p.returncode == 125 and "berth: error:" in p.stderr
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    for tool in ("podman", "skopeo", "runc"):
+        assert shutil.which(tool), f"{tool} is missing: run tools/deps.sh --peers"
+    base = str(tmp_path_factory.mktemp("podman-build"))
+    leftovers = [p for p in ("/var/lib/containers", "/run/runc", "/run/libpod") if not os.path.exists(p)]
+    cgroups_before = cgroup_dirs()
+    pm = Podman(base)
+    yield pm
+    pm.run("rm", "-af", check=False)
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if line.split()[4].startswith(base)]
+    for mp in reversed(mounts):
+        subprocess.run(["umount", "-l", mp], capture_output=True)
+    for d in sorted(cgroup_dirs() - cgroups_before, key=len, reverse=True):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+    for p in leftovers:
+        shutil.rmtree(p, ignore_errors=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_podman_runs_and_skopeo_inspects_built_image(bb, podman, tmp_path):
+    d = ctx(tmp_path, "FROM bb\nRUN echo built > /b\nCOPY f /f\nENV K=v\nCMD [\"cat\", \"/b\", \"/f\"]\n",
+            {"f": "file\n"})
+    build(bb, d, "-t", "localhost/built:1")
+    archive = tmp_path / "built.tar"
+    bb.run("save", "-o", archive, "localhost/built:1")
+    p = podman.run("load", "-i", archive)
+    assert "localhost/built:1" in p.stdout
+    p = podman.run("run", "--rm", "--network", "none", "localhost/built:1")
+    assert p.stdout == "built\nfile\n"
+    oci = tmp_path / "built-oci.tar"
+    bb.run("save", "--format", "oci-archive", "-o", oci, "localhost/built:1")
+    p = subprocess.run(["skopeo", "inspect", "--config", f"oci-archive:{oci}"], capture_output=True, text=True,
+                       env=podman.env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    cfg = json.loads(p.stdout)
+    assert cfg["config"]["Env"][-1] == "K=v" and len(cfg["rootfs"]["diff_ids"]) == 3
+    created = [h.get("created_by", "") for h in cfg["history"]]
+    assert created[-4].startswith("RUN /bin/sh -c echo built") and created[-3] == "COPY f /f"
+    assert cfg["history"][-1].get("empty_layer") is True
