@@ -81,6 +81,32 @@ static void add_row(Row **rows, size_t *n, const ImgInfo *img, const char *name,
 	r->col[4] = xstrdup(buf);
 }
 
+static size_t history_len(const ImgInfo *img)
+{
+	return json_array_size(json_object_get(img->config, "history"));
+}
+
+/* Docker's notion: an untagged image that another image was built on (its
+ * layers and history are a prefix of the other's) is an intermediate image,
+ * listed only with -a.  A dangling build result (untagged, no child) still shows. */
+static bool is_intermediate(ImgInfo *const *imgs, size_t n, const ImgInfo *x)
+{
+	if (x->names[0])
+		return false;
+	size_t hx = history_len(x);
+	for (size_t i = 0; i < n; i++) {
+		const ImgInfo *y = imgs[i];
+		if (y == x || history_len(y) <= hx || y->n_layers < x->n_layers)
+			continue;
+		bool prefix = true;
+		for (size_t k = 0; k < x->n_layers && prefix; k++)
+			prefix = !strcmp(x->diff_ids[k], y->diff_ids[k]);
+		if (prefix)
+			return true;
+	}
+	return false;
+}
+
 static int run_images(Cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,14 +114,14 @@ static int run_images(Cli *cli, int argc, char **argv)
 		{ "no-trunc", no_argument, NULL, 'T' }, { "format", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool quiet = false, no_trunc = false;
+	bool quiet = false, no_trunc = false, all = false;
 	const char *format = NULL;
 	int c;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "aq", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': break; /* no intermediate images in berth */
+		case 'a': all = true; break;
 		case 'q': quiet = true; break;
 		case 'T': no_trunc = true; break;
 		case 'F': format = optarg; break;
@@ -124,6 +150,8 @@ static int run_images(Cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		ImgInfo *img = imgs[i];
 		bool any = false;
+		if (!all && is_intermediate(imgs, n, img))
+			continue;
 		for (char **nm = img->names; *nm; nm++) {
 			if (!row_matches(filter, *nm))
 				continue;
@@ -161,7 +189,7 @@ const CliCommand cmd_images = {
 	.usage = "Usage: berth images [OPTIONS] [REPOSITORY[:TAG]]\n\n"
 		 "List images, newest first: one row per name, <none> for unnamed images.\n\n"
 		 "Options:\n"
-		 "  -a, --all          show all images (berth keeps no intermediate images)\n"
+		 "  -a, --all          also intermediate images (untagged images others were built on)\n"
 		 "  -q, --quiet        only image ids (each image once)\n"
 		 "      --no-trunc     full image ids\n"
 		 "      --format FMT   'table' (default) or 'json'\n",

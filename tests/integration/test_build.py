@@ -263,3 +263,17 @@ def test_podman_runs_and_skopeo_inspects_built_image(bb, podman, tmp_path):
     created = [h.get("created_by", "") for h in cfg["history"]]
     assert created[-4].startswith("RUN /bin/sh -c echo built") and created[-3] == "COPY f /f"
     assert cfg["history"][-1].get("empty_layer") is True
+
+
+def test_intermediate_images_hidden_unless_all(bb, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM bb\nRUN echo hi > /x\nENV A=1\nCMD [\"cat\", \"/x\"]\n")
+    bb.run("build", "-t", "layered:1", str(tmp_path))
+    plain = bb.out("images")
+    assert "layered" in plain and "<none>" not in plain
+    everything = bb.out("images", "-a")
+    untagged = lambda out: [l for l in out.splitlines() if l.startswith("<none>")]
+    assert len(untagged(everything)) == 2  # the RUN and ENV steps
+    bb.run("tag", "layered:1", "layered:2")
+    bb.run("rmi", "layered:1", "layered:2")
+    # the final image lost its names and has no child: dangling, shown as <none>
+    assert len(untagged(bb.out("images"))) == 1
