@@ -10,10 +10,10 @@ BUILD="meson ninja-build pkg-config gcc clang libc6-dev
   libpcre2-dev libcrypt-dev"
 TEST="python3-pytest busybox-static jq iproute2 iptables containernetworking-plugins
   util-linux procps curl tar
-  podman crun runc skopeo uidmap fuse-overlayfs slirp4netns
+  podman crun runc skopeo buildah uidmap fuse-overlayfs slirp4netns
   docker-registry"
 # benchmarks only (make bench)
-PEERS="buildah hyperfine netavark aardvark-dns"
+PEERS="hyperfine netavark aardvark-dns"
 
 want="$BUILD $TEST"
 case "${1:-}" in

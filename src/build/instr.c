@@ -226,6 +226,31 @@ static int instr_cmd_entrypoint(Builder *b, StageState *s, const BuildInstr *in,
 	return commit_meta(b, s, cfg, cb, err);
 }
 
+/* WORKDIR of a directory the image lacks creates it, as Docker and buildah
+ * do: a layer holding just that directory (owned by root, 0755). */
+static int workdir_create(Builder *b, StageState *s, const BuildInstr *in, const char *dir, json_t *cfg,
+			  const char *created_by, Error **err)
+{
+	BuildCopySpec cs = { .store = b->store, .parent = s->img, .context_fd = -1, .dest = dir,
+			     .dest_is_dir = true, .chmod = -1 };
+	_cleanup_free_ char *key = xasprintf("workdir\n%s\n%s\n%jd\n%d\n", s->img ? s->img->id : "scratch", dir,
+					     (intmax_t)b->o->timestamp, b->o->zstd);
+	if (build_step_cached(b, s, key))
+		return 0;
+	_cleanup_free_ char *tmp = NULL;
+	int r = build_tmpdir(b, &tmp, err);
+	cs.workdir = tmp;
+	if (r == 0 && (r = build_step_copy(&cs, err)) < 0)
+		r = err_prefix(err, "%s:%d: WORKDIR", b->df->name, in->line);
+	if (r == 0) {
+		_cleanup_free_ char *upper = fs_join(tmp, "upper");
+		r = build_step_finish(b, s, key, upper, cfg, created_by, err);
+	}
+	if (tmp)
+		fs_rm_rf(tmp, NULL);
+	return r;
+}
+
 static int instr_simple(Builder *b, StageState *s, const BuildInstr *in, const char *key, Error **err)
 {
 	_cleanup_strv_ char **w = NULL;
@@ -249,6 +274,8 @@ static int instr_simple(Builder *b, StageState *s, const BuildInstr *in, const c
 	for (char *c = up; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
 	_cleanup_free_ char *cb = xasprintf("%s %s", up, val);
+	if (dir && (!s->img || !img_path_in_image(b->store, s->img, dir)))
+		return workdir_create(b, s, in, dir, cfg, cb, err);
 	return commit_meta(b, s, cfg, cb, err);
 }
 

@@ -546,6 +546,13 @@ static int copy_all(Copier *cp, const char *merged, Error **err)
 			return err_prefix(err, "--chown=%s", cs->chown);
 	}
 	const char *dest_rel = cs->dest + strspn(cs->dest, "/");
+	if (cs->n_src == 0) { /* WORKDIR: only the directory */
+		int fd = dest_mkdir_p(cp, dest_rel, err);
+		if (fd < 0)
+			return fd;
+		close(fd);
+		return 0;
+	}
 	for (size_t i = 0; i < cs->n_src; i++) {
 		int r;
 		if (cs->src[i].heredoc) {

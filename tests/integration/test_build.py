@@ -277,3 +277,75 @@ def test_intermediate_images_hidden_unless_all(bb, tmp_path):
     bb.run("rmi", "layered:1", "layered:2")
     # the final image lost its names and has no child: dangling, shown as <none>
     assert len(untagged(bb.out("images"))) == 1
+
+
+def _tree(path):
+    """name -> (type, mode, uid, gid, size, link target, content digest) of a tar."""
+    import hashlib
+    import tarfile
+    out = {}
+    with tarfile.open(path) as tf:
+        for m in tf:
+            name = m.name.lstrip("./").rstrip("/")
+            if not name:
+                continue
+            digest = hashlib.sha256(tf.extractfile(m).read()).hexdigest() if m.isfile() else ""
+            out[name] = (m.type, m.mode, m.uid, m.gid, m.size if m.isfile() else 0, m.linkname, digest)
+    return out
+
+
+def test_same_filesystem_as_buildah(bb, tmp_path):
+    """The same Dockerfile built by buildah and by berth gives the same tree."""
+    import shutil
+    ctx = tmp_path / "ctx"
+    (ctx / "dir" / "sub").mkdir(parents=True)
+    (ctx / "dir" / "sub" / "a").write_text("a\n")
+    (ctx / "blob").write_bytes(os.urandom(300000))
+    (ctx / "Dockerfile").write_text(
+        "FROM docker.io/library/bb:latest\n"
+        "RUN mkdir -p /opt/x && echo hi > /opt/x/f && ln -s /opt/x/f /opt/link && rm /etc/motd && chmod 700 /opt/x\n"
+        "COPY blob /data/blob\n"
+        "COPY dir /data/dir/\n"
+        "WORKDIR /srv/app\n"
+        "ENV A=1\n"
+        "RUN echo $A > env.txt\n")
+    bbtar = tmp_path / "bb.tar"
+    bb.run("save", "-o", bbtar, "bb")
+    hroot = os.path.join(bb.base, "buildah")  # under the fixture's base: leftover mounts fail the test
+    conf = tmp_path / "containers.conf"
+    conf.write_text('[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+    env = dict(os.environ, CONTAINERS_CONF=str(conf))
+    bh = ["buildah", "--root", hroot + "/root", "--runroot", hroot + "/run", "--storage-driver", "overlay"]
+    try:
+        subprocess.run(bh + ["pull", "-q", f"docker-archive:{bbtar}"], check=True, env=env, capture_output=True)
+        subprocess.run(bh + ["bud", "-q", "--isolation", "chroot", "--layers", "-t", "docker.io/library/out:h", str(ctx)],
+                       check=True, env=env, capture_output=True)
+        htar = tmp_path / "h.tar"
+        subprocess.run(bh + ["push", "-q", "docker.io/library/out:h", f"docker-archive:{htar}:docker.io/library/out:h"],
+                       check=True, env=env, capture_output=True)
+    finally:
+        subprocess.run(bh + ["rm", "-a"], env=env, capture_output=True)
+        subprocess.run(bh + ["rmi", "-a", "-f"], env=env, capture_output=True)
+        with open("/proc/self/mountinfo") as f:
+            for mp in reversed([l.split()[4] for l in f if l.split()[4].startswith(hroot)]):
+                subprocess.run(["umount", "-l", mp], capture_output=True)
+        shutil.rmtree(hroot, ignore_errors=True)
+    bb.run("load", "-i", htar)
+    bb.run("build", "-q", "-t", "out:b", str(ctx))
+    trees = {}
+    for tag in ("h", "b"):
+        cid = bb.out("create", f"out:{tag}", "true").strip()
+        exp = tmp_path / f"exp-{tag}.tar"
+        bb.run("export", "-o", exp, cid)
+        trees[tag] = _tree(exp)
+    # the init layer's files hold each container's own name and addresses;
+    # buildah's chroot isolation leaves /run behind as an empty mount point
+    for t in trees.values():
+        for name in ("etc/hostname", "etc/hosts", "etc/resolv.conf"):
+            t.pop(name, None)
+    if trees["h"].get("run", (None,))[0] == b"5" and "run" not in trees["b"]:
+        del trees["h"]["run"]
+    assert "srv/app/env.txt" in trees["b"] and "data/dir/sub/a" in trees["b"]
+    diff = {k: (trees["h"].get(k), trees["b"].get(k)) for k in set(trees["h"]) | set(trees["b"])
+            if trees["h"].get(k) != trees["b"].get(k)}
+    assert diff == {}
