@@ -6,22 +6,131 @@
 #include "../base/fs.h"
 #include "../base/limits.h"
 #include "../base/parse.h"
+#include "../base/strbuf.h"
 #include "../build/build.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
+/* --progress tty (the default on a terminal): one line per step, "[2/5] RUN
+ * ...", with the step's last output lines shown dimmed below it while it runs;
+ * when the step ends its output is erased and the line gets "DONE 0.4s" or
+ * "CACHED".  A failing step's output stays on screen.  Anywhere else (and with
+ * --progress plain) the docker-style log is printed as it comes. */
+#define TTY_WINDOW 5
+
 typedef struct Out {
-	bool quiet;
+	bool quiet, tty;
+	char *step;                  /* "[2/5] RUN ..." of the running step */
+	struct timespec started;
+	char *window[TTY_WINDOW];    /* last output lines of the step (ring) */
+	size_t n_lines, shown;       /* lines seen in this step; lines on screen below the step line */
+	StrBuf partial;
+	int width;
 } Out;
+
+static double seconds_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void tty_erase_window(Out *o)
+{
+	for (size_t i = 0; i < o->shown; i++)
+		fputs("\033[1F\033[2K", stdout); /* up one line, clear it */
+	o->shown = 0;
+}
+
+static void tty_draw_window(Out *o)
+{
+	tty_erase_window(o);
+	size_t n = o->n_lines < TTY_WINDOW ? o->n_lines : TTY_WINDOW;
+	for (size_t i = o->n_lines - n; i < o->n_lines; i++) {
+		const char *l = o->window[i % TTY_WINDOW];
+		printf("\033[2m  %.*s\033[0m\n", o->width > 4 ? o->width - 4 : 76, l);
+	}
+	o->shown = n;
+	fflush(stdout);
+}
+
+static void tty_clear_window(Out *o)
+{
+	for (size_t i = 0; i < TTY_WINDOW; i++) {
+		free(o->window[i]);
+		o->window[i] = NULL;
+	}
+	o->n_lines = 0;
+	sb_reset(&o->partial);
+}
+
+/* The step finished: rewrite its line with how it ended. */
+static void tty_end_step(Out *o, const char *how)
+{
+	if (!o->step)
+		return;
+	tty_erase_window(o);
+	fputs("\033[1F\033[2K", stdout);
+	if (how)
+		printf("%s  %s\n", o->step, how);
+	else
+		printf("%s  DONE %.1fs\n", o->step, seconds_since(&o->started));
+	fflush(stdout);
+	free(o->step);
+	o->step = NULL;
+	tty_clear_window(o);
+}
+
+static void tty_log(Out *o, const char *line)
+{
+	int n = 0, m = 0, off = 0;
+	if (sscanf(line, "Step %d/%d : %n", &n, &m, &off) == 2 && off > 0) {
+		tty_end_step(o, NULL);
+		o->step = xasprintf("[%d/%d] %s", n, m, line + off);
+		clock_gettime(CLOCK_MONOTONIC, &o->started);
+		printf("%.*s\n", o->width > 0 ? o->width : 80, o->step);
+		fflush(stdout);
+	} else if (!strcmp(line, " ---> Using cache")) {
+		tty_end_step(o, "CACHED");
+	} else if (!strncmp(line, " ---> ", 6) && !strstr(line, "Running in")) {
+		tty_end_step(o, NULL);
+	} else if (strncmp(line, " ---> ", 6) && strncmp(line, "Removing intermediate", 21)) {
+		printf("%s\n", line); /* Successfully built/tagged, warnings */
+		fflush(stdout);
+	}
+}
+
+static void tty_output(Out *o, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] != '\n' && buf[i] != '\r') {
+			if (o->partial.len < 4096)
+				sb_addc(&o->partial, buf[i]);
+			continue;
+		}
+		if (buf[i] == '\r' && o->partial.len == 0)
+			continue;
+		free(o->window[o->n_lines % TTY_WINDOW]);
+		o->window[o->n_lines % TTY_WINDOW] = sb_detach(&o->partial);
+		o->n_lines++;
+	}
+	tty_draw_window(o);
+}
 
 static void on_log(const char *line, void *ud)
 {
 	Out *o = ud;
 	if (o->quiet)
 		return;
+	if (o->tty) {
+		tty_log(o, line);
+		return;
+	}
 	printf("%s\n", line);
 	fflush(stdout);
 }
@@ -31,8 +140,19 @@ static void on_output(const char *buf, size_t n, void *ud)
 	Out *o = ud;
 	if (o->quiet)
 		return;
+	if (o->tty) {
+		tty_output(o, buf, n);
+		return;
+	}
 	fwrite(buf, 1, n, stdout);
 	fflush(stdout);
+}
+
+static void out_release(Out *o)
+{
+	free(o->step);
+	tty_clear_window(o);
+	sb_release(&o->partial);
 }
 
 static void strv_push(char ***v, size_t *n, const char *s)
@@ -81,7 +201,7 @@ static int run_build(Cli *cli, int argc, char **argv)
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
 	size_t nt = 0, na = 0, nl = 0;
 	BuildOptions bo = { .root = cli->root, .runroot = cli->runroot, .network = "host", .timestamp = -1 };
-	const char *file = NULL, *iidfile = NULL, *ts = getenv("SOURCE_DATE_EPOCH");
+	const char *file = NULL, *iidfile = NULL, *ts = getenv("SOURCE_DATE_EPOCH"), *progress = "auto";
 	Out out = { 0 };
 	int c;
 	optind = 0;
@@ -110,6 +230,7 @@ static int run_build(Cli *cli, int argc, char **argv)
 			    strcmp(optarg, "tty"))
 				return cli_usage_error(&cmd_build, "--progress: auto, plain or quiet, not '%s'", optarg);
 			out.quiet = !strcmp(optarg, "quiet");
+			progress = optarg;
 			break;
 		case 'q': out.quiet = true; break;
 		case 'i': iidfile = optarg; break;
@@ -142,7 +263,15 @@ static int run_build(Cli *cli, int argc, char **argv)
 	bo.ud = &out;
 	Error *e = NULL;
 	_cleanup_free_ char *id = NULL;
-	if (build_run(&bo, &id, &e) < 0)
+	struct winsize ws = { 0 };
+	out.tty = !out.quiet && (!strcmp(progress, "tty") || (!strcmp(progress, "auto") && isatty(STDOUT_FILENO)));
+	if (out.tty && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+		out.width = ws.ws_col;
+	r = build_run(&bo, &id, &e);
+	if (r < 0 && out.tty && out.step) /* keep the failing step's output on screen */
+		printf("%s  ERROR\n", out.step);
+	out_release(&out);
+	if (r < 0)
 		return cli_fail_err(e, EXIT_BERTH);
 	if (out.quiet)
 		printf("%s\n", id);
@@ -165,7 +294,7 @@ const CliCommand cmd_build = {
 		 "      --compression gzip|zstd  layer compression (default gzip)\n"
 		 "      --timestamp EPOCH      reproducible: created times and file mtimes clamped\n"
 		 "                             (default $SOURCE_DATE_EPOCH)\n"
-		 "      --progress auto|plain|quiet  output style\n"
+		 "      --progress auto|tty|plain|quiet  tty: live compact view (default on a terminal)\n"
 		 "  -q, --quiet                print only the image id\n"
 		 "      --iidfile FILE         write the image id to FILE\n",
 };

@@ -349,3 +349,22 @@ def test_same_filesystem_as_buildah(bb, tmp_path):
     diff = {k: (trees["h"].get(k), trees["b"].get(k)) for k in set(trees["h"]) | set(trees["b"])
             if trees["h"].get(k) != trees["b"].get(k)}
     assert diff == {}
+
+
+def test_tty_progress_view(bb, tmp_path):
+    """On a terminal: one line per step that ends in DONE/CACHED, RUN output
+    shown while it runs and erased after; the plain log's lines are not shown."""
+    (tmp_path / "Dockerfile").write_text("FROM bb\nRUN echo visible-while-running\nENV X=1\n")
+    cmd = " ".join(bb.cmd("build", "-t", "tty:1", str(tmp_path)))
+    for expect in ("DONE", "CACHED"):
+        log = tmp_path / "typescript"
+        subprocess.run(["script", "-qec", cmd, str(log)], check=True, capture_output=True, timeout=60)
+        text = log.read_text()
+        assert "[2/3] RUN echo visible-while-running  " + expect in text
+        assert "\x1b[2m  visible-while-running" in text or expect == "CACHED"
+        assert "\x1b[1F\x1b[2K" in text  # lines were rewritten in place
+        assert "Running in" not in text and "Step 2/3" not in text
+        assert "Successfully tagged tty:1" in text
+    # not a terminal: the plain docker-style log
+    out = bb.out("build", "-t", "tty:1", str(tmp_path))
+    assert "Step 2/3 : RUN echo visible-while-running" in out and "---> Using cache" in out
