@@ -19,6 +19,9 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 int fs_write_replace(const char *path, const void *data, size_t len, mode_t mode, Error **err);
 /* rm -rf that does not cross mount points and never follows symlinks. */
 int fs_rm_rf(const char *path, Error **err);
+/* rm -rf of `name` in the directory dirfd, the same way (never follows a
+ * symlink, never descends into another mount); -errno. */
+int fs_rm_rf_at(int dirfd, const char *name);
 bool fs_exists(const char *path);
 bool fs_is_dir(const char *path);
 /* Write all bytes, retrying on EINTR/short writes; -errno. */

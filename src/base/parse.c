@@ -209,6 +209,16 @@ void format_size_human(char *buf, size_t n, int64_t bytes)
 		snprintf(buf, n, "%.3g%s", v, units[u]);
 }
 
+bool str_is_hex(const char *s, size_t len)
+{
+	if (strlen(s) != len)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return false;
+	return true;
+}
+
 bool str_has_prefix(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 bool str_has_suffix(const char *s, const char *suffix)

@@ -26,6 +26,8 @@ void format_rfc3339nano(char *buf, size_t n, int64_t sec, long nsec);
 void format_age(char *buf, size_t n, int64_t seconds);
 /* "1.2MB" style sizes as docker prints them (1000-based) */
 void format_size_human(char *buf, size_t n, int64_t bytes);
+/* exactly len lowercase hex digits (ids, digests without the algorithm) */
+bool str_is_hex(const char *s, size_t len);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
 

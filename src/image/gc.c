@@ -15,21 +15,12 @@
 #include "image-internal.h"
 #include "../base/fs.h"
 #include "../base/limits.h"
+#include "../base/parse.h"
 #include "../shared/json.h"
 #include <dirent.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-
-static bool is_hex64(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
 
 static void mark(json_t *set, const char *digest)
 {
@@ -75,9 +66,9 @@ static void sweep_blobs(ImgStore *s, json_t *keep)
 	while (d && (de = readdir(d))) {
 		if (de->d_name[0] == '.' && strncmp(de->d_name, ".tmp", 4))
 			continue;
-		if (is_hex64(de->d_name) && json_object_get(keep, de->d_name))
+		if (str_is_hex(de->d_name, 64) && json_object_get(keep, de->d_name))
 			continue;
-		if (is_hex64(de->d_name) || !strncmp(de->d_name, ".tmp", 4) || strstr(de->d_name, ".tmp."))
+		if (str_is_hex(de->d_name, 64) || !strncmp(de->d_name, ".tmp", 4) || strstr(de->d_name, ".tmp."))
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
 }
@@ -99,7 +90,7 @@ static void sweep_layers(ImgStore *s, json_t *keep)
 	_cleanup_closedir_ DIR *d = opendir(s->layers);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (!strncmp(de->d_name, ".tmp-", 5) || (is_hex64(de->d_name) && !json_object_get(keep, de->d_name)))
+		if (!strncmp(de->d_name, ".tmp-", 5) || (str_is_hex(de->d_name, 64) && !json_object_get(keep, de->d_name)))
 			remove_layer(s, de->d_name);
 	}
 	/* links whose layer is gone */

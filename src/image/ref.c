@@ -113,16 +113,6 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
-static bool is_hex64(const char *s, size_t n)
-{
-	if (n != 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
-}
-
 void ref_parts_release(RefParts *p)
 {
 	free(p->domain);
@@ -208,7 +198,7 @@ int ref_parse(const char *s, RefParts *p, Error **err)
 			break;
 		c = e + 1;
 	}
-	if (ncomp == 1 && is_hex64(rest, strlen(rest)) && !strcmp(p->domain, "docker.io")) {
+	if (ncomp == 1 && str_is_hex(rest, 64) && !strcmp(p->domain, "docker.io")) {
 		ref_parts_release(p);
 		return bad_ref(err, s, "cannot use a 64-character hexadecimal string as a repository name");
 	}

@@ -26,6 +26,7 @@
  * One pass over the input gives the unpacked tree, the diff_id and the blob.
  */
 #include "image-internal.h"
+#include "../base/fs.h"
 #include "../base/limits.h"
 #include "../base/strbuf.h"
 #include <archive_entry.h>
@@ -134,39 +135,9 @@ int tar_open_in_root(int rootfd, const char *rel, int flags, Error **err)
 	return fd;
 }
 
-static int remove_tree_fd(int dfd)
-{
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
-	int ret = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int r = tar_remove_at(dirfd(d), de->d_name);
-		if (r < 0)
-			ret = r;
-	}
-	closedir(d);
-	return ret;
-}
-
 int tar_remove_at(int dirfd, const char *name)
 {
-	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return -errno;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	int r = remove_tree_fd(fd);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && r == 0)
-		r = -errno;
-	return r;
+	return fs_rm_rf_at(dirfd, name);
 }
 
 /* ---- extraction ---- */

@@ -138,16 +138,6 @@ static int ctr_load(CtrStore *s, const char *id, Container **ret, Error **err)
 	return 0;
 }
 
-static bool is_hex_id(const char *s)
-{
-	if (strlen(s) != 64)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return false;
-	return true;
-}
-
 /* Ids of every container directory (unsorted). */
 static int ctr_ids(CtrStore *s, char ***ret, size_t *ret_n, Error **err)
 {
@@ -158,7 +148,7 @@ static int ctr_ids(CtrStore *s, char ***ret, size_t *ret_n, Error **err)
 	char **v = xcalloc(cap + 1, sizeof(char *));
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (!is_hex_id(de->d_name))
+		if (!str_is_hex(de->d_name, 64))
 			continue;
 		if (n == cap) {
 			cap *= 2;
@@ -183,7 +173,7 @@ int ctr_lookup(CtrStore *s, const char *key, Container **ret, Error **err)
 {
 	if (!key || !*key)
 		return err_set(err, EINVAL, "container name or id is empty");
-	if (is_hex_id(key)) {
+	if (str_is_hex(key, 64)) {
 		_cleanup_free_ char *dir = fs_join(s->dir, key);
 		if (fs_is_dir(dir))
 			return ctr_load(s, key, ret, err);

@@ -4,6 +4,7 @@
 #include "../../src/base/fs.h"
 #include "../../src/base/parse.h"
 #include "../../src/base/strbuf.h"
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -71,6 +72,8 @@ static void test_parse(void)
 	char id[65];
 	random_hex_id(id);
 	is_int(strlen(id), 64, "random id length");
+	ok(str_is_hex("00ff", 4) && !str_is_hex("00FF", 4) && !str_is_hex("00f", 4) && !str_is_hex("00fg", 4),
+	   "str_is_hex: exact length, lowercase only");
 	format_size_human(buf, sizeof(buf), 1234567);
 	is_str(buf, "1.23MB", "human size");
 }
@@ -93,6 +96,11 @@ static void test_fs(void)
 	err_free(e);
 	_cleanup_free_ char *link = fs_join(tmpl, "a/link");
 	ok(symlink("/etc", link) == 0, "symlink to outside");
+	_cleanup_free_ char *sub = fs_join(tmpl, "a/b");
+	int afd = open(tmpl, O_RDONLY | O_DIRECTORY);
+	ok(fs_rm_rf_at(afd, "a/b") == 0 && !fs_exists(sub) && fs_exists(link), "rm -rf at a dirfd");
+	ok(fs_rm_rf_at(afd, "missing") == 0, "rm -rf at: a missing name is fine");
+	close(afd);
 	ok(fs_rm_rf(tmpl, NULL) == 0 && !fs_exists(tmpl), "rm -rf");
 	ok(fs_exists("/etc/passwd"), "rm -rf did not follow the symlink");
 }
