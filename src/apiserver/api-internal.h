@@ -170,6 +170,8 @@ bool api_name_is_dns1123_subdomain(const char *s);
 bool api_name_is_dns1123_label(const char *s);
 /* Allocate a ClusterIP from cfg.service_cidr that no Service holds. */
 int api_alloc_cluster_ip(Api *api, char *buf, size_t n);
+/* A deleted Service gives its ClusterIP and NodePorts back. */
+void api_release_service_addresses(Api *api, const json_t *svc);
 /* CRD schema validation (structural subset). */
 void api_validate_schema(const json_t *schema, const json_t *value, const char *path, json_t *causes);
 
@@ -202,6 +204,10 @@ char *api_continue_encode(int64_t rev, const char *key);
 int api_continue_decode(const char *tok, int64_t *ret_rev, char **ret_key);
 /* Apply the patch of req (by Content-Type) to cur; new object or NULL + *err. */
 json_t *api_patch_apply(const ApiRequest *req, const json_t *cur, int *ret_code, Error **err);
+
+/* ---- protobuf.c: application/vnd.kubernetes.protobuf request bodies ---- */
+/* A new JSON object, or NULL with *err (ENOTSUP: a kind without a schema). */
+json_t *api_protobuf_decode(const char *buf, size_t len, Error **err);
 
 /* ---- auth.c: who is asking, and may they ---- */
 /* Authenticate an Authorization header value; *ret_user owned by the caller. -EACCES when not. */

@@ -327,6 +327,26 @@ int api_alloc_cluster_ip(Api *api, char *buf, size_t n)
 	return r;
 }
 
+void api_release_service_addresses(Api *api, const json_t *svc)
+{
+	struct in_addr a;
+	const char *ip = json_str(json_object_get(svc, "spec"), "clusterIP");
+	pthread_mutex_lock(&api->lock);
+	if (api->ip_loaded && ip && inet_pton(AF_INET, ip, &a) == 1) {
+		uint32_t v = ntohl(a.s_addr);
+		if (v - api->ip_base >= 10 && v - api->ip_base < api->ip_size - 1)
+			api->ip_used[(v - api->ip_base) / 8] &= (unsigned char)~(1u << ((v - api->ip_base) % 8));
+	}
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_path(svc, "spec.ports"), i, p) {
+		json_int_t np = json_int(p, "nodePort", 0);
+		if (api->ip_loaded && np >= 30000 && np < 32768)
+			api->node_port_used[(np - 30000) / 8] &= (unsigned char)~(1u << ((np - 30000) % 8));
+	}
+	pthread_mutex_unlock(&api->lock);
+}
+
 static int alloc_node_port(Api *api)
 {
 	int port = -ENOSPC;

@@ -97,6 +97,8 @@ void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj)
 {
 	if (!strcmp(r->resource, "customresourcedefinitions"))
 		api_crd_deleted(api, obj);
+	else if (!strcmp(r->resource, "services") && !r->group[0])
+		api_release_service_addresses(api, obj);
 }
 
 /* Delete every object under prefix (no cascade beyond the owner graph). */

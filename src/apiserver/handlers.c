@@ -52,7 +52,14 @@ void api_respond_json(ApiResponse *resp, int status, json_t *obj)
 {
 	free(resp->body);
 	resp->status = status;
-	resp->body = json_dumps(obj, JSON_COMPACT);
+	resp->body = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	if (!resp->body) {
+		/* a value jansson refused (text from the request that is not UTF-8) */
+		resp->status = status >= 400 ? status : 500;
+		resp->body = xasprintf("{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+				       "\"message\":\"the request contains text that is not UTF-8\",\"code\":%d}",
+				       resp->status);
+	}
 	resp->len = strlen(resp->body);
 	resp->content_type = "application/json";
 	json_decref(obj);
@@ -74,6 +81,15 @@ json_t *api_body_object(const ApiRequest *req, ApiResponse *resp)
 {
 	json_error_t e;
 	const char *ct = req->content_type;
+	if (ct && str_has_prefix(ct, "application/vnd.kubernetes.protobuf") && req->body_len <= BERTH_MAX_API_OBJECT) {
+		_cleanup_err_ Error *err = NULL;
+		json_t *obj = api_protobuf_decode(req->body ? req->body : "", req->body_len, &err);
+		if (!obj)
+			api_respond_status(resp, err && err->code == ENOTSUP ? 415 : 400,
+					   err && err->code == ENOTSUP ? "UnsupportedMediaType" : "BadRequest", "%s",
+					   err_msg(err));
+		return obj;
+	}
 	if (ct && *ct && !str_has_prefix(ct, "application/json") && !str_has_prefix(ct, "*/*") &&
 	    !strstr(ct, "patch")) {
 		/* protobuf and CBOR are not spoken: 415 makes client-go fall back to JSON */

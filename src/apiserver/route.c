@@ -14,6 +14,18 @@
 
 #define MAX_SEGMENTS 10
 
+/* Valid UTF-8 without control characters (names end up in JSON and messages). */
+static bool utf8_printable(const char *s)
+{
+	json_t *j = json_string(s);
+	bool ok = j != NULL;
+	json_decref(j);
+	for (; ok && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			ok = false;
+	return ok;
+}
+
 static size_t split(const char *path, char **seg, size_t max)
 {
 	size_t n = 0;
@@ -69,7 +81,7 @@ int api_route(Api *api, ApiRequest *req)
 	if (n - i >= 3)
 		req->sub = xstrdup(seg[i + 2]);
 	for (size_t j = 0; j < n; j++)
-		if (strlen(seg[j]) > BERTH_MAX_NAME) {
+		if (strlen(seg[j]) > BERTH_MAX_NAME || !utf8_printable(seg[j])) {
 			r = -ENAMETOOLONG;
 			goto out;
 		}

@@ -171,6 +171,13 @@ bool layer_exists(const ImgStore *s, const char *chain_id);
  * given, must match.  Idempotent: an existing layer is kept. */
 int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
 		 bool make_blob, LayerResult *res, Error **err);
+/* The same; with a gate, the layer is unpacked into its temp dir and then
+ * gate(gate_ud) decides (blocking as long as it needs) whether it may be
+ * published: a pull unpacks while the blob downloads and publishes only
+ * once the blob's digest is verified and the parent layer is in place. */
+int layer_unpack_gated(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
+		       bool make_blob, int (*gate)(void *ud, Error **err), void *gate_ud, LayerResult *res,
+		       Error **err);
 /* Make directory `dir` (overlay whiteouts) the unpacked layer res->chain_id
  * by moving it into the store (a build's upperdir: no second unpack).
  * -EXDEV when it is on another filesystem (nothing moved then). */

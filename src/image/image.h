@@ -167,4 +167,26 @@ int img_blob_read(ImgStore *s, const char *digest, size_t max, char **ret, size_
 int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *name, char **ret_id, Error **err);
 int img_lock_content(ImgStore *s, int *ret_fd, Error **err);
 
+/* Layers unpacked while they download (image/pull.c).  A group knows the
+ * image's layers (blob digests, media types, diff_ids, bottom first).
+ * img_pull_layer_begin(i) returns 1 when layer i needs no bytes (its blob is
+ * stored; a missing unpacked layer is then made from the blob in the
+ * background), else 0: feed the blob's bytes with _write, then _finish
+ * verifies the digest and commits the blob.  Each layer is unpacked on its
+ * own thread as its bytes arrive and published only after its blob was
+ * verified and its parent published; a mismatch discards it.  _restart
+ * throws away what layer i got so far (start the download over).
+ * img_pull_layers_wait joins every unpacker and returns the first error;
+ * _free aborts whatever is still in flight.  Callers hold img_lock_content. */
+typedef struct ImgPullLayers ImgPullLayers;
+ImgPullLayers *img_pull_layers_new(ImgStore *s, size_t n, const char *const *digests,
+				   const char *const *media, const char *const *diff_ids);
+int img_pull_layer_begin(ImgPullLayers *g, size_t i, Error **err);
+int img_pull_layer_write(ImgPullLayers *g, size_t i, const void *buf, size_t n, Error **err);
+uint64_t img_pull_layer_size(ImgPullLayers *g, size_t i);
+int img_pull_layer_restart(ImgPullLayers *g, size_t i, Error **err);
+int img_pull_layer_finish(ImgPullLayers *g, size_t i, Error **err);
+int img_pull_layers_wait(ImgPullLayers *g, Error **err);
+void img_pull_layers_free(ImgPullLayers *g);
+
 #endif

@@ -178,7 +178,15 @@ static int layer_publish(ImgStore *s, const char *tmp, const char *parent, const
 int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
 		 bool make_blob, LayerResult *res, Error **err)
 {
-	if (parent_chain && !layer_exists(s, parent_chain))
+	return layer_unpack_gated(s, in_fd, parent_chain, expect_diff_id, make_blob, NULL, NULL, res, err);
+}
+
+int layer_unpack_gated(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
+		       bool make_blob, int (*gate)(void *ud, Error **err), void *gate_ud, LayerResult *res,
+		       Error **err)
+{
+	/* with a gate the parent may still be on its way: checked after the gate */
+	if (!gate && parent_chain && !layer_exists(s, parent_chain))
 		return err_set(err, ENOENT, "layer: parent layer %.19s is not unpacked", parent_chain);
 	_cleanup_free_ char *tmp = xasprintf("%s/.tmp-XXXXXX", s->layers);
 	if (!mkdtemp(tmp))
@@ -212,7 +220,11 @@ int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *e
 		layer_chain_id(parent_chain, tr.diff_id, res->chain_id);
 		res->size = (int64_t)tr.content_size;
 		res->tar_size = (int64_t)tr.tar_size;
-		if (!layer_exists(s, res->chain_id))
+		if (gate)
+			r = gate(gate_ud, err);
+		if (r == 0 && gate && parent_chain && !layer_exists(s, parent_chain))
+			r = err_set(err, ENOENT, "layer: parent layer %.19s is not unpacked", parent_chain);
+		if (r == 0 && !layer_exists(s, res->chain_id))
 			r = layer_publish(s, tmp, parent_chain, res, err);
 	}
 	if (fs_is_dir(tmp))

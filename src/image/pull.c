@@ -13,7 +13,9 @@
 #include "../shared/json.h"
 #include <fcntl.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 struct ImgBlobWriter {
@@ -180,4 +182,295 @@ int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *nam
 		return r;
 	*ret_id = xstrdup(id);
 	return 0;
+}
+
+/* ---- layers unpacked while they download ----
+ *
+ * Per layer: the download thread writes the blob (hashed) and sends the same
+ * bytes through a socketpair to an unpacker thread running layer_unpack_gated
+ * on the other end, so decompressing, hashing the diff_id and writing files
+ * overlap the transfer.  The gate holds publication until the blob digest is
+ * verified (finish) and the parent layer is final; a failure anywhere marks
+ * the layer failed, which also fails the layers above it. */
+
+#define PULL_SYNC_STEP (32u << 20)  /* start blob writeback every 32 MiB */
+
+typedef enum LState { L_PENDING, L_OK, L_FAILED } LState;
+
+typedef struct PullLayer {
+	struct ImgPullLayers *g;
+	size_t i;
+	char digest[72], diff_id[72], chain[72], media[96];
+	BlobWriter bw;
+	bool writing;        /* bw open */
+	uint64_t synced;     /* bytes handed to writeback */
+	int sock;            /* our end of the unpacker's input, -1 */
+	int in;              /* the unpacker's input (socket or stored blob), -1 */
+	bool thread;         /* unpacker started, not joined */
+	LState blob, layer;
+	int rc;
+	Error *err;
+	pthread_t tid;
+} PullLayer;
+
+struct ImgPullLayers {
+	ImgStore *s;
+	size_t n;
+	PullLayer *l;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+ImgPullLayers *img_pull_layers_new(ImgStore *s, size_t n, const char *const *digests,
+				   const char *const *media, const char *const *diff_ids)
+{
+	ImgPullLayers *g = xcalloc(1, sizeof(*g));
+	g->s = s;
+	g->n = n;
+	g->l = xcalloc(n ? n : 1, sizeof(PullLayer));
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	for (size_t i = 0; i < n; i++) {
+		PullLayer *l = &g->l[i];
+		l->g = g;
+		l->i = i;
+		l->sock = l->in = -1;
+		l->bw.fd = -1;
+		snprintf(l->digest, sizeof(l->digest), "%s", digests[i]);
+		snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_ids[i]);
+		snprintf(l->media, sizeof(l->media), "%s", oci_layer_media(media[i] ? media[i] : MT_OCI_LAYER_GZ));
+		layer_chain_id(i ? g->l[i - 1].chain : NULL, l->diff_id, l->chain);
+	}
+	return g;
+}
+
+static void set_state(ImgPullLayers *g, LState *st, LState v)
+{
+	pthread_mutex_lock(&g->lock);
+	*st = v;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* Publish only a verified blob on top of a final parent. */
+static int layer_gate(void *ud, Error **err)
+{
+	PullLayer *l = ud;
+	ImgPullLayers *g = l->g;
+	PullLayer *parent = l->i ? &g->l[l->i - 1] : NULL;
+	pthread_mutex_lock(&g->lock);
+	while (l->blob == L_PENDING || (parent && parent->layer == L_PENDING))
+		pthread_cond_wait(&g->cond, &g->lock);
+	bool blob_ok = l->blob == L_OK, parent_ok = !parent || parent->layer == L_OK;
+	pthread_mutex_unlock(&g->lock);
+	if (!blob_ok)
+		return err_set(err, EBADMSG, "blob %s was not verified", l->digest);
+	if (!parent_ok)
+		return err_set(err, ENOENT, "parent layer %s failed", parent->digest);
+	return 0;
+}
+
+static void *unpacker(void *arg)
+{
+	PullLayer *l = arg;
+	LayerResult res = { .blob_size = 0 };
+	memcpy(res.blob_digest, l->digest, 72);
+	snprintf(res.blob_media, sizeof(res.blob_media), "%s", l->media);
+	const char *parent = l->i ? l->g->l[l->i - 1].chain : NULL;
+	Error *e = NULL;
+	int rc = layer_unpack_gated(l->g->s, l->in, parent, l->diff_id, false, layer_gate, l, &res, &e);
+	if (rc < 0)
+		err_prefix(&e, "layer %s", l->digest);
+	/* a failed unpack stops reading: make the writer's sends fail, not block */
+	shutdown(l->in, SHUT_RDWR);
+	pthread_mutex_lock(&l->g->lock);
+	l->rc = rc;
+	err_free(l->err);
+	l->err = e;
+	l->layer = rc < 0 ? L_FAILED : L_OK;
+	pthread_cond_broadcast(&l->g->cond);
+	pthread_mutex_unlock(&l->g->lock);
+	return NULL;
+}
+
+/* in_fd: a stored blob to unpack (taken), or -1 to unpack what _write sends. */
+static int start_unpacker(PullLayer *l, int in_fd, Error **err)
+{
+	if (in_fd >= 0) {
+		l->in = in_fd;
+	} else {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+			return err_sys(err, errno, "layer %s: socketpair", l->digest);
+		int sz = 4 << 20;
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		l->sock = sv[0];
+		l->in = sv[1];
+	}
+	l->layer = L_PENDING;
+	if (pthread_create(&l->tid, NULL, unpacker, l) != 0) {
+		l->layer = L_FAILED;
+		return err_set(err, EAGAIN, "layer %s: cannot start the unpacker", l->digest);
+	}
+	l->thread = true;
+	return 0;
+}
+
+static void join_unpacker(PullLayer *l)
+{
+	if (l->sock >= 0) {
+		close(l->sock);
+		l->sock = -1;
+	}
+	if (l->thread) {
+		pthread_join(l->tid, NULL);
+		l->thread = false;
+	}
+	if (l->in >= 0) {
+		close(l->in);
+		l->in = -1;
+	}
+}
+
+int img_pull_layer_begin(ImgPullLayers *g, size_t i, Error **err)
+{
+	PullLayer *l = &g->l[i];
+	bool have_blob = store_blob_exists(g->s, l->digest), have_layer = layer_exists(g->s, l->chain);
+	l->blob = have_blob ? L_OK : L_PENDING;
+	l->layer = have_layer ? L_OK : L_PENDING;
+	l->synced = 0;
+	if (have_blob && have_layer)
+		return 1;
+	if (have_blob) {
+		_cleanup_free_ char *bp = store_blob_path(g->s, l->digest);
+		int fd = open(bp, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			set_state(g, &l->layer, L_FAILED);
+			return err_sys(err, errno, "layer %s", l->digest);
+		}
+		int r = start_unpacker(l, fd, err);
+		if (r < 0) {
+			close(fd);
+			l->in = -1;
+			set_state(g, &l->layer, L_FAILED);
+			return r;
+		}
+		return 1;
+	}
+	int r = blob_writer_open(g->s, &l->bw, err);
+	if (r == 0)
+		l->writing = true;
+	if (r == 0 && !have_layer)
+		r = start_unpacker(l, -1, err);
+	if (r < 0) {
+		set_state(g, &l->blob, L_FAILED);
+		set_state(g, &l->layer, L_FAILED);
+	}
+	return r;
+}
+
+int img_pull_layer_write(ImgPullLayers *g, size_t i, const void *buf, size_t n, Error **err)
+{
+	PullLayer *l = &g->l[i];
+	int r = blob_writer_write(&l->bw, buf, n, err);
+	if (r < 0)
+		return r;
+	if (getenv("NOSFR") == NULL && l->bw.size - l->synced >= PULL_SYNC_STEP) {
+		sync_file_range(l->bw.fd, (off64_t)l->synced, (off64_t)(l->bw.size - l->synced), SYNC_FILE_RANGE_WRITE);
+		l->synced = l->bw.size;
+	}
+	const char *p = buf;
+	while (l->sock >= 0 && n) {
+		ssize_t w = send(l->sock, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			/* the unpacker gave up; its error comes from _wait */
+			close(l->sock);
+			l->sock = -1;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+uint64_t img_pull_layer_size(ImgPullLayers *g, size_t i)
+{
+	return g->l[i].bw.size;
+}
+
+/* Fail layer i's blob, stop its unpacker, drop what was written. */
+static void layer_cancel(ImgPullLayers *g, PullLayer *l)
+{
+	if (l->writing) {
+		blob_writer_abort(&l->bw);
+		l->writing = false;
+	}
+	if (l->blob == L_PENDING)
+		set_state(g, &l->blob, L_FAILED);
+	join_unpacker(l);
+	if (l->layer == L_PENDING) /* never started: the layers above must not wait */
+		set_state(g, &l->layer, L_FAILED);
+}
+
+int img_pull_layer_restart(ImgPullLayers *g, size_t i, Error **err)
+{
+	PullLayer *l = &g->l[i];
+	layer_cancel(g, l);
+	err_free(l->err);
+	l->err = NULL;
+	l->rc = 0;
+	return img_pull_layer_begin(g, i, err);
+}
+
+int img_pull_layer_finish(ImgPullLayers *g, size_t i, Error **err)
+{
+	PullLayer *l = &g->l[i];
+	if (l->sock >= 0) {
+		close(l->sock); /* end of input for the unpacker */
+		l->sock = -1;
+	}
+	l->writing = false;
+	int r = blob_writer_commit(g->s, &l->bw, l->digest, err);
+	set_state(g, &l->blob, r < 0 ? L_FAILED : L_OK);
+	return r;
+}
+
+int img_pull_layers_wait(ImgPullLayers *g, Error **err)
+{
+	int r = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		PullLayer *l = &g->l[i];
+		if (l->writing) /* never finished: the download failed */
+			layer_cancel(g, l);
+		join_unpacker(l);
+		if (l->layer == L_PENDING) {
+			set_state(g, &l->layer, L_FAILED);
+			if (r == 0)
+				r = err_set(err, EIO, "layer %s was not pulled", l->digest);
+		}
+		if (r == 0 && l->rc < 0) {
+			r = l->rc;
+			if (err && !*err)
+				*err = TAKE_PTR(l->err);
+		}
+	}
+	return r;
+}
+
+void img_pull_layers_free(ImgPullLayers *g)
+{
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n; i++)
+		layer_cancel(g, &g->l[i]);
+	for (size_t i = 0; i < g->n; i++)
+		err_free(g->l[i].err);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	free(g->l);
+	free(g);
 }

@@ -4,9 +4,11 @@
  * its digest checked (against the reference's digest, else against
  * Docker-Content-Digest); an index or manifest list is resolved to the
  * host's platform.  The config and the layers the store lacks are streamed
- * into store blob writers (hashed as they arrive, committed only when the
- * digest matches), layers in parallel; a download that breaks resumes with
- * a Range request.  Then image/pull.c unpacks the layers and names the image.
+ * into the store: the config into a blob writer, the layers (in parallel)
+ * through image/pull.c's ImgPullLayers, which hashes each blob as it arrives
+ * and unpacks it on another thread at the same time, publishing the layer
+ * only once the blob's digest matched.  A download that breaks resumes with
+ * a Range request.  Then img_put_manifest names the image (layers in place).
  */
 #include "client.h"
 #include "../base/limits.h"
@@ -25,6 +27,7 @@ typedef struct PullCtx {
 	const RegClientOpts *o;
 	char (*layers)[72];
 	size_t n;
+	ImgPullLayers *group;   /* the layers, unpacked as they download */
 } PullCtx;
 
 static void progress(const RegClientOpts *o, const char *id, const char *status)
@@ -84,32 +87,49 @@ static const char *pick_platform(json_t *index)
 	return any;
 }
 
-typedef struct Sink {
-	ImgBlobWriter *w;
+/* Where a blob's bytes go: a store blob writer (the config) or a layer of
+ * the image's ImgPullLayers group (unpacked as it arrives). */
+typedef struct Dest {
+	PullCtx *p;
+	ImgBlobWriter *w;   /* or */
+	size_t layer;
 	Error *err;
-} Sink;
+} Dest;
 
-static int sink_write(const void *buf, size_t n, void *ud)
+static int dest_write(const void *buf, size_t n, void *ud)
 {
-	Sink *s = ud;
-	return img_blob_writer_write(s->w, buf, n, &s->err);
+	Dest *d = ud;
+	if (d->w)
+		return img_blob_writer_write(d->w, buf, n, &d->err);
+	return img_pull_layer_write(d->p->group, d->layer, buf, n, &d->err);
 }
 
-/* Download a blob into the store, resuming with Range after a failure. */
-static int fetch_blob(PullCtx *p, const char *digest, Error **err)
+static uint64_t dest_size(Dest *d)
 {
-	if (img_blob_exists(p->s, digest))
-		return 0;
+	return d->w ? img_blob_writer_size(d->w) : img_pull_layer_size(d->p->group, d->layer);
+}
+
+static int dest_restart(Dest *d, Error **err)
+{
+	if (!d->w)
+		return img_pull_layer_restart(d->p->group, d->layer, err) < 0 ? -EIO : 0;
+	img_blob_writer_abort(d->w);
+	d->w = NULL;
+	return img_blob_writer_new(d->p->s, &d->w, err);
+}
+
+/* Download a blob into d, resuming with Range after a failure. */
+static int fetch_into(PullCtx *p, const char *digest, Dest *d, Error **err)
+{
 	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->ref->repo, digest);
-	Sink sk = { 0 };
-	int e = img_blob_writer_new(p->s, &sk.w, err);
 	int tries = p->o->retries > 0 ? p->o->retries : 3;
-	for (int t = 0; e == 0; t++) {
-		uint64_t have = img_blob_writer_size(sk.w);
+	int e = 0;
+	for (int t = 0;; t++) {
+		uint64_t have = dest_size(d);
 		char range[64];
 		snprintf(range, sizeof(range), "Range: bytes=%llu-", (unsigned long long)have);
 		const char *hdrs[] = { have ? range : NULL, NULL };
-		RcResp r = { .max_body = 1u << 16, .sink = sink_write, .sink_ud = &sk };
+		RcResp r = { .max_body = 1u << 16, .sink = dest_write, .sink_ud = d };
 		Error *re = NULL;
 		int rr = rc_do(p->c, "GET", path, hdrs, NULL, &r, &re);
 		bool done = rr == 0 && (r.status == 200 || r.status == 206);
@@ -118,30 +138,37 @@ static int fetch_blob(PullCtx *p, const char *digest, Error **err)
 		if (rr == 0 && have && r.status == 200)
 			rr = err_set(&re, EIO, "registry ignored the Range request");
 		rc_resp_release(&r);
-		if (rr == 0 && !sk.err) {
+		if (rr == 0 && !d->err) {
 			err_free(re);
-			break;
+			return 0;
 		}
 		if (t + 1 >= tries || rr == -EACCES || rr == -EPERM || rr == -ENOENT) {
-			e = err_set(err, rr < 0 ? -rr : EIO, "blob %s: %s", digest,
-				    sk.err ? err_msg(sk.err) : err_msg(re));
+			e = err_set(err, rr < 0 ? -rr : EIO, "blob %s: %s", digest, d->err ? err_msg(d->err) : err_msg(re));
 			err_free(re);
-			break;
+			return e;
 		}
 		err_free(re);
-		if (have && img_blob_writer_size(sk.w) == have) {
-			/* no progress: start over */
-			img_blob_writer_abort(sk.w);
-			sk.w = NULL;
-			e = img_blob_writer_new(p->s, &sk.w, err);
-		}
+		err_free(d->err);
+		d->err = NULL;
+		if (have && dest_size(d) == have && (e = dest_restart(d, err)) < 0) /* no progress: start over */
+			return e;
 	}
-	err_free(sk.err);
+}
+
+static int fetch_blob(PullCtx *p, const char *digest, Error **err)
+{
+	if (img_blob_exists(p->s, digest))
+		return 0;
+	Dest d = { .p = p };
+	int e = img_blob_writer_new(p->s, &d.w, err);
+	if (e == 0)
+		e = fetch_into(p, digest, &d, err);
+	err_free(d.err);
 	if (e < 0) {
-		img_blob_writer_abort(sk.w);
+		img_blob_writer_abort(d.w);
 		return e;
 	}
-	return img_blob_writer_commit(p->s, sk.w, digest, err);
+	return img_blob_writer_commit(p->s, d.w, digest, err);
 }
 
 static int pull_layer(size_t i, void *ud, Error **err)
@@ -149,14 +176,48 @@ static int pull_layer(size_t i, void *ud, Error **err)
 	PullCtx *p = ud;
 	char id[13];
 	rc_short_id(p->layers[i], id);
-	if (img_blob_exists(p->s, p->layers[i])) {
+	int e = img_pull_layer_begin(p->group, i, err);
+	if (e == 1) {
 		progress(p->o, id, "Already exists");
 		return 0;
 	}
-	int e = fetch_blob(p, p->layers[i], err);
+	Dest d = { .p = p, .layer = i };
+	if (e == 0)
+		e = fetch_into(p, p->layers[i], &d, err);
+	err_free(d.err);
+	if (e == 0)
+		e = img_pull_layer_finish(p->group, i, err);
 	if (e == 0)
 		progress(p->o, id, "Download complete");
 	return e;
+}
+
+/* Layers (digests, media types) from the manifest, diff_ids from the config. */
+static int plan_layers(PullCtx *p, json_t *layers, const char *cfg, Error **err)
+{
+	_cleanup_free_ char *cbuf = NULL;
+	size_t clen;
+	_cleanup_json_ json_t *config = NULL;
+	int e = img_blob_read(p->s, cfg, BERTH_MAX_IMAGE_CONFIG, &cbuf, &clen, err);
+	if (e == 0)
+		e = json_parse_buf(cbuf, clen, "image config", &config, err);
+	if (e < 0)
+		return e;
+	json_t *diff_ids = json_path(config, "rootfs.diff_ids");
+	if (json_array_size(diff_ids) != p->n)
+		return err_set(err, EINVAL, "manifest: layers do not match the config's diff_ids");
+	_cleanup_free_ const char **dv = xcalloc(p->n + 1, sizeof(char *));
+	_cleanup_free_ const char **mv = xcalloc(p->n + 1, sizeof(char *));
+	_cleanup_free_ const char **lv = xcalloc(p->n + 1, sizeof(char *));
+	for (size_t i = 0; i < p->n; i++) {
+		dv[i] = json_string_value(json_array_get(diff_ids, i));
+		mv[i] = json_str(json_array_get(layers, i), "mediaType");
+		lv[i] = p->layers[i];
+		if (!dv[i] || !digest_valid(dv[i]))
+			return err_set(err, EINVAL, "image config: diff_id %zu invalid", i);
+	}
+	p->group = img_pull_layers_new(p->s, p->n, lv, mv, dv);
+	return 0;
 }
 
 static int pull_image(PullCtx *p, const char *mbuf, size_t mlen, const char *name, Error **err)
@@ -182,7 +243,16 @@ static int pull_image(PullCtx *p, const char *mbuf, size_t mlen, const char *nam
 	}
 	e = fetch_blob(p, cfg, err);
 	if (e == 0)
+		e = plan_layers(p, layers, cfg, err);
+	if (e == 0)
 		e = rc_parallel(p->n, p->o->parallel > 0 ? p->o->parallel : 3, pull_layer, p, err);
+	if (p->group) {
+		Error *we = NULL;
+		int w = img_pull_layers_wait(p->group, e == 0 ? err : &we);
+		err_free(we);
+		if (e == 0)
+			e = w;
+	}
 	_cleanup_free_ char *id = NULL;
 	if (e == 0)
 		e = img_put_manifest(p->s, mbuf, mlen, name, &id, err);
@@ -245,6 +315,7 @@ int reg_pull(ImgStore *s, const char *ref, const RegClientOpts *o, char **ret_di
 	if (e == 0)
 		*ret_digest = xstrdup(digest);
 	rc_free(p.c);
+	img_pull_layers_free(p.group);
 	free(p.layers);
 	reg_ref_release(&rr);
 	return e < 0 ? err_prefix(err, "pull '%s'", ref) : 0;

@@ -359,23 +359,20 @@ int store_update(Store *s, const char *key, const char *value, size_t len, int64
 	return r;
 }
 
-int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
+/* Under the lock: append the delete row; ret_prev gets the last value. */
+static int delete_locked(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev,
+			 Error **err)
 {
-	int64_t rev = 0;
-	int r = 0;
-	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = s->st_get;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int(st, 2)) {
 		sqlite3_reset(st);
-		r = err_set(err, ENOENT, "key '%s' not found", key);
-		goto out;
+		return err_set(err, ENOENT, "key '%s' not found", key);
 	}
 	int64_t id = sqlite3_column_int64(st, 0), crev = sqlite3_column_int64(st, 1);
 	if (expect_rev && expect_rev != id) {
 		sqlite3_reset(st);
-		r = err_set(err, ESTALE, "key '%s' was modified", key);
-		goto out;
+		return err_set(err, ESTALE, "key '%s' was modified", key);
 	}
 	size_t len = (size_t)sqlite3_column_bytes(st, 3);
 	_cleanup_free_ char *val = xmalloc(len + 1);
@@ -383,7 +380,7 @@ int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_pre
 		memcpy(val, sqlite3_column_blob(st, 3), len);
 	val[len] = 0;
 	sqlite3_reset(st);
-	r = insert_locked(s, key, false, true, crev, id, val, len, &rev, err);
+	int r = insert_locked(s, key, false, true, crev, id, val, len, ret_rev, err);
 	if (r >= 0 && ret_prev) {
 		ret_prev->key = xstrdup(key);
 		ret_prev->value = TAKE_PTR(val);
@@ -391,7 +388,14 @@ int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_pre
 		ret_prev->create_revision = crev;
 		ret_prev->mod_revision = id;
 	}
-out:
+	return r;
+}
+
+int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
+{
+	int64_t rev = 0;
+	pthread_mutex_lock(&s->lock);
+	int r = delete_locked(s, key, expect_rev, ret_prev, &rev, err);
 	pthread_mutex_unlock(&s->lock);
 	if (ret_rev)
 		*ret_rev = rev;

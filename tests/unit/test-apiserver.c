@@ -247,6 +247,22 @@ static void test_requests(void)
 	o = call("GET", "/apis/apps/v1/namespaces/t/deployments/d", NULL, NULL, NULL, &st);
 	ok(st == 404 && !strcmp(json_str(o, "message"), "deployments.apps \"d\" not found"), "404 NotFound after delete");
 	json_decref(o);
+	const char *svc = "{\"metadata\":{\"name\":\"s\"},\"spec\":{\"type\":\"NodePort\",\"ports\":[{\"port\":80}]}}";
+	o = call("POST", "/api/v1/namespaces/t/services", NULL, NULL, svc, &st);
+	char *ip = xstrdup(json_str(json_object_get(o, "spec"), "clusterIP") ?: "");
+	json_int_t np = json_int(json_array_get(json_path(o, "spec.ports"), 0), "nodePort", 0);
+	ok(st == 201 && !strncmp(ip, "10.96.", 6) && np >= 30000 && np <= 32767 &&
+	   json_int(json_array_get(json_path(o, "spec.ports"), 0), "targetPort", 0) == 80,
+	   "Service gets a ClusterIP from the range, a NodePort and targetPort = port");
+	json_decref(o);
+	o = call("DELETE", "/api/v1/namespaces/t/services/s", NULL, NULL, NULL, &st);
+	json_decref(o);
+	o = call("POST", "/api/v1/namespaces/t/services", NULL, NULL, svc, &st);
+	ok(!strcmp(json_str(json_object_get(o, "spec"), "clusterIP") ?: "", ip) &&
+	   json_int(json_array_get(json_path(o, "spec.ports"), 0), "nodePort", 0) == np,
+	   "a deleted Service's addresses are reused");
+	json_decref(o);
+	free(ip);
 	o = call("DELETE", "/api/v1/namespaces/t", NULL, NULL, NULL, &st);
 	json_decref(o);
 	o = call("GET", "/api/v1/configmaps", NULL, NULL, NULL, &st);
