@@ -51,9 +51,11 @@ PIDS+=($!); DPID=$!
 for p in $BP $DP; do
 	for _ in $(seq 100); do curl -fs "http://127.0.0.1:$p/v2/" >/dev/null && break; sleep 0.1; done
 done
-sleep 1
+sleep 2   # idle: berth returns memory after half a second to a second without requests
 brss=$(awk '/VmRSS/ {print $2}' /proc/$BPID/status)
 drss=$(awk '/VmRSS/ {print $2}' /proc/$DPID/status)
+bpss=$(awk '/^Pss:/ {print $2}' /proc/$BPID/smaps_rollup)
+dpss=$(awk '/^Pss:/ {print $2}' /proc/$DPID/smaps_rollup)
 
 $BR tag big 127.0.0.1:$BP/bench/big:1
 wipe_b="find $W/breg/blobs -type f -delete; rm -rf $W/breg/repos/*"
@@ -69,9 +71,9 @@ hyperfine -N --runs "$RUNS" --warmup 1 --export-json "$OUT/registry-pull.json" \
 	--prepare "rm -rf $W/pull-root" "$B --root $W/pull-root --runroot $W/pull-run pull -q 127.0.0.1:$BP/bench/big:1" \
 	--prepare "rm -rf $W/skopeo-dir" "skopeo copy -q --src-tls-verify=false docker://127.0.0.1:$DP/bench/big:1 dir:$W/skopeo-dir"
 
-python3 - "$OUT" "$brss" "$drss" <<'PY'
+python3 - "$OUT" "$brss" "$drss" "$bpss" "$dpss" <<'PY'
 import json, os, sys
-out, brss, drss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+out, brss, drss, bpss, dpss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 def med(name):
     return [r["median"] for r in json.load(open(os.path.join(out, name + ".json")))["results"]]
 (bp, sp), (bl, sl) = med("registry-push"), med("registry-pull")
@@ -82,6 +84,7 @@ lines = [
     f"| push 200 MiB layer (berth->berth vs skopeo->docker-registry) | {mib/bp:.0f} MiB/s | {mib/sp:.0f} MiB/s | {sp/bp:.2f}x faster | >= 2x |",
     f"| pull 200 MiB layer (berth incl. unpack vs skopeo to dir) | {mib/bl:.0f} MiB/s | {mib/sl:.0f} MiB/s | {sl/bl:.2f}x faster | >= 2x |",
     f"| idle registry RSS | {brss/1024:.1f} MB | {drss/1024:.1f} MB | {drss/max(brss,1):.1f}x smaller | <= 5 MB |",
+    f"| idle registry PSS | {bpss/1024:.1f} MB | {dpss/1024:.1f} MB | {dpss/max(bpss,1):.1f}x smaller | |",
 ]
 text = "\n".join(lines)
 print(text)

@@ -11,7 +11,7 @@ BUILD="meson ninja-build pkg-config gcc clang libc6-dev
 TEST="python3-pytest busybox-static jq iproute2 iptables containernetworking-plugins
   util-linux procps curl tar
   podman crun runc skopeo buildah uidmap fuse-overlayfs slirp4netns
-  docker-registry"
+  docker-registry etcd-server etcd-client"
 # benchmarks only (make bench)
 PEERS="hyperfine netavark aardvark-dns"
 

@@ -78,6 +78,8 @@ struct Api {
 	bool ip_loaded;
 	int64_t started;
 	volatile int stopping;
+	int64_t grace_next;          /* earliest graceful pod deletion this server set (sweep.c) */
+	int64_t events_swept, pods_swept;
 };
 
 /* ---- requests and responses ---- */
@@ -94,7 +96,9 @@ struct ApiRequest {
 	const char *content_type;
 	const char *body;
 	size_t body_len;
-	const char *user;            /* authenticated user name */
+	const char *user;            /* authenticated user name (NULL: anonymous) */
+	char *const *groups;         /* its groups, NULL-terminated (may be NULL) */
+	bool authorize;              /* enforce RBAC (set by the HTTP front; in-process callers are trusted) */
 	/* routed */
 	char *group, *version, *ns, *resource, *name, *sub;
 	const ApiResource *res;
@@ -210,12 +214,36 @@ json_t *api_patch_apply(const ApiRequest *req, const json_t *cur, int *ret_code,
 json_t *api_protobuf_decode(const char *buf, size_t len, Error **err);
 
 /* ---- auth.c: who is asking, and may they ---- */
-/* Authenticate an Authorization header value; *ret_user owned by the caller. -EACCES when not. */
-int api_auth_request(Api *api, const char *authorization, char **ret_user);
-bool api_authorize_review(Api *api, const char *user, const json_t *spec);
+typedef struct ApiUser {
+	char *name;
+	char **groups;               /* NULL-terminated, always has system:authenticated */
+} ApiUser;
+/* Authenticate an Authorization header value; ret filled (api_user_release). -EACCES when not. */
+int api_auth_request(Api *api, const char *authorization, ApiUser *ret);
+void api_user_release(ApiUser *u);
 int api_auth_init(Api *api, Error **err);
 void api_auth_release(Api *api);
 char *api_jwt_sign(Api *api, json_t *claims);
+
+/* ---- rbac.c: authorization ---- */
+/* What a request asks to do, as RBAC sees it (apiserver's authorizer.Attributes). */
+typedef struct ApiAttrs {
+	const char *verb, *group, *resource, *sub, *name, *ns, *path;
+	bool resource_request;
+} ApiAttrs;
+void api_rbac_attrs(const ApiRequest *req, ApiAttrs *a);
+bool api_rbac_allowed(Api *api, const char *user, char *const *groups, const ApiAttrs *a);
+/* Authorize a routed request; on denial responds 403 (Kubernetes' wording) and returns -EPERM. */
+int api_authorize(Api *api, const ApiRequest *req, ApiResponse *resp);
+/* The rules that apply to user in ns (SelfSubjectRulesReview status); new reference. */
+json_t *api_rbac_rules_review(Api *api, const char *user, char *const *groups, const char *ns);
+/* The default ClusterRoles and ClusterRoleBindings (rbac-defaults.c). */
+void api_rbac_bootstrap(Api *api);
+
+/* ---- sweep.c: periodic work (event TTL, graceful pod deletion) ---- */
+void api_sweep(Api *api);
+/* A pod's grace period ends at deadline (epoch seconds): look again then. */
+void api_sweep_pod_hint(Api *api, int64_t deadline);
 
 /* ---- gc.c: owner references, namespaces, events ---- */
 void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj);

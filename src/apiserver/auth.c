@@ -4,7 +4,10 @@
  * admin token written at first start, `berth token create`, --token-file),
  * re-read when the file changes, and from ServiceAccount JWTs signed with the
  * HMAC key in DATA/tls/sa.key (verified: signature, expiry, and that the
- * ServiceAccount still exists).  Comparisons are constant-time.
+ * ServiceAccount still exists).  Comparisons are constant-time.  A user
+ * carries its groups: the token file's fourth and later fields (the admin
+ * token's system:masters), system:serviceaccounts[:NS] for ServiceAccounts,
+ * and system:authenticated for everyone; rbac.c decides what they may do.
  */
 #include "api-internal.h"
 #include "../base/cleanup.h"
@@ -106,8 +109,30 @@ static int b64url_decode(const char *s, size_t n, unsigned char **ret, size_t *r
 	return 0;
 }
 
-/* A ServiceAccount JWT: verify and name the user. */
-static int auth_jwt(Api *api, const char *tok, char **ret_user)
+static void user_add_group(ApiUser *u, const char *g, size_t n)
+{
+	size_t k = 0;
+	while (u->groups && u->groups[k]) {
+		if (strlen(u->groups[k]) == n && !strncmp(u->groups[k], g, n))
+			return;
+		k++;
+	}
+	if (k >= 64 || n == 0)
+		return;
+	u->groups = xrealloc(u->groups, (k + 2) * sizeof(char *));
+	u->groups[k] = xstrndup(g, n);
+	u->groups[k + 1] = NULL;
+}
+
+void api_user_release(ApiUser *u)
+{
+	free(u->name);
+	strv_free(u->groups);
+	memset(u, 0, sizeof(*u));
+}
+
+/* A ServiceAccount JWT: verify and name the user (and its groups, as Kubernetes names them). */
+static int auth_jwt(Api *api, const char *tok, ApiUser *ret)
 {
 	const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
 	if (!d2)
@@ -134,12 +159,41 @@ static int auth_jwt(Api *api, const char *tok, char **ret_user)
 	if (store_get(api->store, key, &kv, NULL) < 0)
 		return -EACCES;
 	store_kv_release(&kv);
-	*ret_user = xstrdup(sub);
+	ret->name = xstrdup(sub);
+	_cleanup_free_ char *nsg = xasprintf("system:serviceaccounts:%s", ns);
+	user_add_group(ret, "system:serviceaccounts", strlen("system:serviceaccounts"));
+	user_add_group(ret, nsg, strlen(nsg));
+	user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
 	return 0;
 }
 
-int api_auth_request(Api *api, const char *authorization, char **ret_user)
+/* "token,user,uid,group1,group2..." (quotes around the groups allowed, as in kube-apiserver's token file). */
+static void user_from_line(const char *line, ApiUser *ret)
 {
+	const char *p = line + strcspn(line, ",");
+	p = *p ? p + 1 : p;
+	size_t n = strcspn(p, ",");
+	ret->name = n ? xstrndup(p, n) : xstrdup("unknown");
+	p += n;
+	if (*p)
+		p++;
+	p += strcspn(p, ","); /* uid */
+	while (*p) {
+		p++;
+		while (*p == '"')
+			p++;
+		size_t g = strcspn(p, ",\"");
+		user_add_group(ret, p, g);
+		p += g;
+		while (*p == '"')
+			p++;
+	}
+	user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
+}
+
+int api_auth_request(Api *api, const char *authorization, ApiUser *ret)
+{
+	memset(ret, 0, sizeof(*ret));
 	if (!authorization || strncasecmp(authorization, "Bearer ", 7))
 		return -EACCES;
 	const char *tok = authorization + 7;
@@ -154,20 +208,15 @@ int api_auth_request(Api *api, const char *authorization, char **ret_user)
 	for (char **l = api->tokens; l && *l && r < 0; l++) {
 		size_t n = strcspn(*l, ",");
 		if (const_eq(*l, n, tok, tlen)) {
-			const char *user = (*l)[n] ? *l + n + 1 : "unknown";
-			*ret_user = xstrndup(user, strcspn(user, ","));
+			user_from_line(*l, ret);
 			r = 0;
 		}
 	}
 	pthread_mutex_unlock(&api->lock);
 	if (r == 0)
 		return 0;
-	return auth_jwt(api, tok, ret_user);
-}
-
-bool api_authorize_review(Api *api, const char *user, const json_t *spec)
-{
-	(void)api;
-	(void)spec;
-	return user != NULL;
+	r = auth_jwt(api, tok, ret);
+	if (r < 0)
+		api_user_release(ret);
+	return r;
 }

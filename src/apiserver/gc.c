@@ -173,7 +173,7 @@ void api_crd_deleted(Api *api, const json_t *crd)
 /* ---- creation side effects ---- */
 
 /* Create an object through the normal path, ignoring AlreadyExists. */
-static void ensure_object(Api *api, const char *resource, const char *group, const char *ns, json_t *obj)
+void api_ensure_object(Api *api, const char *resource, const char *group, const char *ns, json_t *obj)
 {
 	ApiRequest req = { .method = "POST" };
 	req.res = api_resource_find(api, group, NULL, resource);
@@ -223,7 +223,7 @@ static void crd_established(Api *api, const json_t *crd)
 void api_after_create(Api *api, const ApiResource *r, const json_t *obj)
 {
 	if (!strcmp(r->resource, "namespaces")) {
-		ensure_object(api, "serviceaccounts", "", api_meta_str(obj, "name"),
+		api_ensure_object(api, "serviceaccounts", "", api_meta_str(obj, "name"),
 			      json_pack("{s:{s:s}}", "metadata", "name", "default"));
 	} else if (!strcmp(r->resource, "customresourcedefinitions")) {
 		api_crd_refresh(api);
@@ -235,8 +235,8 @@ void api_bootstrap(Api *api)
 {
 	static const char *const namespaces[] = { "default", "kube-system", "kube-public", "kube-node-lease" };
 	for (size_t i = 0; i < ARRAY_SIZE(namespaces); i++) {
-		ensure_object(api, "namespaces", "", NULL, json_pack("{s:{s:s}}", "metadata", "name", namespaces[i]));
-		ensure_object(api, "serviceaccounts", "", namespaces[i], json_pack("{s:{s:s}}", "metadata", "name", "default"));
+		api_ensure_object(api, "namespaces", "", NULL, json_pack("{s:{s:s}}", "metadata", "name", namespaces[i]));
+		api_ensure_object(api, "serviceaccounts", "", namespaces[i], json_pack("{s:{s:s}}", "metadata", "name", "default"));
 	}
 	/* the kubernetes Service holds the first address of the service range */
 	char ip[64] = "";
@@ -253,9 +253,10 @@ void api_bootstrap(Api *api)
 		a.s_addr = htonl(ntohl(a.s_addr) + 1);
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	}
-	ensure_object(api, "services", "", "default",
+	api_ensure_object(api, "services", "", "default",
 		      json_pack("{s:{s:s, s:{s:s, s:s}}, s:{s:s, s:s, s:[{s:s, s:i, s:s, s:i}]}}", "metadata", "name",
 				"kubernetes", "labels", "component", "apiserver", "provider", "kubernetes", "spec", "type",
 				"ClusterIP", "clusterIP", ip, "ports", "name", "https", "port", 443, "protocol", "TCP",
 				"targetPort", 6443));
+	api_rbac_bootstrap(api);
 }

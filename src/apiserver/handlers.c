@@ -531,9 +531,11 @@ static void handle_resource(Api *api, ApiRequest *req, ApiResponse *resp)
 
 void api_handle(Api *api, ApiRequest *req, ApiResponse *resp)
 {
+	int r = api_route(api, req);
+	if (api_authorize(api, req, resp) < 0)
+		return;
 	if (api_special_handle(api, req, resp))
 		return;
-	int r = api_route(api, req);
 	if (r == 1 || r == -ENOENT) {
 		if (!api_discovery_handle(api, req, resp))
 			api_respond_status(resp, 404, "NotFound", "the server could not find the requested resource");

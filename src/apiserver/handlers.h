@@ -34,6 +34,8 @@ void api_handle_connect(Api *api, ApiRequest *req, ApiResponse *resp);
 bool api_special_handle(Api *api, ApiRequest *req, ApiResponse *resp);
 
 /* gc.c */
+/* Create obj (stolen) through the normal create path unless it exists. */
+void api_ensure_object(Api *api, const char *resource, const char *group, const char *ns, json_t *obj);
 void api_after_create(Api *api, const ApiResource *r, const json_t *obj);
 /* Delete (background propagation) / orphan the objects owned by obj. */
 void api_gc_delete_dependents(Api *api, const ApiResource *r, const json_t *obj);

@@ -159,7 +159,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
 	req.body = c->body.buf;
 	req.body_len = c->body.len;
-	_cleanup_free_ char *user = NULL;
+	ApiUser user = { 0 };
 	const char *authz = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
 	if (c->too_big) {
 		api_respond_status(&resp, 413, "RequestEntityTooLarge", "Request entity too large: limit is %u",
@@ -167,9 +167,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	} else if (api_auth_request(api, authz, &user) < 0 && !public_path(url)) {
 		api_respond_status(&resp, 401, "Unauthorized", "Unauthorized");
 	} else {
-		req.user = user;
+		req.user = user.name;
+		req.groups = user.groups;
+		req.authorize = true;
 		api_handle(api, &req, &resp);
 	}
+	api_user_release(&user);
 	log_debug("%s %s -> %d", method, url, resp.status);
 	enum MHD_Result ret = send_response(mc, c, &resp);
 	api_response_release(&resp);
@@ -252,9 +255,11 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 		goto out;
 	}
 	log_info("berth API server listening on https://%s", cfg->listen);
-	while (!stop_requested) {
+	for (unsigned tick = 0; !stop_requested; tick++) {
 		struct timespec ts = { 0, 200 * 1000000L };
 		nanosleep(&ts, NULL);
+		if (tick % 5 == 0)
+			api_sweep(&api);
 	}
 	MHD_stop_daemon(d);
 	r = 0;

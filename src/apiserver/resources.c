@@ -81,6 +81,8 @@ static const ApiResource builtin[] = {
 	  "status", NULL, NULL, NULL, true, false, NULL },
 	{ "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", "endpointslice", NS, NULL, NULL, NULL, NULL,
 	  NULL, NULL, false, false, NULL },
+	{ "events.k8s.io", "v1", "events", "Event", "event", NS, "ev", NULL, NULL, NULL, NULL, NULL, false, false,
+	  NULL },
 	{ "scheduling.k8s.io", "v1", "priorityclasses", "PriorityClass", "priorityclass", CLUSTER, "pc", NULL, NULL,
 	  NULL, NULL, NULL, false, false, NULL },
 };

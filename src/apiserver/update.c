@@ -1,7 +1,8 @@
 /* update.c - the write half of the generic REST handlers: update (PUT),
  * patch (PATCH, retried on a concurrent write unless the patch pins a
  * resourceVersion), the status and scale subresources, delete with
- * finalizers and propagation policies, and deletecollection.
+ * finalizers and propagation policies, graceful pod deletion, and
+ * deletecollection.
  *
  * Every write is a compare-and-swap on the revision read, so two writers
  * never lose each other's changes: the loser gets 409 Conflict (PUT with a
@@ -13,6 +14,7 @@
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include <string.h>
+#include <time.h>
 
 #define PATCH_RETRIES 8
 
@@ -164,7 +166,8 @@ static int update_object(Api *api, ApiRequest *req, ApiResponse *resp, const jso
 	if (r < 0)
 		return api_store_error(resp, req, r, req->name, err);
 	api_object_set_rv(obj, rev);
-	if (json_path(obj, "metadata.deletionTimestamp") && !json_array_size(json_path(obj, "metadata.finalizers"))) {
+	if (json_path(obj, "metadata.deletionTimestamp") && !json_array_size(json_path(obj, "metadata.finalizers")) &&
+	    json_int(json_object_get(obj, "metadata"), "deletionGracePeriodSeconds", 0) == 0) {
 		json_t *gone = NULL;
 		if (api_delete_now(api, req->res, req->ns, req->name, NULL, &gone) == 0 && gone) {
 			api_respond_json(resp, 200, gone);
@@ -391,6 +394,68 @@ static int mark_deleting(Api *api, ApiRequest *req, ApiResponse *resp, json_t *c
 	return 0;
 }
 
+/* The grace period a pod DELETE asks for: ?gracePeriodSeconds=, the body's,
+ * or the pod's terminationGracePeriodSeconds; 0 for a pod no node runs or
+ * that has finished (nothing to stop: it goes at once, as in Kubernetes). */
+static int64_t pod_grace(const ApiRequest *req, const json_t *opts, const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+	const char *phase = json_str(json_object_get(pod, "status"), "phase");
+	if (!json_str(spec, "nodeName") || !*json_str(spec, "nodeName") ||
+	    (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))))
+		return 0;
+	int64_t g;
+	const char *p = api_param(req, "gracePeriodSeconds");
+	if (p && parse_int64(p, &g) == 0)
+		return g < 0 ? 0 : g;
+	if (json_is_integer(json_object_get(opts, "gracePeriodSeconds")))
+		g = json_integer_value(json_object_get(opts, "gracePeriodSeconds"));
+	else
+		g = json_int(spec, "terminationGracePeriodSeconds", 30);
+	return g < 0 ? 0 : g;
+}
+
+/* Graceful pod deletion: set deletionTimestamp = now + grace and
+ * deletionGracePeriodSeconds; the pod goes when its kubelet deletes it with
+ * grace 0 or when the period ends (sweep.c).  A shorter grace shortens it.
+ * 1: not graceful (delete now), 0 answered, -ESTALE retry. */
+static int pod_delete_graceful(Api *api, ApiRequest *req, ApiResponse *resp, const json_t *opts, json_t *cur,
+			       int64_t cur_rev)
+{
+	int64_t grace = pod_grace(req, opts, cur);
+	json_t *meta = json_obj_ensure(cur, "metadata");
+	int64_t now = (int64_t)time(NULL);
+	if (json_object_get(meta, "deletionTimestamp")) {
+		int64_t old = json_int(meta, "deletionGracePeriodSeconds", 0);
+		if (grace == 0 && !json_array_size(json_object_get(meta, "finalizers")))
+			return 1;
+		if (grace >= old) {
+			api_respond_json(resp, 200, json_incref(cur));
+			return 0;
+		}
+	} else if (grace == 0) {
+		return 1;
+	}
+	time_t t = (time_t)(now + grace);
+	struct tm tm;
+	char ts[40];
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_set_new(meta, "deletionTimestamp", json_string(ts));
+	json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(grace));
+	size_t len;
+	_cleanup_free_ char *val = api_object_encode(cur, &len);
+	_cleanup_free_ char *key = api_resource_key(req->res, req->ns, req->name);
+	int64_t rev;
+	int r = store_update(api->store, key, val, len, cur_rev, &rev, NULL);
+	if (r < 0)
+		return r;
+	api_object_set_rv(cur, rev);
+	api_sweep_pod_hint(api, now + grace);
+	api_respond_json(resp, 200, json_incref(cur));
+	return 0;
+}
+
 void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
 {
 	_cleanup_json_ json_t *opts = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
@@ -419,6 +484,16 @@ void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
 		if (!strcmp(req->res->resource, "namespaces")) {
 			api_namespace_delete(api, req, resp, cur);
 			return;
+		}
+		if (!strcmp(req->res->resource, "pods") && !req->res->group[0]) {
+			r = pod_delete_graceful(api, req, resp, opts, cur, cur_rev);
+			if (r == -ESTALE)
+				continue;
+			if (r <= 0) {
+				if (r < 0)
+					api_store_error(resp, req, r, req->name, NULL);
+				return;
+			}
 		}
 		bool finalizers = json_array_size(json_path(cur, "metadata.finalizers")) > 0;
 		if (finalizers) {

@@ -3,6 +3,7 @@
 #include "fs.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,10 +98,16 @@ ssize_t fs_read_full(int fd, void *buf, size_t n)
 static int write_replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
 			 Error **err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* a unique temp name: threads of one process may replace the same file */
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "create '%s'", tmp);
+	if (fchmod(fd, mode) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return err_sys(err, e, "chmod '%s'", tmp);
+	}
 	int r = fs_write_all(fd, data, len);
 	if (r == 0 && durable && fsync(fd) < 0)
 		r = -errno;

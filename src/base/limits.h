@@ -38,5 +38,11 @@
 #define BERTH_MAX_JSON_DEPTH     200
 #define BERTH_MAX_SELECTOR       (16u << 10)
 #define BERTH_MAX_API_PARAMS     64
+#define BERTH_MAX_ETCD_RESPONSE  (512u << 20)  /* one etcd gateway answer (a whole list) */
+/* controllers (src/controller, shared/kube.c) */
+#define BERTH_MAX_KUBE_BODY      (64u << 20)   /* one API response or watch event line */
+#define BERTH_MAX_CONTROLLER_BURST 500         /* pods created/deleted by one sync */
+/* node agent: one static pod manifest file */
+#define BERTH_MAX_POD_MANIFEST   (1u << 20)
 
 #endif

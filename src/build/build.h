@@ -121,6 +121,9 @@ typedef struct BuildOptions {
 	void (*log)(const char *line, void *ud);
 	void (*output)(const char *buf, size_t n, void *ud);
 	void *ud;
+	/* Fetch a FROM image that is not in the store (the CLI pulls it through
+	 * the registry client); NULL: a missing base image is an error. */
+	int (*pull)(const char *ref, void *ud, Error **err);
 } BuildOptions;
 
 /* Build; *ret_id the final image id ("sha256:..."), caller frees.  On

@@ -170,11 +170,21 @@ static int stage_from(Builder *b, StageState *s, const BuildStage *st, Error **e
 	} else {
 		ImgInfo *img = NULL;
 		int r = img_resolve(b->store, st->base, &img, err);
-		if (r == -ENOENT) {
+		if (r == -ENOENT && b->o->pull) {
+			/* not here: pull it (as docker build does), then look again */
 			err_free(*err);
 			*err = NULL;
-			return err_set(err, ENOENT, "%s:%d: FROM %s: image not found locally (pulling from a "
-				       "registry is not available yet)", b->df->name, in->line, st->base);
+			r = b->o->pull(st->base, b->o->ud, err);
+			if (r < 0)
+				return err_prefix(err, "%s:%d: FROM %s: image not found locally, and", b->df->name,
+						  in->line, st->base);
+			if (r == 0)
+				r = img_resolve(b->store, st->base, &img, err);
+		} else if (r == -ENOENT) {
+			err_free(*err);
+			*err = NULL;
+			return err_set(err, ENOENT, "%s:%d: FROM %s: image not found locally", b->df->name, in->line,
+				       st->base);
 		}
 		if (r < 0)
 			return err_prefix(err, "%s:%d: FROM %s", b->df->name, in->line, st->base);

@@ -35,7 +35,14 @@ static void free_openssl(void *p) { OPENSSL_free(p); }
 static void free_names(void *p) { GENERAL_NAMES_free(p); }
 static void free_cipher(void *p) { EVP_CIPHER_CTX_free(p); }
 
-#define OWN(c, fn, p) ((p) ? (arena_defer((c)->a, fn, (p)), (p)) : (p))
+/* Hand p to the render's arena (freed with it); returns p. */
+static void *own(Ctx *c, void (*fn)(void *), void *p)
+{
+	if (p)
+		arena_defer(c->a, fn, p);
+	return p;
+}
+#define OWN(c, fn, p) own(c, fn, p)
 
 static Value *bio_value(Ctx *c, BIO *b)
 {

@@ -8,6 +8,7 @@
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include "../build/build.h"
+#include "regopts.h"
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ typedef struct Out {
 	size_t n_lines, shown;       /* lines seen in this step; lines on screen below the step line */
 	StrBuf partial;
 	int width;
+	const char *root;            /* the store, for pulling FROM images */
 } Out;
 
 static double seconds_since(const struct timespec *t)
@@ -148,6 +150,41 @@ static void on_output(const char *buf, size_t n, void *ud)
 	fflush(stdout);
 }
 
+/* Pull progress goes into the build log as "id: status" lines. */
+static void on_pull_progress(const char *id, const char *status, void *ud)
+{
+	if (!id) {
+		on_log(status, ud);
+		return;
+	}
+	_cleanup_free_ char *line = xasprintf("%s: %s", id, status);
+	on_log(line, ud);
+}
+
+/* FROM an image the store lacks: pull it as `berth pull` would (same
+ * credentials file, certs.d, http for loopback registries). */
+static int on_pull(const char *ref, void *ud, Error **err)
+{
+	Out *o = ud;
+	RegClientOpts ro;
+	cli_reg_opts_init(&ro, true);
+	ro.progress = on_pull_progress;
+	ro.ud = o;
+	ImgStore *s;
+	int r = img_store_open(o->root, &s, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *digest = NULL;
+	bool fresh = false;
+	r = reg_pull(s, ref, &ro, &digest, &fresh, err);
+	img_store_free(s);
+	if (r == 0) {
+		_cleanup_free_ char *line = xasprintf("Digest: %s", digest);
+		on_log(line, ud);
+	}
+	return r;
+}
+
 static void out_release(Out *o)
 {
 	free(o->step);
@@ -261,6 +298,8 @@ static int run_build(Cli *cli, int argc, char **argv)
 	bo.log = on_log;
 	bo.output = on_output;
 	bo.ud = &out;
+	bo.pull = on_pull;
+	out.root = cli->root;
 	Error *e = NULL;
 	_cleanup_free_ char *id = NULL;
 	struct winsize ws = { 0 };

@@ -21,7 +21,7 @@ static int run_login(Cli *cli, int argc, char **argv)
 	(void)cli;
 	static const struct option opts[] = {
 		{ "username", required_argument, 0, 'u' }, { "password", required_argument, 0, 'p' },
-		{ "password-stdin", no_argument, 0, 'S' }, { "tls-verify", optional_argument, 0, 't' }, { 0, 0, 0, 0 },
+		{ "password-stdin", no_argument, 0, 'S' }, { "tls-verify", optional_argument, 0, 't' }, { "cert-dir", required_argument, 0, 'C' }, { 0, 0, 0, 0 },
 	};
 	RegClientOpts o;
 	cli_reg_opts_init(&o, true);
@@ -35,6 +35,7 @@ static int run_login(Cli *cli, int argc, char **argv)
 		case 'u': user = xstrdup(optarg); break;
 		case 'p': pass = xstrdup(optarg); break;
 		case 'S': from_stdin = true; break;
+		case 'C': o.cert_dir = optarg; break;
 		case 't':
 			if (cli_tls_verify_parse(optarg, &o.tls_verify) < 0)
 				return cli_usage_error(&cmd_login, "--tls-verify: true or false");
@@ -74,7 +75,7 @@ static int run_login(Cli *cli, int argc, char **argv)
 
 const CliCommand cmd_login = {
 	.name = "login", .run = run_login, .summary = "Log in to a registry",
-	.usage = "Usage: berth login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] [REGISTRY]\n\n"
+	.usage = "Usage: berth login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=false] [--cert-dir DIR] [REGISTRY]\n\n"
 		 "Check the credentials against REGISTRY (default docker.io) and store them in\n"
 		 "$REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or ~/.docker/config.json.\n",
 };

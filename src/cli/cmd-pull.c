@@ -9,7 +9,7 @@
 static int run_pull(Cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tls-verify", optional_argument, 0, 't' }, { "quiet", no_argument, 0, 'q' },
+		{ "tls-verify", optional_argument, 0, 't' }, { "cert-dir", required_argument, 0, 'C' }, { "quiet", no_argument, 0, 'q' },
 		{ "creds", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
 	};
 	RegClientOpts o;
@@ -21,6 +21,7 @@ static int run_pull(Cli *cli, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
+		case 'C': o.cert_dir = optarg; break;
 		case 't':
 			if (cli_tls_verify_parse(optarg, &o.tls_verify) < 0)
 				return cli_usage_error(&cmd_pull, "--tls-verify: true or false");
@@ -64,9 +65,11 @@ static int run_pull(Cli *cli, int argc, char **argv)
 
 const CliCommand cmd_pull = {
 	.name = "pull", .run = run_pull, .summary = "Download an image from a registry",
-	.usage = "Usage: berth pull [--tls-verify=false] [--creds USER:PASS] [-q] IMAGE[:TAG|@DIGEST]\n\n"
+	.usage = "Usage: berth pull [--tls-verify=false] [--cert-dir DIR] [--creds USER:PASS] [-q] IMAGE[:TAG|@DIGEST]\n\n"
 		 "Download IMAGE (host[:port]/repo[:tag]; Docker Hub when no host is named) into the\n"
 		 "local store.  A multi-platform index resolves to this host's platform.\n"
 		 "  --tls-verify=false   do not verify TLS certificates; allow plain http\n"
+		 "  --cert-dir DIR       CA certificates (*.crt) and client NAME.cert/NAME.key for the\n"
+		 "                       registry (default: certs.d/HOST:PORT as docker and podman)\n"
 		 "  -q, --quiet          print only the image name\n",
 };

@@ -8,7 +8,7 @@
 static int run_push(Cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "tls-verify", optional_argument, 0, 't' }, { "quiet", no_argument, 0, 'q' },
+		{ "tls-verify", optional_argument, 0, 't' }, { "cert-dir", required_argument, 0, 'C' }, { "quiet", no_argument, 0, 'q' },
 		{ "creds", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
 	};
 	RegClientOpts o;
@@ -20,6 +20,7 @@ static int run_push(Cli *cli, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
 		switch (c) {
+		case 'C': o.cert_dir = optarg; break;
 		case 't':
 			if (cli_tls_verify_parse(optarg, &o.tls_verify) < 0)
 				return cli_usage_error(&cmd_push, "--tls-verify: true or false");
@@ -64,9 +65,11 @@ static int run_push(Cli *cli, int argc, char **argv)
 
 const CliCommand cmd_push = {
 	.name = "push", .run = run_push, .summary = "Upload an image to a registry",
-	.usage = "Usage: berth push [--tls-verify=false] [--creds USER:PASS] [-q] IMAGE[:TAG] [DESTINATION]\n\n"
+	.usage = "Usage: berth push [--tls-verify=false] [--cert-dir DIR] [--creds USER:PASS] [-q] IMAGE[:TAG] [DESTINATION]\n\n"
 		 "Upload IMAGE to the registry its name points at (host[:port]/repo[:tag]), or to\n"
 		 "DESTINATION.  Credentials come from `berth login` (Docker's config.json).\n"
 		 "  --tls-verify=false   do not verify TLS certificates; allow plain http\n"
+		 "  --cert-dir DIR       CA certificates (*.crt) and client NAME.cert/NAME.key for the\n"
+		 "                       registry (default: certs.d/HOST:PORT as docker and podman)\n"
 		 "  -q, --quiet          print only the manifest digest\n",
 };

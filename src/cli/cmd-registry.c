@@ -81,8 +81,10 @@ static int serve(Cli *cli, int argc, char **argv)
 		return cli_fail_err(e, EXIT_BERTH);
 	log_info("registry listening on %s://%.*s:%u (root %s)", o.tls_cert ? "https" : "http",
 		 (int)strcspn(o.addr, ":"), o.addr, reg_server_port(srv), r);
-	int sig;
-	sigwait(&set, &sig);
+	/* wake twice a second so an idle server can give memory back */
+	struct timespec tick = { .tv_nsec = 500 * 1000 * 1000 };
+	while (sigtimedwait(&set, NULL, &tick) < 0)
+		reg_server_idle(srv);
 	reg_server_stop(srv);
 	return 0;
 }

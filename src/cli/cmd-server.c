@@ -3,6 +3,7 @@
  * SIGTERM stop it cleanly. */
 #include "cli.h"
 #include "../apiserver/apiserver.h"
+#include "../controller/controller.h"
 #include "../base/log.h"
 #include <getopt.h>
 #include <signal.h>
@@ -23,7 +24,8 @@ static int server_run(Cli *cli, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "data-dir", required_argument, NULL, 'd' }, { "listen", required_argument, NULL, 'l' },
 		{ "datastore", required_argument, NULL, 's' }, { "service-cidr", required_argument, NULL, 'c' },
-		{ "token-file", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "token-file", required_argument, NULL, 't' }, { "disable-controllers", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
 	};
 	ApiServerConfig cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = "127.0.0.1:6443",
 				.service_cidr = "10.43.0.0/16" };
@@ -31,6 +33,7 @@ static int server_run(Cli *cli, int argc, char **argv)
 		return 0;
 	optind = 1;
 	int c;
+	bool no_controllers = false;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg.data_dir = optarg; break;
@@ -38,13 +41,14 @@ static int server_run(Cli *cli, int argc, char **argv)
 		case 's': cfg.datastore = optarg; break;
 		case 'c': cfg.service_cidr = optarg; break;
 		case 't': cfg.token_file = optarg; break;
+		case 'C': no_controllers = true; break;
 		default: return cli_usage_error(&cmd_server, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_server, "unexpected argument '%s'", argv[optind]);
-	if (cfg.datastore && strncmp(cfg.datastore, "sqlite:", 7))
-		return cli_usage_error(&cmd_server, "--datastore: only sqlite:PATH is supported by this build");
+	if (cfg.datastore && strncmp(cfg.datastore, "sqlite:", 7) && strncmp(cfg.datastore, "etcd:", 5))
+		return cli_usage_error(&cmd_server, "--datastore: expected sqlite:PATH or etcd:http://HOST:PORT[,...]");
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -52,7 +56,12 @@ static int server_run(Cli *cli, int argc, char **argv)
 	if (log_get_level() < LOG_INFO_)
 		log_set_level(LOG_INFO_);
 	Error *err = NULL;
-	if (apiserver_run(&cfg, &err) < 0)
+	ControllerManager *controllers = NULL;  /* in-process, over loopback once /readyz answers */
+	if (!no_controllers && controller_manager_start_when_ready(cfg.data_dir, cfg.listen, &controllers, &err) < 0)
+		return cli_fail_err(err, EXIT_BERTH);
+	int r = apiserver_run(&cfg, &err);
+	controller_manager_stop(controllers);
+	if (r < 0)
 		return cli_fail_err(err, EXIT_BERTH);
 	return 0;
 }
@@ -61,15 +70,17 @@ const CliCommand cmd_server = {
 	.name = "server",
 	.run = server_run,
 	.summary = "Run the cluster API server (Kubernetes API for kubectl)",
-	.usage = "Usage: berth server [--data-dir DIR] [--listen 127.0.0.1:6443] [--datastore sqlite:PATH]\n"
-		 "                    [--service-cidr CIDR] [--token-file FILE]\n\n"
+	.usage = "Usage: berth server [--data-dir DIR] [--listen 127.0.0.1:6443] [--datastore SPEC]\n"
+		 "                    [--service-cidr CIDR] [--token-file FILE] [--disable-controllers]\n\n"
 		 "Serve the Kubernetes API over HTTPS.  The first start creates a CA, a serving\n"
 		 "certificate and admin credentials in the data dir and writes DATA/kubeconfig.yaml\n"
 		 "(print it with 'berth kubeconfig').\n\n"
 		 "Options:\n"
 		 "  --data-dir DIR       state, certificates, kubeconfig (default " DEFAULT_DATA_DIR ")\n"
 		 "  --listen HOST:PORT   address to serve on (default 127.0.0.1:6443)\n"
-		 "  --datastore SPEC     sqlite:PATH (default DATA/state.db)\n"
+		 "  --datastore SPEC     sqlite:PATH (default DATA/state.db) or\n"
+		 "                       etcd:http://HOST:2379[,http://HOST2:2379...] (etcd v3)\n"
 		 "  --service-cidr CIDR  ClusterIP range (default 10.43.0.0/16)\n"
-		 "  --token-file FILE    extra bearer tokens, lines of token,user,uid[,groups]\n",
+		 "  --token-file FILE    extra bearer tokens, lines of token,user,uid[,groups]\n"
+		 "  --disable-controllers  do not run the workload controllers in-process\n",
 };

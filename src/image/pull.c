@@ -302,9 +302,11 @@ static int start_unpacker(PullLayer *l, int in_fd, Error **err)
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 			return err_sys(err, errno, "layer %s: socketpair", l->digest);
-		int sz = 4 << 20;
-		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		int sz = 4 << 20; /* beyond wmem_max when we may (root), else as large as allowed */
+		if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+		if (setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
+			setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 		l->sock = sv[0];
 		l->in = sv[1];
 	}
@@ -376,7 +378,7 @@ int img_pull_layer_write(ImgPullLayers *g, size_t i, const void *buf, size_t n, 
 	int r = blob_writer_write(&l->bw, buf, n, err);
 	if (r < 0)
 		return r;
-	if (getenv("NOSFR") == NULL && l->bw.size - l->synced >= PULL_SYNC_STEP) {
+	if (l->bw.size - l->synced >= PULL_SYNC_STEP) {
 		sync_file_range(l->bw.fd, (off64_t)l->synced, (off64_t)(l->bw.size - l->synced), SYNC_FILE_RANGE_WRITE);
 		l->synced = l->bw.size;
 	}

@@ -7,13 +7,17 @@
  * credentials when we have some), keep the token, retry once.  One token per
  * client (per push or pull), for the scopes the operation declared.
  * Scheme: https always; plain http only for localhost/127.* registries or
- * with tls_verify=false, and only when https does not answer.
+ * with tls_verify=false, and only when https does not answer.  Certificates
+ * as docker/podman: a certs dir (--cert-dir or certs.d/HOST:PORT) adds its
+ * *.crt CAs to the system ones and may hold a client NAME.cert + NAME.key.
  */
 #include "client.h"
+#include "../base/fs.h"
 #include "../base/limits.h"
 #include "../base/parse.h"
 #include "../shared/json.h"
 #include <curl/curl.h>
+#include <dirent.h>
 #include <ctype.h>
 #include <string.h>
 
@@ -25,6 +29,9 @@ struct RegClient {
 	RegCreds creds;
 	pthread_mutex_t lock;
 	char *authz;                /* "Bearer x" / "Basic x" */
+	char *ca_blob;              /* PEM: system CAs + the registry's certs dir, or NULL */
+	size_t ca_len;
+	char *client_cert, *client_key;  /* from the certs dir (*.cert + *.key) */
 };
 
 #define TOKEN_MAX (1u << 20)
@@ -110,6 +117,9 @@ void rc_free(RegClient *c)
 	free(c->base);
 	free(c->scope);
 	free(c->authz);
+	free(c->ca_blob);
+	free(c->client_cert);
+	free(c->client_key);
 	reg_creds_release(&c->creds);
 	free(c);
 }
@@ -254,6 +264,14 @@ static int http_once(RegClient *c, const char *method, const char *url, const ch
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_status_peek);
 	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
 	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	if (c->ca_blob) {
+		struct curl_blob blob = { .data = c->ca_blob, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY };
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (c->client_cert && c->client_key) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, c->client_key);
+	}
 	if (!c->tls_verify) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -428,10 +446,14 @@ static bool host_is_local(const char *host)
 	return str_has_prefix(host, "localhost") || str_has_prefix(host, "127.") || str_has_prefix(host, "[::1]");
 }
 
-/* GET /v2/ over https, then (when allowed) http; keeps the base that answered. */
+/* GET /v2/ over https, then (when allowed) http; keeps the base that answered.
+ * A loopback registry is asked over http first: it answers at once when it
+ * speaks http, and otherwise the failed attempt costs less than loading the
+ * CA store for an https attempt that would fail. */
 static int rc_probe(RegClient *c, Error **err)
 {
-	const char *schemes[] = { "https", "http" };
+	bool loopback = host_is_local(c->host) && !c->ca_blob;
+	const char *schemes[] = { loopback ? "http" : "https", loopback ? "https" : "http" };
 	bool http_ok = !c->tls_verify || host_is_local(c->host);
 	int r = 0;
 	for (size_t i = 0; i < (http_ok ? 2u : 1u); i++) {
@@ -457,6 +479,72 @@ static int rc_probe(RegClient *c, Error **err)
 	return r;
 }
 
+/* The registry's certificate directory, as docker and podman find it:
+ * --cert-dir, else $BERTH_CERTS_D/HOST[:PORT], else /etc/containers/certs.d/
+ * and /etc/docker/certs.d/HOST[:PORT].  NULL when there is none. */
+static char *certs_dir_find(const RegClientOpts *o, const char *host)
+{
+	if (o->cert_dir)
+		return xstrdup(o->cert_dir);
+	const char *env = getenv("BERTH_CERTS_D");
+	const char *roots[] = { env && *env ? env : NULL, "/etc/containers/certs.d", "/etc/docker/certs.d" };
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++) {
+		if (!roots[i] || strchr(host, '/') || !strcmp(host, "..") || !strcmp(host, "."))
+			continue;
+		char *d = xasprintf("%s/%s", roots[i], host);
+		if (fs_is_dir(d))
+			return d;
+		free(d);
+		if (env && *env && i == 0)
+			return NULL; /* an explicit root replaces the system ones */
+	}
+	return NULL;
+}
+
+static void ca_add_file(StrBuf *sb, const char *path)
+{
+	_cleanup_free_ char *pem = NULL;
+	size_t n;
+	if (fs_read_file(path, 4u << 20, &pem, &n, NULL) < 0)
+		return;
+	sb_add(sb, pem, n);
+	sb_adds(sb, "\n");
+}
+
+/* CAs: *.crt of the certs dir on top of the system bundle; client
+ * certificate: NAME.cert with NAME.key. */
+static int certs_load(RegClient *c, const char *dir, Error **err)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	if (!d)
+		return err_sys(err, errno, "certificate directory '%s'", dir);
+	StrBuf sb = STRBUF_INIT;
+	ca_add_file(&sb, "/etc/ssl/certs/ca-certificates.crt");
+	bool any_ca = false;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		_cleanup_free_ char *p = fs_join(dir, de->d_name);
+		if (n > 4 && !strcmp(de->d_name + n - 4, ".crt")) {
+			ca_add_file(&sb, p);
+			any_ca = true;
+		} else if (n > 5 && !strcmp(de->d_name + n - 5, ".cert") && !c->client_cert) {
+			_cleanup_free_ char *key = xasprintf("%s/%.*s.key", dir, (int)(n - 5), de->d_name);
+			if (fs_exists(key)) {
+				c->client_cert = TAKE_PTR(p);
+				c->client_key = TAKE_PTR(key);
+			}
+		}
+	}
+	if (any_ca) {
+		c->ca_len = sb.len;
+		c->ca_blob = sb_detach(&sb);
+	} else {
+		sb_release(&sb);
+	}
+	return 0;
+}
+
 int rc_new(const char *registry, const char *host, const char *scope, const RegClientOpts *o, RegClient **ret,
 	   Error **err)
 {
@@ -467,7 +555,12 @@ int rc_new(const char *registry, const char *host, const char *scope, const RegC
 	c->host = xstrdup(host);
 	c->scope = xstrdup(scope ? scope : "");
 	c->tls_verify = o->tls_verify;
-	int r = 0;
+	_cleanup_free_ char *cdir = certs_dir_find(o, host);
+	int r = cdir ? certs_load(c, cdir, err) : 0;
+	if (r < 0) {
+		rc_free(c);
+		return r;
+	}
 	if (o->user) {
 		c->creds.user = xstrdup(o->user);
 		c->creds.password = xstrdup(o->password ? o->password : "");

@@ -89,19 +89,42 @@ static const char *pick_platform(json_t *index)
 
 /* Where a blob's bytes go: a store blob writer (the config) or a layer of
  * the image's ImgPullLayers group (unpacked as it arrives). */
+#define DEST_BUF (1u << 20)   /* curl hands over 16 KiB at a time: write in 1 MiB steps */
+
 typedef struct Dest {
 	PullCtx *p;
 	ImgBlobWriter *w;   /* or */
 	size_t layer;
 	Error *err;
+	char *buf;
+	size_t len;
 } Dest;
+
+static int dest_flush(Dest *d)
+{
+	if (!d->len || d->err)
+		return d->err ? -EIO : 0;
+	int r = d->w ? img_blob_writer_write(d->w, d->buf, d->len, &d->err)
+		     : img_pull_layer_write(d->p->group, d->layer, d->buf, d->len, &d->err);
+	d->len = 0;
+	return r;
+}
 
 static int dest_write(const void *buf, size_t n, void *ud)
 {
 	Dest *d = ud;
-	if (d->w)
-		return img_blob_writer_write(d->w, buf, n, &d->err);
-	return img_pull_layer_write(d->p->group, d->layer, buf, n, &d->err);
+	if (!d->buf)
+		d->buf = xmalloc(DEST_BUF);
+	if (d->len + n > DEST_BUF && dest_flush(d) < 0)
+		return -EIO;
+	if (n >= DEST_BUF) {
+		int r = d->w ? img_blob_writer_write(d->w, buf, n, &d->err)
+			     : img_pull_layer_write(d->p->group, d->layer, buf, n, &d->err);
+		return r;
+	}
+	memcpy(d->buf + d->len, buf, n);
+	d->len += n;
+	return 0;
 }
 
 static uint64_t dest_size(Dest *d)
@@ -132,6 +155,7 @@ static int fetch_into(PullCtx *p, const char *digest, Dest *d, Error **err)
 		RcResp r = { .max_body = 1u << 16, .sink = dest_write, .sink_ud = d };
 		Error *re = NULL;
 		int rr = rc_do(p->c, "GET", path, hdrs, NULL, &r, &re);
+		dest_flush(d); /* what arrived is good: a resume continues after it */
 		bool done = rr == 0 && (r.status == 200 || r.status == 206);
 		if (!done && rr == 0 && r.status != 200 && r.status != 206)
 			rr = rc_fail(&r, "blob", &re);
@@ -164,6 +188,7 @@ static int fetch_blob(PullCtx *p, const char *digest, Error **err)
 	if (e == 0)
 		e = fetch_into(p, digest, &d, err);
 	err_free(d.err);
+	free(d.buf);
 	if (e < 0) {
 		img_blob_writer_abort(d.w);
 		return e;
@@ -185,6 +210,7 @@ static int pull_layer(size_t i, void *ud, Error **err)
 	if (e == 0)
 		e = fetch_into(p, p->layers[i], &d, err);
 	err_free(d.err);
+	free(d.buf);
 	if (e == 0)
 		e = img_pull_layer_finish(p->group, i, err);
 	if (e == 0)

@@ -36,6 +36,11 @@ int reg_server_start(const RegServerOpts *opts, RegServer **ret, Error **err);
 /* The port actually bound. */
 uint16_t reg_server_port(const RegServer *srv);
 void reg_server_stop(RegServer *srv);
+/* Call every half second or so from the thread that started the server: after
+ * a quiet period (no request since the previous call, none in flight) it
+ * returns freed heap and clean library pages to the kernel, once per quiet
+ * period.  True when it trimmed. */
+bool reg_server_idle(RegServer *srv);
 
 /* Mark and sweep.  Blobs no manifest reaches are deleted when neither they
  * nor a repository link to them changed during the last `grace_sec` (so
@@ -72,6 +77,7 @@ int reg_creds_del(const char *registry, Error **err);
 
 typedef struct RegClientOpts {
 	bool tls_verify;        /* default true; false also allows plain http */
+	const char *cert_dir;   /* CA *.crt (+ client NAME.cert/.key); NULL: certs.d/HOST[:PORT] */
 	const char *user;       /* explicit credentials (else the credentials file) */
 	const char *password;
 	int parallel;           /* concurrent blob transfers (default 3) */

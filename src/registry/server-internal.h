@@ -21,6 +21,11 @@ struct RegServer {
 	/* metrics (atomic) */
 	uint64_t n_requests, n_2xx, n_3xx, n_4xx, n_5xx, bytes_in, bytes_out;
 	uint64_t blobs_uploaded, manifests_pushed;
+	/* idleness (memtrim.c): requests started / in flight (atomic), and the
+	 * marks reg_server_idle keeps between its calls (its caller's thread) */
+	uint64_t n_started, in_flight;
+	uint64_t idle_mark, trim_mark;
+	bool trimmed;
 };
 
 typedef enum ReqBody { BODY_NONE, BODY_UPLOAD, BODY_BUFFER } ReqBody;

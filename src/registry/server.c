@@ -22,6 +22,10 @@
 #include <sys/socket.h>
 
 #define TOKEN_SCOPES_MAX 16
+/* Per-connection buffer pool: blob bodies arrive in chunks of about half of
+ * it, so 1 MiB means few write(2)s per upload (the default 32 KiB meant
+ * thousands).  Pages are touched only as a connection uses them. */
+#define CONN_MEMORY (1u << 20)
 
 const char *req_header(Req *q, const char *name)
 {
@@ -407,6 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		clock_gettime(CLOCK_MONOTONIC, &q->start);
 		sb_init(&q->buf);
 		*con_cls = q;
+		__atomic_add_fetch(&q->srv->n_started, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&q->srv->in_flight, 1, __ATOMIC_RELAXED);
 		return route_first(q);
 	}
 	if (*upload_data_size > 0) {
@@ -451,6 +457,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
 	req_free(q);
 	*con_cls = NULL;
+	__atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
 }
 
 /* ---- start / stop ---- */
@@ -537,11 +544,13 @@ int reg_server_start(const RegServerOpts *o, RegServer **ret, Error **err)
 	s->daemon = s->tls
 		? MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sin,
 				   MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-				   (unsigned)300, MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+				   (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+				   MHD_OPTION_HTTPS_MEM_CERT, s->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
 				   s->key_pem, MHD_OPTION_END)
 		: MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sin,
 				   MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-				   (unsigned)300, MHD_OPTION_END);
+				   (unsigned)300, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
+				   MHD_OPTION_END);
 	if (!s->daemon) {
 		reg_server_stop(s);
 		return err_set(err, EADDRINUSE, "cannot listen on %s", o->addr ? o->addr : "127.0.0.1:5000");

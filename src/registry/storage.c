@@ -127,6 +127,28 @@ int rs_blob_commit_file(RegStore *rs, const char *tmp_path, const char *digest, 
 	return 0;
 }
 
+/* Replace path with bytes through a temp file of its own: many request
+ * threads of one process may write the same blob or tag at once, so the
+ * temp name must be unique per writer, not per process. */
+static int write_unique(const char *path, const void *buf, size_t len, Error **err)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(err, errno, "create '%s'", tmp);
+	int r = fs_write_all(fd, buf, len);
+	if (r == 0 && (fchmod(fd, 0644) < 0 || fdatasync(fd) < 0))
+		r = -errno;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return err_sys(err, -r, "write '%s'", path);
+	}
+	return 0;
+}
+
 /* Store bytes as a blob (atomically) unless already present. */
 static int blob_put(RegStore *rs, const char *buf, size_t len, const char *digest, Error **err)
 {
@@ -135,7 +157,7 @@ static int blob_put(RegStore *rs, const char *buf, size_t len, const char *diges
 		utimensat(AT_FDCWD, p, NULL, 0);
 		return 0;
 	}
-	return fs_write_atomic(p, buf, len, 0644, err);
+	return write_unique(p, buf, len, err);
 }
 
 static int read_small(const char *path, size_t max, char **ret, Error **err)
@@ -172,7 +194,7 @@ static int write_link(const char *dir, const char *name, const char *content, Er
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *p = fs_join(dir, name);
-	return fs_write_atomic(p, content, strlen(content), 0644, err);
+	return write_unique(p, content, strlen(content), err);
 }
 
 int rs_manifest_put(RegStore *rs, const char *repo, const char *ref, const char *buf, size_t len,

@@ -5,7 +5,9 @@
  * hashed as they are written; the running hash lives in an in-memory table
  * beside the open session, so finishing a 200 MiB upload does not read it
  * again.  After a restart (or when the table lost track) the file is hashed
- * once from the start.  One request at a time may hold an upload (busy flag),
+ * once from the start.  Writeback starts every 16 MiB as the bytes arrive,
+ * so the fdatasync that makes a finished blob durable has little left to
+ * do.  One request at a time may hold an upload (busy flag),
  * so interleaved PATCHes cannot corrupt it.  Finishing verifies the digest,
  * then renames the file into the blob store: a wrong digest or a crash leaves
  * nothing visible.
@@ -17,6 +19,8 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#define UPLOAD_SYNC_STEP (16u << 20)
+
 struct RegUpload {
 	struct RegUpload *next;
 	char id[37];
@@ -27,6 +31,7 @@ struct RegUpload {
 	Sha256 *hash;
 	uint64_t hashed;  /* bytes the hash has seen */
 	uint64_t size;    /* bytes in the file */
+	uint64_t synced;  /* bytes handed to writeback (so finishing has little left to flush) */
 	bool busy;
 };
 
@@ -181,6 +186,10 @@ int rs_upload_write(RegUpload *u, const void *buf, size_t n, Error **err)
 	sha256_update(u->hash, buf, n);
 	u->hashed += n;
 	u->size += n;
+	if (u->size - u->synced >= UPLOAD_SYNC_STEP) {
+		sync_file_range(u->fd, (off64_t)u->synced, 0, SYNC_FILE_RANGE_WRITE);
+		u->synced = u->size;
+	}
 	return 0;
 }
 

@@ -256,6 +256,8 @@ static void trim_memory(void)
 		madvise((void *)todo_start[i], todo_end[i] - todo_start[i], MADV_DONTNEED);
 }
 
+void rt_trim_memory(void) { trim_memory(); }
+
 /* ---- output pump ---- */
 
 static void forward(Supervisor *sv, int stream, const char *buf, size_t n)

@@ -1,13 +1,11 @@
-/* yaml.c - YAML parsing (libyaml events, go-yaml v2 scalar resolution) and
- * emission (a re-implementation of go-yaml's emitter rules) for json_t; see
- * yaml.h for the contract.
- *
- * The emitter keeps go-yaml's state (column, indent stack, "whitespace" and
- * "indention" flags) and applies the same scalar analysis, so quoting,
- * literal blocks and line folding come out exactly as Helm's toYaml writes
- * them.  Parsing caps nesting depth and alias expansion (billion laughs).
+/* yaml.c - YAML reading for json_t (see yaml.h): libyaml events, go-yaml v2
+ * scalar resolution (also used by the emitter in yaml-emit.c), then the
+ * sigs.k8s.io/yaml conversion to JSON (string keys, ±Inf/NaN refused).
+ * Parsing caps nesting depth and alias expansion (billion laughs) with
+ * go-yaml's own rules and error texts.
  */
 #include "yaml.h"
+#include "yaml-internal.h"
 #include "../base/cleanup.h"
 #include <errno.h>
 #include <limits.h>
@@ -187,17 +185,7 @@ static bool looks_like_timestamp(const char *s)
 }
 
 /* ---- scalar resolution (go-yaml v2's resolve) ----------------------------------------------- */
-typedef enum { R_STR, R_NULL, R_BOOL, R_INT, R_UINT, R_FLOAT, R_MERGE, R_TIMESTAMP } RTag;
-
-typedef struct Resolved {
-	RTag tag;
-	bool b;
-	int64_t i;
-	uint64_t u;
-	double f;
-} Resolved;
-
-static bool in_list(const char *s, const char *const *l)
+bool yaml_in_list(const char *s, const char *const *l)
 {
 	for (; *l; l++)
 		if (!strcmp(s, *l))
@@ -205,7 +193,7 @@ static bool in_list(const char *s, const char *const *l)
 	return false;
 }
 
-static Resolved resolve(const char *in, bool v3)
+Resolved yaml_resolve(const char *in, bool v3)
 {
 	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", NULL };
 	static const char *const no[] = { "n", "N", "no", "No", "NO", "off", "Off", "OFF", NULL };
@@ -217,16 +205,16 @@ static Resolved resolve(const char *in, bool v3)
 	bool hint = c == 0 || c == '+' || c == '-' || (c >= '0' && c <= '9') || c == '.' || strchr("yYnNtTfFoO~", c);
 	if (!hint)
 		return r;
-	if (in_list(in, tru) || (!v3 && in_list(in, yes))) {
+	if (yaml_in_list(in, tru) || (!v3 && yaml_in_list(in, yes))) {
 		r.tag = R_BOOL;
 		r.b = true;
 		return r;
 	}
-	if (in_list(in, fal) || (!v3 && in_list(in, no))) {
+	if (yaml_in_list(in, fal) || (!v3 && yaml_in_list(in, no))) {
 		r.tag = R_BOOL;
 		return r;
 	}
-	if (in_list(in, nul)) {
+	if (yaml_in_list(in, nul)) {
 		r.tag = R_NULL;
 		return r;
 	}
@@ -356,8 +344,24 @@ typedef struct Parser {
 	int depth;
 	Error **err;
 	bool failed;
-	const char *json_err;   /* the JSON step's complaint (±Inf, NaN), reported after parsing */
+	char *json_err;         /* the JSON step's complaint (±Inf, NaN, null key), reported after parsing */
+	/* ±Inf/NaN scalars stand in the tree as unique placeholder objects: fine
+	 * as map keys (".inf"), an error anywhere else */
+	struct { json_t *node; double f; bool key; } *nonfinite;
+	size_t nnonfinite;
 } Parser;
+
+/* A placeholder node for a ±Inf/NaN scalar (see Parser.nonfinite). */
+static json_t *nonfinite_new(Parser *ps, double f)
+{
+	json_t *j = json_object();
+	ps->nonfinite = xrealloc(ps->nonfinite, (ps->nnonfinite + 1) * sizeof(*ps->nonfinite));
+	ps->nonfinite[ps->nnonfinite].node = j;
+	ps->nonfinite[ps->nnonfinite].f = f;
+	ps->nonfinite[ps->nnonfinite].key = false;
+	ps->nnonfinite++;
+	return j;
+}
 
 static int parse_fail(Parser *ps)
 {
@@ -489,7 +493,7 @@ __attribute__((noinline)) static int scalar_node(Parser *ps, yaml_event_t *ev, j
 		*ret = json_stringn_nocheck(s, n);
 		return 0;
 	}
-	Resolved r = resolve(s, false);
+	Resolved r = yaml_resolve(s, false);
 	if (tag) {
 		bool ok = (tag_is(tag, "int") && (r.tag == R_INT || r.tag == R_UINT)) ||
 			  (tag_is(tag, "float") && (r.tag == R_FLOAT || r.tag == R_INT || r.tag == R_UINT)) ||
@@ -515,21 +519,121 @@ __attribute__((noinline)) static int scalar_node(Parser *ps, yaml_event_t *ev, j
 		return 0;
 	}
 	if (r.tag == R_FLOAT && !isfinite(r.f)) {
-		/* json.Marshal refuses these once the document has been read */
-		if (!ps->json_err)
-			ps->json_err = isnan(r.f) ? "json: unsupported value: NaN" : r.f > 0 ? "json: unsupported value: +Inf"
-											    : "json: unsupported value: -Inf";
-		*ret = json_null();
+		*ret = nonfinite_new(ps, r.f);
 		return 0;
 	}
 	*ret = resolved_json(&r, s, n);
 	return 0;
 }
 
-/* sigs.k8s.io/yaml's conversion of a non-string key to its JSON key. */
-__attribute__((noinline)) static char *key_string(Parser *ps, yaml_event_t *ev, json_t *key)
+static void set_json_err(Parser *ps, char *msg)
 {
-	(void)ev;
+	if (!ps->json_err)
+		ps->json_err = msg;
+	else
+		free(msg);
+}
+
+/* A placeholder made for ±Inf/NaN, or NULL; used_as_key forgets it. */
+static const double *nonfinite_of(Parser *ps, const json_t *j)
+{
+	if (!json_is_object(j) || json_object_size(j) != 0)
+		return NULL;
+	for (size_t i = ps->nnonfinite; i-- > 0;)   /* a key is the newest */
+		if (ps->nonfinite[i].node == j)
+			return &ps->nonfinite[i].f;
+	return NULL;
+}
+
+/* This placeholder is a map key: fine for JSON (".inf"). */
+static void nonfinite_is_key(Parser *ps, const json_t *j)
+{
+	for (size_t i = ps->nnonfinite; i-- > 0;)
+		if (ps->nonfinite[i].node == j) {
+			ps->nonfinite[i].key = true;
+			return;
+		}
+}
+
+/* Go's %#v of a decoded go-yaml v2 value (for its error texts). */
+static void go_sharp_v(Parser *ps, StrBuf *b, const json_t *j)
+{
+	const double *nf = nonfinite_of(ps, j);
+	if (nf) {
+		sb_adds(b, isnan(*nf) ? "NaN" : *nf > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	switch (json_typeof(j)) {
+	case JSON_STRING: {
+		sb_addc(b, '"');
+		const char *s = json_string_value(j);
+		for (size_t i = 0; i < json_string_length(j); i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '"' || c == '\\')
+				sb_addf(b, "\\%c", c);
+			else if (c == '\n')
+				sb_adds(b, "\\n");
+			else if (c == '\t')
+				sb_adds(b, "\\t");
+			else if (c < 0x20 || c == 0x7f)
+				sb_addf(b, "\\x%02x", c);
+			else
+				sb_addc(b, (char)c);
+		}
+		sb_addc(b, '"');
+		break;
+	}
+	case JSON_INTEGER: sb_addf(b, "%lld", (long long)json_integer_value(j)); break;
+	case JSON_REAL: {
+		char f[32];
+		yaml_format_float(json_real_value(j), f, sizeof(f));
+		sb_adds(b, f);
+		break;
+	}
+	case JSON_TRUE: sb_adds(b, "true"); break;
+	case JSON_FALSE: sb_adds(b, "false"); break;
+	case JSON_NULL: sb_adds(b, "<nil>"); break;
+	case JSON_ARRAY: {
+		sb_adds(b, "[]interface {}{");
+		for (size_t i = 0; i < json_array_size(j); i++) {
+			if (i)
+				sb_adds(b, ", ");
+			go_sharp_v(ps, b, json_array_get(j, i));
+		}
+		sb_addc(b, '}');
+		break;
+	}
+	case JSON_OBJECT: {
+		sb_adds(b, "map[interface {}]interface {}{");
+		const char *k;
+		size_t kl;
+		json_t *v;
+		bool first = true;
+		json_object_keylen_foreach((json_t *)j, k, kl, v) {
+			if (!first)
+				sb_adds(b, ", ");
+			first = false;
+			json_t *ks = json_stringn_nocheck(k, kl);
+			go_sharp_v(ps, b, ks);
+			json_decref(ks);
+			sb_addc(b, ':');
+			go_sharp_v(ps, b, v);
+		}
+		sb_addc(b, '}');
+		break;
+	}
+	}
+}
+
+/* sigs.k8s.io/yaml's conversion of a non-string key to its JSON key. */
+__attribute__((noinline)) static char *key_string(Parser *ps, json_t *key, const json_t *val)
+{
+	const double *nf = nonfinite_of(ps, key);
+	if (nf) {
+		const char *k = isnan(*nf) ? ".nan" : *nf > 0 ? ".inf" : "-.inf";
+		nonfinite_is_key(ps, key);
+		return xstrdup(k);
+	}
 	switch (json_typeof(key)) {
 	case JSON_STRING: return xstrndup(json_string_value(key), json_string_length(key));
 	case JSON_INTEGER: return xasprintf("%lld", (long long)json_integer_value(key));
@@ -553,9 +657,14 @@ __attribute__((noinline)) static char *key_string(Parser *ps, yaml_event_t *ev, 
 	}
 	case JSON_TRUE: return xstrdup("true");
 	case JSON_FALSE: return xstrdup("false");
-	default:
-		fail_msg(ps, "error converting YAML to JSON: unsupported map key");
-		return NULL;
+	default: {
+		/* a null key: JSON has no such thing; reported once parsing is done */
+		StrBuf b = STRBUF_INIT;
+		sb_adds(&b, "unsupported map key of type: %!s(<nil>), key: <nil>, value: ");
+		go_sharp_v(ps, &b, val);
+		set_json_err(ps, sb_detach(&b));
+		return xstrdup("");
+	}
 	}
 }
 
@@ -625,13 +734,17 @@ static int mapping_node(Parser *ps, json_t **ret, size_t *size)
 			json_decref(val);
 			continue;
 		}
-		if (json_is_object(key) || json_is_array(key)) {
+		if ((json_is_object(key) && !nonfinite_of(ps, key)) || json_is_array(key)) {
+			StrBuf b = STRBUF_INIT;
+			sb_adds(&b, "yaml: invalid map key: ");
+			go_sharp_v(ps, &b, key);
 			json_decref(key);
 			json_decref(val);
-			fail_msg(ps, "yaml: invalid map key");
+			fail_msg(ps, b.buf);
+			sb_release(&b);
 			goto fail;
 		}
-		_cleanup_free_ char *ks2 = key_string(ps, NULL, key);
+		_cleanup_free_ char *ks2 = key_string(ps, key, val);
 		json_decref(key);
 		if (!ks2) {
 			json_decref(val);
@@ -701,6 +814,12 @@ __attribute__((noinline)) static int alias_node(Parser *ps, yaml_event_t *ev, js
 			ps->alias_count += (double)ps->anchors[i].size;
 			if (too_much_aliasing(ps))
 				return fail_msg(ps, "yaml: document contains excessive aliasing");
+			const double *nf = nonfinite_of(ps, ps->anchors[i].node);
+			if (nf) {
+				/* each use of an aliased ±Inf/NaN is judged on its own (key or value) */
+				*ret = nonfinite_new(ps, *nf);
+				return 0;
+			}
 			*ret = json_incref(ps->anchors[i].node);
 			return 0;
 		}
@@ -813,8 +932,17 @@ static int parse_stream(const char *buf, size_t len, bool all, json_t **ret, Err
 	}
 	free(ps.anchors);
 	yaml_parser_delete(&ps.p);
+	for (size_t i = 0; r == 0 && !ps.json_err && i < ps.nnonfinite; i++) {
+		/* json.Marshal refuses ±Inf and NaN values */
+		double f = ps.nonfinite[i].f;
+		if (!ps.nonfinite[i].key)
+			ps.json_err = xstrdup(isnan(f) ? "json: unsupported value: NaN" : f > 0 ? "json: unsupported value: +Inf"
+												 : "json: unsupported value: -Inf");
+	}
 	if (r == 0 && ps.json_err)
 		r = err_set(err, EINVAL, "%s", ps.json_err);
+	free(ps.json_err);
+	free(ps.nonfinite);
 	if (r < 0) {
 		json_decref(docs);
 		return r;
@@ -837,756 +965,4 @@ int yaml_parse_buf(const char *buf, size_t len, json_t **ret, Error **err)
 int yaml_parse_all(const char *buf, size_t len, json_t **ret, Error **err)
 {
 	return parse_stream(buf, len, true, ret, err);
-}
-
-/* ---- emitting ------------------------------------------------------------------------------ */
-typedef struct Emitter {
-	StrBuf *out;
-	bool v3;
-	int best_indent, best_width;
-	int column;
-	bool whitespace, indention;
-	int indent;
-	int *indents;
-	size_t nind, capind;
-	int flow_level;
-	bool root_ctx, seq_ctx, map_ctx, simple_key_ctx;
-	int depth;
-} Emitter;
-
-static void put(Emitter *e, char c)
-{
-	sb_addc(e->out, c);
-	e->column++;
-}
-
-static void put_break(Emitter *e)
-{
-	sb_addc(e->out, '\n');
-	e->column = 0;
-}
-
-static size_t utf8_width(unsigned char c)
-{
-	if ((c & 0x80) == 0) return 1;
-	if ((c & 0xE0) == 0xC0) return 2;
-	if ((c & 0xF0) == 0xE0) return 3;
-	if ((c & 0xF8) == 0xF0) return 4;
-	return 1;
-}
-
-/* Copy one UTF-8 character, advancing the column by one. */
-static void write_char(Emitter *e, const char *s, size_t n, size_t *i)
-{
-	size_t w = utf8_width((unsigned char)s[*i]);
-	if (*i + w > n)
-		w = n - *i;
-	sb_add(e->out, s + *i, w);
-	*i += w;
-	e->column++;
-}
-
-static void push_indent(Emitter *e)
-{
-	if (e->nind == e->capind) {
-		e->capind = e->capind ? e->capind * 2 : 16;
-		e->indents = xrealloc(e->indents, e->capind * sizeof(int));
-	}
-	e->indents[e->nind++] = e->indent;
-}
-
-static void pop_indent(Emitter *e) { e->indent = e->indents[--e->nind]; }
-
-static void increase_indent(Emitter *e, bool flow, bool indentless)
-{
-	push_indent(e);
-	if (e->indent < 0)
-		e->indent = flow ? e->best_indent : 0;
-	else if (!indentless)
-		e->indent += e->best_indent;
-}
-
-static void write_indent(Emitter *e)
-{
-	int indent = e->indent < 0 ? 0 : e->indent;
-	if (!e->indention || e->column > indent || (e->column == indent && !e->whitespace))
-		put_break(e);
-	while (e->column < indent)
-		put(e, ' ');
-	e->whitespace = true;
-	e->indention = true;
-}
-
-static void write_indicator(Emitter *e, const char *ind, bool need_ws, bool is_ws, bool is_indention)
-{
-	if (need_ws && !e->whitespace)
-		put(e, ' ');
-	for (const char *p = ind; *p; p++)
-		put(e, *p);
-	e->whitespace = is_ws;
-	e->indention = e->indention && is_indention;
-}
-
-static bool is_break_at(const unsigned char *b, size_t n, size_t i)
-{
-	if (b[i] == '\r' || b[i] == '\n')
-		return true;
-	if (b[i] == 0xC2 && i + 1 < n && b[i + 1] == 0x85)
-		return true;
-	if (b[i] == 0xE2 && i + 2 < n && b[i + 1] == 0x80 && (b[i + 2] == 0xA8 || b[i + 2] == 0xA9))
-		return true;
-	return false;
-}
-
-static bool is_blankz_at(const unsigned char *b, size_t n, size_t i)
-{
-	return i >= n || b[i] == ' ' || b[i] == '\t' || b[i] == 0 || is_break_at(b, n, i);
-}
-
-static bool is_printable_at(const unsigned char *b, size_t n, size_t i)
-{
-	unsigned char c = b[i];
-	unsigned char c1 = i + 1 < n ? b[i + 1] : 0, c2 = i + 2 < n ? b[i + 2] : 0;
-	return c == 0x0A || (c >= 0x20 && c <= 0x7E) || (c == 0xC2 && c1 >= 0xA0) || (c > 0xC2 && c < 0xED) ||
-	       (c == 0xED && c1 < 0xA0) || c == 0xEE ||
-	       (c == 0xEF && !(c1 == 0xBB && c2 == 0xBF) && !(c1 == 0xBF && (c2 == 0xBE || c2 == 0xBF)));
-}
-
-typedef struct Analysis {
-	bool multiline, flow_plain, block_plain, single_quoted, block;
-} Analysis;
-
-static Analysis analyze(const char *s0, size_t n)
-{
-	const unsigned char *v = (const unsigned char *)s0;
-	Analysis a = { false, true, true, true, true };
-	if (n == 0) {
-		a.flow_plain = false;
-		a.block = false;
-		return a;
-	}
-	bool block_ind = false, flow_ind = false, line_breaks = false, special = false;
-	bool lead_space = false, lead_break = false, trail_space = false, trail_break = false;
-	bool break_space = false, space_break = false, prev_space = false, prev_break = false;
-	if (n >= 3 && ((v[0] == '-' && v[1] == '-' && v[2] == '-') || (v[0] == '.' && v[1] == '.' && v[2] == '.')))
-		block_ind = flow_ind = true;
-	bool preceded_ws = true;
-	for (size_t i = 0, w; i < n; i += w) {
-		w = utf8_width(v[i]);
-		bool followed_ws = i + w >= n || v[i + w] == ' ' || v[i + w] == '\t';
-		if (i == 0) {
-			switch (v[i]) {
-			case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*': case '!':
-			case '|': case '>': case '\'': case '"': case '%': case '@': case '`':
-				flow_ind = block_ind = true;
-				break;
-			case '?': case ':':
-				flow_ind = true;
-				if (followed_ws)
-					block_ind = true;
-				break;
-			case '-':
-				if (followed_ws)
-					flow_ind = block_ind = true;
-				break;
-			}
-		} else {
-			switch (v[i]) {
-			case ',': case '?': case '[': case ']': case '{': case '}':
-				flow_ind = true;
-				break;
-			case ':':
-				flow_ind = true;
-				if (followed_ws)
-					block_ind = true;
-				break;
-			case '#':
-				if (preceded_ws)
-					flow_ind = block_ind = true;
-				break;
-			}
-		}
-		if (!is_printable_at(v, n, i))
-			special = true;
-		if (v[i] == ' ') {
-			if (i == 0)
-				lead_space = true;
-			if (i + w == n)
-				trail_space = true;
-			if (prev_break)
-				break_space = true;
-			prev_space = true;
-			prev_break = false;
-		} else if (is_break_at(v, n, i)) {
-			line_breaks = true;
-			if (i == 0)
-				lead_break = true;
-			if (i + w == n)
-				trail_break = true;
-			if (prev_space)
-				space_break = true;
-			prev_space = false;
-			prev_break = true;
-		} else {
-			prev_space = prev_break = false;
-		}
-		preceded_ws = is_blankz_at(v, n, i);
-	}
-	a.multiline = line_breaks;
-	if (lead_space || lead_break || trail_space || trail_break)
-		a.flow_plain = a.block_plain = false;
-	if (trail_space)
-		a.block = false;
-	if (break_space)
-		a.flow_plain = a.block_plain = a.single_quoted = false;
-	if (space_break || special)
-		a.flow_plain = a.block_plain = a.single_quoted = a.block = false;
-	if (line_breaks)
-		a.flow_plain = a.block_plain = false;
-	if (flow_ind)
-		a.flow_plain = false;
-	if (block_ind)
-		a.block_plain = false;
-	return a;
-}
-
-typedef enum { ST_PLAIN, ST_SINGLE, ST_DOUBLE, ST_LITERAL } Style;
-
-static void write_plain(Emitter *e, const char *s, size_t n, bool allow_breaks)
-{
-	const unsigned char *v = (const unsigned char *)s;
-	if (!e->whitespace)
-		put(e, ' ');
-	bool spaces = false, breaks = false;
-	for (size_t i = 0; i < n;) {
-		if (v[i] == ' ') {
-			if (allow_breaks && !spaces && e->column > e->best_width && !(i + 1 < n && v[i + 1] == ' ')) {
-				write_indent(e);
-				i++;
-			} else
-				write_char(e, s, n, &i);
-			spaces = true;
-		} else if (is_break_at(v, n, i)) {
-			if (!breaks && v[i] == '\n')
-				put_break(e);
-			if (v[i] == '\n') {
-				put_break(e);
-				i++;
-			} else {
-				write_char(e, s, n, &i);
-				e->column = 0;
-			}
-			e->indention = true;
-			breaks = true;
-		} else {
-			if (breaks)
-				write_indent(e);
-			write_char(e, s, n, &i);
-			e->indention = false;
-			spaces = breaks = false;
-		}
-	}
-	e->whitespace = false;
-	e->indention = false;
-}
-
-static void write_single(Emitter *e, const char *s, size_t n, bool allow_breaks)
-{
-	const unsigned char *v = (const unsigned char *)s;
-	write_indicator(e, "'", true, false, false);
-	bool spaces = false, breaks = false;
-	for (size_t i = 0; i < n;) {
-		if (v[i] == ' ') {
-			if (allow_breaks && !spaces && e->column > e->best_width && i > 0 && i < n - 1 && v[i + 1] != ' ') {
-				write_indent(e);
-				i++;
-			} else
-				write_char(e, s, n, &i);
-			spaces = true;
-		} else if (is_break_at(v, n, i)) {
-			if (!breaks && v[i] == '\n')
-				put_break(e);
-			if (v[i] == '\n') {
-				put_break(e);
-				i++;
-			} else {
-				write_char(e, s, n, &i);
-				e->column = 0;
-			}
-			e->indention = true;
-			breaks = true;
-		} else {
-			if (breaks)
-				write_indent(e);
-			if (v[i] == '\'')
-				put(e, '\'');
-			write_char(e, s, n, &i);
-			e->indention = false;
-			spaces = breaks = false;
-		}
-	}
-	write_indicator(e, "'", false, false, false);
-	e->whitespace = false;
-	e->indention = false;
-}
-
-static void write_double(Emitter *e, const char *s, size_t n, bool allow_breaks)
-{
-	const unsigned char *v = (const unsigned char *)s;
-	static const char hex[] = "0123456789ABCDEF";
-	bool spaces = false;
-	write_indicator(e, "\"", true, false, false);
-	for (size_t i = 0; i < n;) {
-		bool bom = i + 2 < n && v[i] == 0xEF && v[i + 1] == 0xBB && v[i + 2] == 0xBF;
-		if (!is_printable_at(v, n, i) || bom || is_break_at(v, n, i) || v[i] == '"' || v[i] == '\\') {
-			unsigned char o = v[i];
-			size_t w;
-			uint32_t r;
-			if ((o & 0x80) == 0) { w = 1; r = o & 0x7F; }
-			else if ((o & 0xE0) == 0xC0) { w = 2; r = o & 0x1F; }
-			else if ((o & 0xF0) == 0xE0) { w = 3; r = o & 0x0F; }
-			else if ((o & 0xF8) == 0xF0) { w = 4; r = o & 0x07; }
-			else { w = 1; r = o; }
-			for (size_t k = 1; k < w && i + k < n; k++)
-				r = (r << 6) + (v[i + k] & 0x3F);
-			i += w;
-			put(e, '\\');
-			switch (r) {
-			case 0x00: put(e, '0'); break;
-			case 0x07: put(e, 'a'); break;
-			case 0x08: put(e, 'b'); break;
-			case 0x09: put(e, 't'); break;
-			case 0x0A: put(e, 'n'); break;
-			case 0x0B: put(e, 'v'); break;
-			case 0x0C: put(e, 'f'); break;
-			case 0x0D: put(e, 'r'); break;
-			case 0x1B: put(e, 'e'); break;
-			case 0x22: put(e, '"'); break;
-			case 0x5C: put(e, '\\'); break;
-			case 0x85: put(e, 'N'); break;
-			case 0xA0: put(e, '_'); break;
-			case 0x2028: put(e, 'L'); break;
-			case 0x2029: put(e, 'P'); break;
-			default: {
-				int digits;
-				if (r <= 0xFF) { put(e, 'x'); digits = 2; }
-				else if (r <= 0xFFFF) { put(e, 'u'); digits = 4; }
-				else { put(e, 'U'); digits = 8; }
-				for (int k = (digits - 1) * 4; k >= 0; k -= 4)
-					put(e, hex[(r >> k) & 0xF]);
-			}
-			}
-			spaces = false;
-		} else if (v[i] == ' ') {
-			if (allow_breaks && !spaces && e->column > e->best_width && i > 0 && i < n - 1) {
-				write_indent(e);
-				if (i + 1 < n && v[i + 1] == ' ')
-					put(e, '\\');
-				i++;
-			} else
-				write_char(e, s, n, &i);
-			spaces = true;
-		} else {
-			write_char(e, s, n, &i);
-			spaces = false;
-		}
-	}
-	write_indicator(e, "\"", false, false, false);
-	e->whitespace = false;
-	e->indention = false;
-}
-
-static void write_literal(Emitter *e, const char *s, size_t n)
-{
-	const unsigned char *v = (const unsigned char *)s;
-	write_indicator(e, "|", true, false, false);
-	if (n && (v[0] == ' ' || is_break_at(v, n, 0))) {
-		char hint[2] = { (char)('0' + e->best_indent), 0 };
-		write_indicator(e, hint, false, false, false);
-	}
-	const char *chomp = NULL;
-	if (n == 0)
-		chomp = "-";
-	else {
-		size_t i = n - 1;
-		while (i > 0 && (v[i] & 0xC0) == 0x80)
-			i--;
-		if (!is_break_at(v, n, i))
-			chomp = "-";
-		else if (i == 0)
-			chomp = "+";
-		else {
-			i--;
-			while (i > 0 && (v[i] & 0xC0) == 0x80)
-				i--;
-			if (is_break_at(v, n, i))
-				chomp = "+";
-		}
-	}
-	if (chomp)
-		write_indicator(e, chomp, false, false, false);
-	put_break(e);
-	e->indention = true;
-	e->whitespace = true;
-	bool breaks = true;
-	for (size_t i = 0; i < n;) {
-		if (is_break_at(v, n, i)) {
-			if (v[i] == '\n') {
-				put_break(e);
-				i++;
-			} else {
-				write_char(e, s, n, &i);
-				e->column = 0;
-			}
-			e->indention = true;
-			breaks = true;
-		} else {
-			if (breaks)
-				write_indent(e);
-			write_char(e, s, n, &i);
-			e->indention = false;
-			breaks = false;
-		}
-	}
-}
-
-static bool is_base60_float(const char *s)
-{
-	if (!*s || !(*s == '+' || *s == '-' || (*s >= '0' && *s <= '9')) || !strchr(s, ':'))
-		return false;
-	/* ^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$ */
-	const char *p = s;
-	if (*p == '+' || *p == '-')
-		p++;
-	if (!(*p >= '0' && *p <= '9'))
-		return false;
-	while ((*p >= '0' && *p <= '9') || *p == '_')
-		p++;
-	int groups = 0;
-	while (*p == ':') {
-		p++;
-		int d = 0;
-		if (*p >= '0' && *p <= '5' && p[1] >= '0' && p[1] <= '9') {
-			p += 2;
-			d = 2;
-		} else if (*p >= '0' && *p <= '9') {
-			p++;
-			d = 1;
-		}
-		if (!d)
-			return false;
-		groups++;
-	}
-	if (!groups)
-		return false;
-	if (*p == '.') {
-		p++;
-		while ((*p >= '0' && *p <= '9') || *p == '_')
-			p++;
-	}
-	return *p == 0;
-}
-
-static bool is_old_bool(const char *s)
-{
-	static const char *const l[] = { "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO",
-					 "off", "Off", "OFF", NULL };
-	return in_list(s, l);
-}
-
-static bool valid_utf8(const char *s, size_t n)
-{
-	const unsigned char *v = (const unsigned char *)s;
-	for (size_t i = 0; i < n;) {
-		unsigned char c = v[i];
-		size_t w = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-		if (!w || i + w > n)
-			return false;
-		for (size_t k = 1; k < w; k++)
-			if ((v[i + k] & 0xC0) != 0x80)
-				return false;
-		if (w == 3 && ((c == 0xE0 && v[i + 1] < 0xA0) || (c == 0xED && v[i + 1] >= 0xA0)))
-			return false;
-		if (w == 4 && ((c == 0xF0 && v[i + 1] < 0x90) || (c == 0xF4 && v[i + 1] >= 0x90)))
-			return false;
-		i += w;
-	}
-	return true;
-}
-
-static void emit_scalar_text(Emitter *e, const char *s, size_t n, Style want)
-{
-	Analysis a = analyze(s, n);
-	Style st = want;
-	if (e->simple_key_ctx && a.multiline)
-		st = ST_DOUBLE;
-	if (st == ST_PLAIN) {
-		if ((e->flow_level > 0 && !a.flow_plain) || (e->flow_level == 0 && !a.block_plain))
-			st = ST_SINGLE;
-		if (n == 0 && (e->flow_level > 0 || e->simple_key_ctx))
-			st = ST_SINGLE;
-	}
-	if (st == ST_SINGLE && !a.single_quoted)
-		st = ST_DOUBLE;
-	if (st == ST_LITERAL && (!a.block || e->flow_level > 0 || e->simple_key_ctx))
-		st = ST_DOUBLE;
-	increase_indent(e, true, false);
-	switch (st) {
-	case ST_PLAIN: write_plain(e, s, n, !e->simple_key_ctx); break;
-	case ST_SINGLE: write_single(e, s, n, !e->simple_key_ctx); break;
-	case ST_DOUBLE: write_double(e, s, n, !e->simple_key_ctx); break;
-	case ST_LITERAL: write_literal(e, s, n); break;
-	}
-	pop_indent(e);
-}
-
-static void emit_string(Emitter *e, const char *s, size_t n)
-{
-	Style st;
-	if (!valid_utf8(s, n)) {
-		/* go-yaml writes !!binary base64; keep the text readable instead */
-		st = ST_DOUBLE;
-	} else {
-		bool can_plain;
-		if (memchr(s, 0, n))
-			can_plain = false;
-		else {
-			Resolved r = resolve(s, e->v3);
-			can_plain = r.tag == R_STR && !is_base60_float(s) && !(e->v3 && is_old_bool(s));
-		}
-		if (memchr(s, '\n', n))
-			st = ST_LITERAL;
-		else if (can_plain)
-			st = ST_PLAIN;
-		else
-			st = ST_DOUBLE;
-	}
-	emit_scalar_text(e, s, n, st);
-}
-
-static int emit_node(Emitter *e, const json_t *v, bool root, bool seq, bool map, bool simple_key);
-
-static bool simple_key_ok(const json_t *k)
-{
-	/* keys are scalars here; multi-line or long keys go complex */
-	const char *s = json_string_value(k);
-	size_t n = json_string_length(k);
-	if (memchr(s, '\n', n) || memchr(s, '\r', n))
-		return false;
-	return n <= 128;
-}
-
-/* go-yaml's keyList order for string keys (natural number-aware). */
-static size_t decode_rune(const char *s, size_t n, size_t i, uint32_t *r)
-{
-	unsigned char c = (unsigned char)s[i];
-	size_t w = utf8_width(c);
-	if (i + w > n || w == 1) {
-		*r = c;
-		return 1;
-	}
-	uint32_t v = c & (w == 2 ? 0x1F : w == 3 ? 0x0F : 0x07);
-	for (size_t k = 1; k < w; k++)
-		v = (v << 6) | ((unsigned char)s[i + k] & 0x3F);
-	*r = v;
-	return w;
-}
-
-static bool rune_letter(uint32_t r)
-{
-	if (r < 0x80)
-		return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
-	return r >= 0xC0 && !(r >= 0x2000 && r <= 0x2BFF) && !(r >= 0x3000 && r <= 0x303F);
-}
-
-static bool rune_digit(uint32_t r) { return r >= '0' && r <= '9'; }
-
-static int key_less(const char *a, size_t an, const char *b, size_t bn, bool v3)
-{
-	/* decode to runes */
-	uint32_t *ar = xmalloc((an + 1) * sizeof(uint32_t)), *br = xmalloc((bn + 1) * sizeof(uint32_t));
-	size_t na = 0, nb = 0;
-	for (size_t i = 0; i < an;)
-		i += decode_rune(a, an, i, &ar[na++]);
-	for (size_t i = 0; i < bn;)
-		i += decode_rune(b, bn, i, &br[nb++]);
-	int result = -1;
-	bool done = false;
-	bool digits = false;
-	for (size_t i = 0; i < na && i < nb && !done; i++) {
-		if (ar[i] == br[i]) {
-			if (v3)
-				digits = rune_digit(ar[i]);
-			continue;
-		}
-		bool al = rune_letter(ar[i]), bl = rune_letter(br[i]);
-		if (al && bl) {
-			result = ar[i] < br[i];
-			done = true;
-			break;
-		}
-		if (al || bl) {
-			result = v3 && digits ? al : bl;
-			done = true;
-			break;
-		}
-		int64_t an2 = 0, bn2 = 0;
-		size_t ai, bi;
-		if (ar[i] == '0' || br[i] == '0') {
-			for (size_t j = i; j-- > 0 && rune_digit(ar[j]);) {
-				if (ar[j] != '0') {
-					an2 = 1;
-					bn2 = 1;
-					break;
-				}
-			}
-		}
-		for (ai = i; ai < na && rune_digit(ar[ai]); ai++)
-			an2 = an2 * 10 + (int64_t)(ar[ai] - '0');
-		for (bi = i; bi < nb && rune_digit(br[bi]); bi++)
-			bn2 = bn2 * 10 + (int64_t)(br[bi] - '0');
-		if (an2 != bn2)
-			result = an2 < bn2;
-		else if (ai != bi)
-			result = ai < bi;
-		else
-			result = ar[i] < br[i];
-		done = true;
-	}
-	if (!done)
-		result = na < nb;
-	free(ar);
-	free(br);
-	return result;
-}
-
-static int key_cmp(const void *x, const void *y, void *v3p)
-{
-	const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-	const char *as = json_string_value(a), *bs = json_string_value(b);
-	size_t an = json_string_length(a), bn = json_string_length(b);
-	bool v3 = *(const bool *)v3p;
-	if (key_less(as, an, bs, bn, v3))
-		return -1;
-	if (key_less(bs, bn, as, an, v3))
-		return 1;
-	return 0;
-}
-
-static int emit_mapping(Emitter *e, const json_t *obj)
-{
-	size_t n = json_object_size(obj);
-	if (n == 0 || e->flow_level > 0) {
-		write_indicator(e, "{", true, true, false);
-		increase_indent(e, true, false);
-		e->flow_level++;
-		e->flow_level--;
-		pop_indent(e);
-		write_indicator(e, "}", false, false, false);
-		return 0;
-	}
-	json_t **keys = xmalloc(n * sizeof(json_t *));
-	size_t k = 0;
-	const char *key;
-	size_t klen;
-	json_t *val;
-	json_object_keylen_foreach((json_t *)obj, key, klen, val)
-		keys[k++] = json_stringn_nocheck(key, klen);
-	qsort_r(keys, n, sizeof(json_t *), key_cmp, &e->v3);
-	increase_indent(e, false, false);
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		write_indent(e);
-		const json_t *v = json_object_getn(obj, json_string_value(keys[i]), json_string_length(keys[i]));
-		if (simple_key_ok(keys[i])) {
-			r = emit_node(e, keys[i], false, false, true, true);
-			write_indicator(e, ":", false, false, false);
-		} else {
-			write_indicator(e, "?", true, false, true);
-			r = emit_node(e, keys[i], false, false, true, false);
-			write_indent(e);
-			write_indicator(e, ":", true, false, true);
-		}
-		if (r == 0)
-			r = emit_node(e, v, false, false, true, false);
-	}
-	pop_indent(e);
-	for (size_t i = 0; i < n; i++)
-		json_decref(keys[i]);
-	free(keys);
-	return r;
-}
-
-static int emit_sequence(Emitter *e, const json_t *arr)
-{
-	size_t n = json_array_size(arr);
-	if (n == 0 || e->flow_level > 0) {
-		write_indicator(e, "[", true, true, false);
-		increase_indent(e, true, false);
-		pop_indent(e);
-		write_indicator(e, "]", false, false, false);
-		return 0;
-	}
-	increase_indent(e, false, !e->v3 && e->map_ctx && !e->indention);
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++) {
-		write_indent(e);
-		write_indicator(e, "-", true, false, true);
-		r = emit_node(e, json_array_get(arr, i), false, true, false, false);
-	}
-	pop_indent(e);
-	return r;
-}
-
-static int emit_node(Emitter *e, const json_t *v, bool root, bool seq, bool map, bool simple_key)
-{
-	if (++e->depth > MAX_DEPTH) {
-		e->depth--;
-		return -ELOOP;
-	}
-	e->root_ctx = root;
-	e->seq_ctx = seq;
-	e->map_ctx = map;
-	e->simple_key_ctx = simple_key;
-	int r = 0;
-	char buf[64];
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: r = emit_mapping(e, v); break;
-	case JSON_ARRAY: r = emit_sequence(e, v); break;
-	case JSON_STRING: emit_string(e, json_string_value(v), json_string_length(v)); break;
-	case JSON_INTEGER:
-		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
-		emit_scalar_text(e, buf, strlen(buf), ST_PLAIN);
-		break;
-	case JSON_REAL:
-		yaml_format_float(json_real_value(v), buf, sizeof(buf));
-		emit_scalar_text(e, buf, strlen(buf), ST_PLAIN);
-		break;
-	case JSON_TRUE: emit_scalar_text(e, "true", 4, ST_PLAIN); break;
-	case JSON_FALSE: emit_scalar_text(e, "false", 5, ST_PLAIN); break;
-	case JSON_NULL: emit_scalar_text(e, "null", 4, ST_PLAIN); break;
-	}
-	e->depth--;
-	return r;
-}
-
-int yaml_emit(const json_t *v, int flags, StrBuf *out, Error **err)
-{
-	/* go-yaml v2 folds at 80 columns; v3 initialises best_width to -1 (never) */
-	Emitter e = { .out = out, .v3 = (flags & YAML_EMIT_V3) != 0, .best_indent = 2,
-		      .best_width = (flags & YAML_EMIT_V3) ? INT_MAX : 80,
-		      .column = 0, .whitespace = true, .indention = true, .indent = -1 };
-	size_t start = out->len;
-	int r = emit_node(&e, v, true, false, false, false);
-	free(e.indents);
-	if (r < 0) {
-		out->len = start;
-		if (out->buf)
-			out->buf[start] = 0;
-		return err_set(err, -r, "yaml: value nested too deeply");
-	}
-	/* document end: go-yaml's write_indent at indent 0 ends the last line */
-	if (!e.indention || e.column > 0 || !e.whitespace)
-		put_break(&e);
-	return 0;
 }

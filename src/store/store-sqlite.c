@@ -10,7 +10,7 @@
  * Watchers wait on a condition variable signalled after each commit and read
  * the log forward from their cursor (the log is the event history).
  */
-#include "store.h"
+#include "store-internal.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include <pthread.h>
@@ -18,25 +18,27 @@
 #include <string.h>
 #include <time.h>
 
-struct Store {
+typedef struct SqliteStore {
+	Store base;
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
 	int64_t rev;
 	int64_t compact_rev;
 	sqlite3_stmt *st_latest, *st_insert, *st_get;
-};
+} SqliteStore;
 
 #define WATCH_BATCH 256
 
-struct StoreWatch {
-	Store *s;
+typedef struct SqliteWatch {
+	StoreWatch base;
+	SqliteStore *s;
 	char *prefix, *prefix_end;
 	int64_t cursor;           /* every event <= cursor was delivered or skipped */
 	StoreEvent *buf;
 	size_t nbuf, pos;
 	bool woken;
-};
+} SqliteWatch;
 
 static const char *SCHEMA =
 	"CREATE TABLE IF NOT EXISTS kv ("
@@ -46,27 +48,11 @@ static const char *SCHEMA =
 	"CREATE INDEX IF NOT EXISTS kv_name_id ON kv(name, id);"
 	"CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER);";
 
-static int db_fail(Store *s, Error **err, const char *what)
+static int db_fail(SqliteStore *s, Error **err, const char *what)
 {
 	return err_set(err, EIO, "store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* The smallest string greater than every string that starts with prefix. */
-static char *prefix_end(const char *prefix)
-{
-	char *e = xstrdup(prefix);
-	size_t n = strlen(e);
-	while (n > 0) {
-		if ((unsigned char)e[n - 1] < 0xff) {
-			e[n - 1]++;
-			e[n] = 0;
-			return e;
-		}
-		n--;
-	}
-	free(e);
-	return xstrdup("\xff\xff\xff\xff");
-}
 
 static int64_t query_int(sqlite3 *db, const char *sql)
 {
@@ -78,7 +64,7 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
-static int store_prepare(Store *s, Error **err)
+static int store_prepare(SqliteStore *s, Error **err)
 {
 	static const char *latest = "SELECT id, create_revision, deleted FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1";
 	static const char *insert = "INSERT INTO kv(name, created, deleted, create_revision, prev_revision, value)"
@@ -91,10 +77,18 @@ static int store_prepare(Store *s, Error **err)
 	return 0;
 }
 
-int store_open(const char *spec, Store **ret, Error **err)
+static const StoreOps sqlite_ops;
+static void sq_free(Store *base);
+static void sq_freep(SqliteStore **p)
 {
-	const char *path = str_has_prefix(spec, "sqlite:") ? spec + 7 : spec;
-	_cleanup_(store_freep) Store *s = xcalloc(1, sizeof(*s));
+	if (*p)
+		sq_free(&(*p)->base);
+}
+
+int store_sqlite_open(const char *path, Store **ret, Error **err)
+{
+	_cleanup_(sq_freep) SqliteStore *s = xcalloc(1, sizeof(*s));
+	s->base.ops = &sqlite_ops;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -112,12 +106,13 @@ int store_open(const char *spec, Store **ret, Error **err)
 	if (seq > s->rev)
 		s->rev = seq;
 	s->compact_rev = query_int(s->db, "SELECT COALESCE((SELECT v FROM meta WHERE k='compact'), 0)");
-	*ret = TAKE_PTR(s);
+	*ret = &TAKE_PTR(s)->base;
 	return 0;
 }
 
-void store_free(Store *s)
+static void sq_free(Store *base)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	if (!s)
 		return;
 	sqlite3_finalize(s->st_latest);
@@ -130,42 +125,26 @@ void store_free(Store *s)
 	free(s);
 }
 
-int64_t store_revision(Store *s)
+static int64_t sq_revision(Store *base)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	pthread_mutex_lock(&s->lock);
 	int64_t r = s->rev;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
-int64_t store_compact_revision(Store *s)
+static int64_t sq_compact_revision(Store *base)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	pthread_mutex_lock(&s->lock);
 	int64_t r = s->compact_rev;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
 
-void store_kv_release(StoreKV *kv)
-{
-	free(kv->key);
-	free(kv->value);
-	memset(kv, 0, sizeof(*kv));
-}
 
-void store_kv_list_release(StoreKVList *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		store_kv_release(&l->items[i]);
-	free(l->items);
-	l->items = NULL;
-	l->n = 0;
-}
 
-void store_event_release(StoreEvent *e)
-{
-	store_kv_release(&e->kv);
-}
 
 static void kv_from_row(sqlite3_stmt *st, int col_name, int col_id, int col_crev, int col_value, StoreKV *kv)
 {
@@ -180,8 +159,9 @@ static void kv_from_row(sqlite3_stmt *st, int col_name, int col_id, int col_crev
 	kv->value[kv->value_len] = 0;
 }
 
-int store_get(Store *s, const char *key, StoreKV *ret, Error **err)
+static int sq_get(Store *base, const char *key, StoreKV *ret, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	int r = -ENOENT;
 	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = s->st_get;
@@ -208,14 +188,15 @@ int store_get(Store *s, const char *key, StoreKV *ret, Error **err)
 	return r;
 }
 
-int store_list(Store *s, const char *prefix, const char *start_after, int64_t limit, int64_t rev,
+static int sq_list(Store *base, const char *prefix, const char *start_after, int64_t limit, int64_t rev,
 	       StoreKVList *ret, int64_t *ret_rev, bool *ret_more, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	static const char *sql =
 		"SELECT kv.name, kv.id, kv.create_revision, kv.value FROM kv JOIN"
 		" (SELECT MAX(id) AS mid FROM kv WHERE name >= ? AND name < ? AND name > ? AND id <= ? GROUP BY name) m"
 		" ON kv.id = m.mid WHERE kv.deleted = 0 ORDER BY kv.name LIMIT ?";
-	_cleanup_free_ char *end = prefix_end(prefix);
+	_cleanup_free_ char *end = store_prefix_end(prefix);
 	memset(ret, 0, sizeof(*ret));
 	*ret_more = false;
 	pthread_mutex_lock(&s->lock);
@@ -259,11 +240,12 @@ int store_list(Store *s, const char *prefix, const char *start_after, int64_t li
 	return r;
 }
 
-int64_t store_count(Store *s, const char *prefix)
+static int64_t sq_count(Store *base, const char *prefix)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	static const char *sql = "SELECT COUNT(*) FROM kv JOIN (SELECT MAX(id) AS mid FROM kv WHERE name >= ? AND name < ?"
 				 " GROUP BY name) m ON kv.id = m.mid WHERE kv.deleted = 0";
-	_cleanup_free_ char *end = prefix_end(prefix);
+	_cleanup_free_ char *end = store_prefix_end(prefix);
 	int64_t n = 0;
 	pthread_mutex_lock(&s->lock);
 	sqlite3_stmt *st = NULL;
@@ -279,7 +261,7 @@ int64_t store_count(Store *s, const char *prefix)
 }
 
 /* Under the lock: the newest row of key.  Returns 1 when live, 0 when absent/deleted. */
-static int latest_locked(Store *s, const char *key, int64_t *ret_id, int64_t *ret_crev)
+static int latest_locked(SqliteStore *s, const char *key, int64_t *ret_id, int64_t *ret_crev)
 {
 	sqlite3_stmt *st = s->st_latest;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -294,7 +276,7 @@ static int latest_locked(Store *s, const char *key, int64_t *ret_id, int64_t *re
 	return live;
 }
 
-static int insert_locked(Store *s, const char *key, bool created, bool deleted, int64_t crev, int64_t prev,
+static int insert_locked(SqliteStore *s, const char *key, bool created, bool deleted, int64_t crev, int64_t prev,
 			 const char *value, size_t len, int64_t *ret_rev, Error **err)
 {
 	sqlite3_stmt *st = s->st_insert;
@@ -325,8 +307,9 @@ static int insert_locked(Store *s, const char *key, bool created, bool deleted, 
 	return 0;
 }
 
-int store_create(Store *s, const char *key, const char *value, size_t len, int64_t *ret_rev, Error **err)
+static int sq_create(Store *base, const char *key, const char *value, size_t len, int64_t *ret_rev, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	int64_t id, crev, rev = 0;
 	pthread_mutex_lock(&s->lock);
 	int r;
@@ -340,9 +323,10 @@ int store_create(Store *s, const char *key, const char *value, size_t len, int64
 	return r;
 }
 
-int store_update(Store *s, const char *key, const char *value, size_t len, int64_t expect_rev,
+static int sq_update(Store *base, const char *key, const char *value, size_t len, int64_t expect_rev,
 		 int64_t *ret_rev, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	int64_t id, crev, rev = 0;
 	int r;
 	pthread_mutex_lock(&s->lock);
@@ -360,7 +344,7 @@ int store_update(Store *s, const char *key, const char *value, size_t len, int64
 }
 
 /* Under the lock: append the delete row; ret_prev gets the last value. */
-static int delete_locked(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev,
+static int delete_locked(SqliteStore *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev,
 			 Error **err)
 {
 	sqlite3_stmt *st = s->st_get;
@@ -391,8 +375,9 @@ static int delete_locked(Store *s, const char *key, int64_t expect_rev, StoreKV 
 	return r;
 }
 
-int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
+static int sq_delete(Store *base, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	int64_t rev = 0;
 	pthread_mutex_lock(&s->lock);
 	int r = delete_locked(s, key, expect_rev, ret_prev, &rev, err);
@@ -402,8 +387,9 @@ int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_pre
 	return r;
 }
 
-int store_compact(Store *s, int64_t rev, Error **err)
+static int sq_compact(Store *base, int64_t rev, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	static const char *sql =
 		"DELETE FROM kv WHERE id <= ?1 AND (deleted = 1 OR id < (SELECT MAX(id) FROM kv k2 WHERE k2.name = kv.name AND k2.id <= ?1));"
 		"";
@@ -438,23 +424,25 @@ out:
 
 /* ---- watch ---- */
 
-int store_watch_new(Store *s, const char *prefix, int64_t after_rev, StoreWatch **ret, Error **err)
+static int sq_watch_new(Store *base, const char *prefix, int64_t after_rev, StoreWatch **ret, Error **err)
 {
+	SqliteStore *s = (SqliteStore *)base;
 	pthread_mutex_lock(&s->lock);
 	int64_t crev = s->compact_rev, cur = s->rev;
 	pthread_mutex_unlock(&s->lock);
 	if (after_rev > 0 && after_rev < crev)
 		return err_set(err, ERANGE, "too old resource version: %lld (%lld)", (long long)after_rev, (long long)crev);
-	StoreWatch *w = xcalloc(1, sizeof(*w));
+	SqliteWatch *w = xcalloc(1, sizeof(*w));
+	w->base.ops = &sqlite_ops;
 	w->s = s;
 	w->prefix = xstrdup(prefix);
-	w->prefix_end = prefix_end(prefix);
+	w->prefix_end = store_prefix_end(prefix);
 	w->cursor = after_rev > 0 ? after_rev : cur;
-	*ret = w;
+	*ret = &w->base;
 	return 0;
 }
 
-static void watch_drop_buffer(StoreWatch *w)
+static void watch_drop_buffer(SqliteWatch *w)
 {
 	for (size_t i = w->pos; i < w->nbuf; i++)
 		store_event_release(&w->buf[i]);
@@ -464,11 +452,11 @@ static void watch_drop_buffer(StoreWatch *w)
 }
 
 /* Under the lock: read the next batch of matching log rows after the cursor. */
-static int watch_fill_locked(StoreWatch *w, Error **err)
+static int watch_fill_locked(SqliteWatch *w, Error **err)
 {
 	static const char *sql = "SELECT id, name, created, deleted, create_revision, value FROM kv"
 				 " WHERE id > ? AND name >= ? AND name < ? ORDER BY id LIMIT ?";
-	Store *s = w->s;
+	SqliteStore *s = w->s;
 	int64_t upto = s->rev;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -495,9 +483,10 @@ static int watch_fill_locked(StoreWatch *w, Error **err)
 	return 0;
 }
 
-int store_watch_next(StoreWatch *w, int timeout_ms, StoreEvent *ret, Error **err)
+static int sq_watch_next(StoreWatch *base, int timeout_ms, StoreEvent *ret, Error **err)
 {
-	Store *s = w->s;
+	SqliteWatch *w = (SqliteWatch *)base;
+	SqliteStore *s = w->s;
 	if (w->pos < w->nbuf) {
 		*ret = w->buf[w->pos++];
 		return 1;
@@ -534,15 +523,17 @@ int store_watch_next(StoreWatch *w, int timeout_ms, StoreEvent *ret, Error **err
 	return 0;
 }
 
-int64_t store_watch_revision(StoreWatch *w)
+static int64_t sq_watch_revision(StoreWatch *base)
 {
+	SqliteWatch *w = (SqliteWatch *)base;
 	if (w->pos < w->nbuf)
 		return w->buf[w->pos].kv.mod_revision - 1;
 	return w->cursor;
 }
 
-void store_watch_free(StoreWatch *w)
+static void sq_watch_free(StoreWatch *base)
 {
+	SqliteWatch *w = (SqliteWatch *)base;
 	if (!w)
 		return;
 	watch_drop_buffer(w);
@@ -550,3 +541,20 @@ void store_watch_free(StoreWatch *w)
 	free(w->prefix_end);
 	free(w);
 }
+
+static const StoreOps sqlite_ops = {
+	.free = sq_free,
+	.revision = sq_revision,
+	.compact_revision = sq_compact_revision,
+	.get = sq_get,
+	.list = sq_list,
+	.count = sq_count,
+	.create = sq_create,
+	.update = sq_update,
+	.del = sq_delete,
+	.compact = sq_compact,
+	.watch_new = sq_watch_new,
+	.watch_next = sq_watch_next,
+	.watch_revision = sq_watch_revision,
+	.watch_free = sq_watch_free,
+};

@@ -368,3 +368,42 @@ def test_tty_progress_view(bb, tmp_path):
     # not a terminal: the plain docker-style log
     out = bb.out("build", "-t", "tty:1", str(tmp_path))
     assert "Step 2/3 : RUN echo visible-while-running" in out and "---> Using cache" in out
+
+
+def test_from_an_image_only_a_registry_has(bb, tmp_path):
+    """FROM host:port/repo:tag that is not in the store: pulled through the
+    registry client with the credentials of config.json (basic auth here),
+    then built on."""
+    import tempfile
+    from conftest import Berth
+    from test_registry import Registry, make_users
+    work = tempfile.mkdtemp(prefix="berth-from-")
+    users = make_users(work, ("bu", "bu-pass"))
+    reg = Registry(work, "--auth", "basic", "--users", users)
+    b2 = Berth(tempfile.mkdtemp(prefix="berth-it-"))
+    try:
+        env = dict(os.environ, DOCKER_CONFIG=os.path.join(work, "docker"))
+        env.pop("REGISTRY_AUTH_FILE", None)
+        base = f"{reg.host}/base/bb:1"
+        bb.run("tag", "bb", base)
+        bb.run("login", "-u", "bu", "--password-stdin", reg.host, input="bu-pass\n", env=env)
+        bb.run("push", base, env=env)
+        d = ctx(tmp_path, f"FROM {base}\nRUN echo built-on-pulled > /made\nCMD [\"cat\", \"/made\"]\n")
+        # a store without the base image and without credentials: the pull is refused
+        p = b2.run("build", "-t", "onpulled:1", d, check=False, timeout=120,
+                   env=dict(os.environ, DOCKER_CONFIG=os.path.join(work, "nobody")))
+        assert p.returncode != 0 and "unauthorized" in (p.stdout + p.stderr).lower(), p.stderr
+        assert b2.run("inspect", base, check=False).returncode != 0
+        # with the credentials berth login stored: pulled, then built
+        p = b2.run("build", "-t", "onpulled:1", d, timeout=120, env=env)
+        assert f"Step 1/3 : FROM {base}" in p.stdout
+        assert "Pull complete" in p.stdout and "Digest: sha256:" in p.stdout
+        assert b2.json("inspect", base)[0]["Id"] == bb.json("inspect", base)[0]["Id"]
+        assert run_out(b2, "onpulled:1") == "built-on-pulled\n"
+        # the second build finds the base locally: no pull
+        p = b2.run("build", "-t", "onpulled:2", d, timeout=120, env=env)
+        assert "Pull complete" not in p.stdout and " ---> Using cache" in p.stdout
+    finally:
+        reg.stop()
+        assert not b2.cleanup()
+        shutil.rmtree(work, ignore_errors=True)

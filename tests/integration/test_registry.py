@@ -478,3 +478,161 @@ auth:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+# ---- TLS ----
+
+def make_tls(workdir):
+    """A CA made here and a server certificate for 127.0.0.1 signed by it."""
+    d = os.path.join(workdir, "tls")
+    os.makedirs(d)
+    ssl = lambda *a: subprocess.run(["openssl", *a], cwd=d, check=True, capture_output=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    ssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=berth test CA", "-days", "2")
+    ssl("req", "-new", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(d, "ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    ssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "srv.crt", "-days", "2", "-extfile", "ext")
+    return d
+
+
+def test_tls_push_pull_with_ca_flag_certs_d_and_skopeo(bb, workdir):
+    import ssl
+    tls = make_tls(workdir)
+    reg = Registry(workdir, "--tls-cert", os.path.join(tls, "srv.crt"), "--tls-key", os.path.join(tls, "srv.key"))
+    other = tempfile.mkdtemp(prefix="berth-it-")
+    from conftest import Berth
+    b2 = Berth(other)
+    try:
+        ctx = ssl.create_default_context(cafile=os.path.join(tls, "ca.crt"))
+        with urllib.request.urlopen(f"https://{reg.host}/v2/", context=ctx, timeout=30) as r:
+            assert r.status == 200
+        # the client's own CA directory (--cert-dir, as podman/skopeo)
+        certdir = os.path.join(workdir, "certdir")
+        os.makedirs(certdir)
+        shutil.copy(os.path.join(tls, "ca.crt"), os.path.join(certdir, "ca.crt"))
+        ref = f"{reg.host}/tls/bb:1"
+        bb.run("tag", "bb", ref)
+        # untrusted: refused, and nothing falls back to plain http
+        p = bb.run("push", ref, check=False)
+        assert p.returncode != 0 and "certificate" in p.stderr.lower(), p.stderr
+        out = bb.out("push", "--cert-dir", certdir, ref)
+        assert "Pushed" in out and "1: digest: sha256:" in out
+        # a certs.d tree as docker has it (/etc/docker/certs.d/HOST:PORT/ca.crt), test-owned
+        certs_d = os.path.join(workdir, "certs.d")
+        os.makedirs(os.path.join(certs_d, reg.host))
+        shutil.copy(os.path.join(tls, "ca.crt"), os.path.join(certs_d, reg.host, "ca.crt"))
+        env = dict(os.environ, BERTH_CERTS_D=certs_d)
+        out = b2.out("pull", ref, env=env)
+        assert "Pull complete" in out
+        assert b2.out("run", "--rm", ref, "echo", "over-tls").strip() == "over-tls"
+        # skopeo reads what berth pushed over https, trusting the CA through --cert-dir
+        p = skopeo("inspect", "--cert-dir", certdir, f"docker://{ref}")
+        assert p.returncode == 0, p.stderr
+        assert json.loads(p.stdout)["Digest"] == bb.json("inspect", ref)[0]["RepoDigests"][0].split("@")[1] \
+            if bb.json("inspect", ref)[0].get("RepoDigests") else True
+        p = skopeo("copy", "--src-cert-dir", certdir, f"docker://{ref}", f"oci:{workdir}/tls-oci:bb")
+        assert p.returncode == 0, p.stderr
+        p = skopeo("copy", "--dest-cert-dir", certdir, f"oci:{workdir}/tls-oci:bb", f"docker://{reg.host}/tls/sk:1")
+        assert p.returncode == 0, p.stderr
+        st_tags = json.loads(urllib.request.urlopen(f"https://{reg.host}/v2/tls/sk/tags/list", context=ctx,
+                                                    timeout=30).read())
+        assert st_tags["tags"] == ["1"]
+        # without the CA skopeo refuses too
+        assert skopeo("inspect", f"docker://{ref}").returncode != 0
+    finally:
+        reg.stop()
+        assert not b2.cleanup()
+
+
+# ---- concurrency ----
+
+def test_concurrent_pushes_of_same_blob_and_tag(bb, registry, workdir):
+    """Several clients push the same blobs and tag at once: every push
+    succeeds, the store holds each blob once with the right bytes, no upload
+    is left behind, and the tag names a complete manifest."""
+    import concurrent.futures
+    data = os.urandom(3 << 20)
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+
+    def raw_push(i):
+        # chunked: POST, two PATCHes, PUT
+        st, h, _ = registry.req("POST", "/v2/race/raw/blobs/uploads/")
+        assert st == 202
+        half = len(data) // 2
+        st, h, _ = registry.req("PATCH", h["Location"], data=data[:half],
+                                headers={"Content-Range": f"0-{half - 1}"})
+        assert st == 202
+        st, h, _ = registry.req("PATCH", h["Location"], data=data[half:],
+                                headers={"Content-Range": f"{half}-{len(data) - 1}"})
+        assert st == 202
+        st, _, _ = registry.req("PUT", f"{h['Location']}?digest={d}", data=b"")
+        return st
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        assert list(ex.map(raw_push, range(8))) == [201] * 8
+    blob = os.path.join(registry.root, "blobs", "sha256", d[7:])
+    with open(blob, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == d[7:]
+    st, _, body = registry.req("GET", f"/v2/race/raw/blobs/{d}")
+    assert st == 200 and body == data
+
+    # whole images: the same image and tag from several berth clients at once
+    ref = f"{registry.host}/race/bb:1"
+    bb.run("tag", "bb", ref)
+    procs = [subprocess.Popen(bb.cmd("push", "-q", ref), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, [o[1] for o in outs]
+    digests = {o[0].strip() for o in outs}
+    assert len(digests) == 1
+    st, h, body = registry.req("GET", "/v2/race/bb/manifests/1",
+                               headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert st == 200 and h["Docker-Content-Digest"] in next(iter(digests))
+    m = json.loads(body)
+    for desc in [m["config"], *m["layers"]]:
+        st, _, blob = registry.req("GET", f"/v2/race/bb/blobs/{desc['digest']}")
+        assert st == 200 and "sha256:" + hashlib.sha256(blob).hexdigest() == desc["digest"]
+        assert len(blob) == desc["size"]
+    # nothing half-written: no upload sessions, no temp files beside the blobs
+    assert os.listdir(os.path.join(registry.root, "uploads")) == []
+    assert not [n for n in os.listdir(os.path.join(registry.root, "blobs", "sha256")) if len(n) != 64]
+    st, _, body = registry.req("GET", "/v2/race/bb/tags/list")
+    assert json.loads(body)["tags"] == ["1"]
+    # and it pulls (every digest verified again) into a fresh store
+    other = tempfile.mkdtemp(prefix="berth-it-")
+    from conftest import Berth
+    b2 = Berth(other)
+    try:
+        b2.run("pull", ref)
+        assert b2.out("run", "--rm", ref, "echo", "raced").strip() == "raced"
+    finally:
+        assert not b2.cleanup()
+
+
+def test_pull_rejects_a_layer_whose_bytes_do_not_match(bb, registry, workdir):
+    """A layer streamed and unpacked while it downloads is discarded when the
+    blob's digest does not match: no layer, no blob, no image."""
+    ref = f"{registry.host}/bad/bb:1"
+    bb.run("tag", "bb", ref)
+    bb.run("push", ref)
+    st, _, body = registry.req("GET", "/v2/bad/bb/manifests/1",
+                               headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    layer = json.loads(body)["layers"][0]["digest"]
+    path = os.path.join(registry.root, "blobs", "sha256", layer[7:])
+    with open(path, "r+b") as f:  # corrupt the stored bytes behind the registry's back
+        f.seek(-100, os.SEEK_END)
+        f.write(b"\0" * 100)
+    other = tempfile.mkdtemp(prefix="berth-it-")
+    from conftest import Berth
+    b2 = Berth(other)
+    try:
+        p = b2.run("pull", ref, check=False)
+        assert p.returncode != 0 and ("digest" in p.stderr or "diff_id" in p.stderr), p.stderr
+        assert b2.run("inspect", ref, check=False).returncode != 0
+        layers = os.path.join(b2.root, "layers")
+        assert not [n for n in os.listdir(layers) if not n.startswith(".")] if os.path.isdir(layers) else True
+        assert not os.path.exists(os.path.join(b2.root, "image", "blobs", "sha256", layer[7:]))
+    finally:
+        assert not b2.cleanup()

@@ -271,6 +271,101 @@ static void test_requests(void)
 	free(rv);
 }
 
+/* A request as an authenticated, RBAC-checked user. */
+static int call_as(const char *user, char *const *groups, const char *method, const char *path, const char *query,
+		   const char *body, char **ret_msg)
+{
+	ApiRequest req = { .method = method, .user = user, .groups = groups, .authorize = true };
+	ApiResponse resp = { 0 };
+	req.path = xstrdup(path);
+	if (query) {
+		char *eq = strchr(query, '=');
+		req.params = xcalloc(1, sizeof(ApiParam));
+		req.params[0].key = xstrndup(query, (size_t)(eq - query));
+		req.params[0].value = xstrdup(eq + 1);
+		req.nparams = 1;
+	}
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	api_handle(&api, &req, &resp);
+	int st = resp.status;
+	if (ret_msg) {
+		json_t *o = resp.body ? json_loadb(resp.body, resp.len, 0, NULL) : NULL;
+		*ret_msg = xstrdup(json_str(o, "message") ?: "");
+		json_decref(o);
+	}
+	api_response_release(&resp);
+	req.user = NULL;
+	req.groups = NULL;
+	api_request_release(&req);
+	return st;
+}
+
+static void test_rbac(void)
+{
+	int st;
+	api_rbac_bootstrap(&api);
+	json_decref(call("POST", "/api/v1/namespaces", NULL, NULL, "{\"metadata\":{\"name\":\"rb\"}}", &st));
+	json_decref(call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/rb/roles", NULL, NULL,
+			 "{\"metadata\":{\"name\":\"r\"},\"rules\":[{\"apiGroups\":[\"\"],\"resources\":[\"pods\",\"pods/log\"],"
+			 "\"verbs\":[\"get\",\"list\"]},{\"apiGroups\":[\"\"],\"resources\":[\"configmaps\"],"
+			 "\"resourceNames\":[\"one\"],\"verbs\":[\"*\"]}]}", &st));
+	is_int(st, 201, "create Role");
+	json_decref(call("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/rb/rolebindings", NULL, NULL,
+			 "{\"metadata\":{\"name\":\"b\"},\"roleRef\":{\"apiGroup\":\"rbac.authorization.k8s.io\","
+			 "\"kind\":\"Role\",\"name\":\"r\"},\"subjects\":[{\"kind\":\"ServiceAccount\",\"name\":\"sa\"}]}", &st));
+	is_int(st, 201, "create RoleBinding");
+	const char *sa = "system:serviceaccount:rb:sa";
+	char *groups[] = { (char *)"system:serviceaccounts", (char *)"system:serviceaccounts:rb",
+			   (char *)"system:authenticated", NULL };
+	char *msg = NULL;
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/pods", NULL, NULL, NULL), 200, "list pods allowed");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/pods", "watch=true", NULL, NULL), 403, "watch pods denied");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/default/pods", NULL, NULL, &msg), 403, "other namespace denied");
+	is_str(msg, "pods is forbidden: User \"system:serviceaccount:rb:sa\" cannot list resource \"pods\" in API group "
+		    "\"\" in the namespace \"default\"", "Kubernetes' wording");
+	free(msg);
+	is_int(call_as(sa, groups, "DELETE", "/api/v1/namespaces/rb/pods/x", NULL, NULL, &msg), 403, "delete denied");
+	is_str(msg, "pods \"x\" is forbidden: User \"system:serviceaccount:rb:sa\" cannot delete resource \"pods\" in API "
+		    "group \"\" in the namespace \"rb\"", "named object in the message");
+	free(msg);
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/pods/x/log", NULL, NULL, NULL), 404,
+	       "pods/log allowed (then not found)");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/pods/x/exec", NULL, NULL, NULL), 403, "pods/exec denied");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/configmaps/one", NULL, NULL, NULL), 404,
+	       "resourceNames: the named object allowed");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/configmaps/two", NULL, NULL, NULL), 403,
+	       "resourceNames: another denied");
+	is_int(call_as(sa, groups, "GET", "/api/v1/namespaces/rb/configmaps", NULL, NULL, NULL), 403,
+	       "resourceNames: list denied");
+	is_int(call_as(sa, groups, "GET", "/apis", NULL, NULL, NULL), 200, "discovery for the authenticated");
+	is_int(call_as(sa, groups, "GET", "/api/v1/nodes", NULL, NULL, &msg), 403, "cluster scope denied");
+	is_str(msg, "nodes is forbidden: User \"system:serviceaccount:rb:sa\" cannot list resource \"nodes\" in API group "
+		    "\"\" at the cluster scope", "cluster-scope wording");
+	free(msg);
+	is_int(call_as(NULL, NULL, "GET", "/metrics", NULL, NULL, &msg), 403, "anonymous non-resource denied");
+	is_str(msg, "forbidden: User \"system:anonymous\" cannot get path \"/metrics\"", "path wording");
+	free(msg);
+	is_int(call_as(NULL, NULL, "GET", "/healthz", NULL, NULL, NULL), 200, "anonymous health check");
+	char *masters[] = { (char *)"system:masters", (char *)"system:authenticated", NULL };
+	is_int(call_as("admin", masters, "GET", "/api/v1/nodes", NULL, NULL, NULL), 200, "system:masters allowed");
+	const char *ssar = "{\"kind\":\"SelfSubjectAccessReview\",\"apiVersion\":\"authorization.k8s.io/v1\",\"spec\":"
+			   "{\"resourceAttributes\":{\"namespace\":\"rb\",\"verb\":\"get\",\"resource\":\"pods\"}}}";
+	ApiRequest req = { .method = "POST", .user = sa, .groups = groups, .authorize = true };
+	ApiResponse resp = { 0 };
+	req.path = xstrdup("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
+	req.body = ssar;
+	req.body_len = strlen(ssar);
+	api_handle(&api, &req, &resp);
+	json_t *o = json_loadb(resp.body, resp.len, 0, NULL);
+	ok(resp.status == 201 && json_is_true(json_path(o, "status.allowed")), "SelfSubjectAccessReview: allowed");
+	json_decref(o);
+	api_response_release(&resp);
+	req.user = NULL;
+	req.groups = NULL;
+	api_request_release(&req);
+}
+
 int main(void)
 {
 	test_patches();
@@ -284,6 +379,7 @@ int main(void)
 	pthread_mutex_init(&api.lock, NULL);
 	is_int(store_open(spec, &api.store, NULL), 0, "store");
 	test_requests();
+	test_rbac();
 	store_free(api.store);
 	free(api.ip_used);
 	free(spec);

@@ -4,7 +4,9 @@
 #include "../../src/base/fs.h"
 #include "../../src/base/parse.h"
 #include "../../src/base/strbuf.h"
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -78,6 +80,47 @@ static void test_parse(void)
 	is_str(buf, "1.23MB", "human size");
 }
 
+static void *write_many(void *path)
+{
+	for (int i = 0; i < 200; i++)
+		if (fs_write_atomic(path, "0123456789", 10, 0600, NULL) < 0)
+			return (void *)1;
+	return NULL;
+}
+
+/* Threads of one process replacing the same file never trip over each
+ * other's temp files, and the file always reads whole. */
+static void test_fs_threads(void)
+{
+	char tmpl[] = "/tmp/berth-test-XXXXXX";
+	ok(mkdtemp(tmpl) != NULL, "mkdtemp");
+	_cleanup_free_ char *f = fs_join(tmpl, "state.json");
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, write_many, f);
+	int failed = 0;
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		failed += r != NULL;
+	}
+	is_int(failed, 0, "concurrent atomic writes from threads all succeed");
+	char *data = NULL;
+	size_t len = 0;
+	ok(fs_read_file(f, 100, &data, &len, NULL) == 0 && len == 10, "the file is whole");
+	free(data);
+	struct stat st;
+	ok(stat(f, &st) == 0 && (st.st_mode & 0777) == 0600, "mode as asked");
+	DIR *d = opendir(tmpl);
+	int entries = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		entries += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	is_int(entries, 1, "no temp files left behind");
+	fs_rm_rf(tmpl, NULL);
+}
+
 static void test_fs(void)
 {
 	char tmpl[] = "/tmp/berth-test-XXXXXX";
@@ -111,5 +154,6 @@ int main(void)
 	test_strbuf();
 	test_parse();
 	test_fs();
+	test_fs_threads();
 	return tap_done();
 }

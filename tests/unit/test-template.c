@@ -36,7 +36,8 @@ static void load_xfails(void)
 		return;
 	char *save = NULL;
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!*line || *line == '#')
+		/* eval-* suites belong to tests/integration/test_template_conformance.py */
+		if (!*line || *line == '#' || !strncmp(line, "eval-", 5))
 			continue;
 		char *t1 = strchr(line, '\t');
 		if (!t1)

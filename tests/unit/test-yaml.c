@@ -131,6 +131,12 @@ static void test_errors(void)
 	parse_err("\ta: 1", "yaml: found character that cannot start any token");
 	parse_err("a: *nope\n", "yaml: unknown anchor 'nope' referenced");
 	parse_err("a: .inf\n", "json: unsupported value: +Inf");
+	parse_err("a: &x .nan\nb: [*x]\n", "json: unsupported value: NaN");
+	parse_is(".inf: 1\n.nan: 2\n", "{\".inf\":1,\".nan\":2}");
+	/* keys JSON cannot have, worded as go-yaml v2 and sigs.k8s.io/yaml word them */
+	parse_err("~: [1, \"q\"]\n", "unsupported map key of type: %!s(<nil>), key: <nil>, value: []interface {}{1, \"q\"}");
+	parse_err("[a]: x\n", "yaml: invalid map key: []interface {}{\"a\"}");
+	parse_err("{a: 1}: x\n", "yaml: invalid map key: map[interface {}]interface {}{\"a\":1}");
 	/* a billion laughs is refused, quickly */
 	StrBuf lol = STRBUF_INIT;
 	sb_adds(&lol, "a: &a [x, x, x, x, x, x, x, x, x, x]\n");

@@ -1,0 +1,254 @@
+/* sandbox.c - a pod's sandbox without a pause process: network, IPC and UTS
+ * namespaces created by a short-lived child and pinned by bind mounts of
+ * /proc/<child>/ns/{net,ipc,uts} onto files under <runroot>/agent/<uid>/ (as `ip netns
+ * add` does), the CNI bridge attachment of the network namespace, the pod
+ * cgroup kubepods/pod<uid>, and the files every container of the pod
+ * bind-mounts: /etc/hosts, /etc/hostname, /etc/resolv.conf.
+ *
+ * Why pinning instead of a sleeper: no process to keep alive or account
+ * for, nothing to restart, and it survives an agent restart just as well
+ * (the runroot is runtime state).  sandbox.json records what to undo.
+ */
+#include "agent-internal.h"
+#include "../base/fs.h"
+#include "../base/log.h"
+#include "../base/strbuf.h"
+#include "../shared/json.h"
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+static const char *const pinned_ns[] = { "net", "ipc", "uts" };
+
+char *sandbox_ns_path(const Pod *p, const char *ns) { return fs_join(p->rundir, ns); }
+
+char *pod_cgroup_path(const Pod *p, const char *ctr)
+{
+	return ctr ? xasprintf("kubepods/pod%s/%s", p->uid, ctr) : xasprintf("kubepods/pod%s", p->uid);
+}
+
+static bool is_nsfs(const char *path)
+{
+	struct statfs sf;
+	return statfs(path, &sf) == 0 && (unsigned long)sf.f_type == (unsigned long)NSFS_MAGIC;
+}
+
+/* The child: new namespaces, the hostname, then pin them from the host's
+ * mount namespace (the child never left it).  Exit status = errno. */
+static int pin_child(const Pod *p, int flags)
+{
+	if (unshare(flags) < 0)
+		return errno;
+	if (flags & CLONE_NEWUTS) {
+		const char *hn = json_str(json_object_get(p->pod, "spec"), "hostname");
+		if (!hn || !*hn)
+			hn = p->name;
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", hn);
+		if (sethostname(buf, strlen(buf)) < 0)
+			return errno;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(pinned_ns); i++) {
+		if (!strcmp(pinned_ns[i], "net") && !(flags & CLONE_NEWNET))
+			continue;
+		if (!strcmp(pinned_ns[i], "uts") && !(flags & CLONE_NEWUTS))
+			continue;
+		char src[64];
+		snprintf(src, sizeof(src), "/proc/self/ns/%s", pinned_ns[i]);
+		char *dst = sandbox_ns_path(p, pinned_ns[i]);
+		int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+		if (fd >= 0)
+			close(fd);
+		int r = mount(src, dst, NULL, MS_BIND, NULL);
+		free(dst);
+		if (r < 0)
+			return errno;
+	}
+	return 0;
+}
+
+static int pin_namespaces(Pod *p, Error **err)
+{
+	int r = fs_mkdir_p(p->rundir, 0700, err);
+	if (r < 0)
+		return r;
+	int flags = CLONE_NEWIPC | (p->host_network ? 0 : CLONE_NEWNET | CLONE_NEWUTS);
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_sys(err, errno, "fork");
+	if (pid == 0)
+		_exit(pin_child(p, flags));
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return err_sys(err, WIFEXITED(st) ? WEXITSTATUS(st) : EIO, "pin namespaces under '%s'", p->rundir);
+	return 0;
+}
+
+static void unpin_namespaces(Pod *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(pinned_ns); i++) {
+		_cleanup_free_ char *path = sandbox_ns_path(p, pinned_ns[i]);
+		while (is_nsfs(path) && umount2(path, MNT_DETACH) == 0)
+			;
+		unlink(path);
+	}
+	rmdir(p->rundir);
+}
+
+/* /etc/hosts as the kubelet writes it, /etc/hostname, /etc/resolv.conf. */
+static int write_etc(Agent *a, Pod *p, Error **err)
+{
+	(void)a;
+	const json_t *spec = json_object_get(p->pod, "spec");
+	const char *hn = json_str(spec, "hostname");
+	if (!hn || !*hn)
+		hn = p->name;
+	char host[256] = "";
+	if (p->host_network)
+		gethostname(host, sizeof(host) - 1);
+	_cleanup_free_ char *hosts_path = fs_join(p->dir, "etc-hosts");
+	_cleanup_free_ char *hostname_path = fs_join(p->dir, "hostname");
+	_cleanup_free_ char *resolv_path = fs_join(p->dir, "resolv.conf");
+	StrBuf sb = STRBUF_INIT;
+	_cleanup_free_ char *hostfile = NULL;
+	if (p->host_network && fs_read_file("/etc/hosts", 1 << 20, &hostfile, NULL, NULL) == 0) {
+		sb_adds(&sb, hostfile);
+	} else {
+		sb_adds(&sb, "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"
+			     "::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+			     "fe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n");
+		if (p->ip[0])
+			sb_addf(&sb, "%s\t%s\n", p->ip, hn);
+	}
+	size_t i;
+	json_t *ha;
+	json_array_foreach(json_object_get(spec, "hostAliases"), i, ha) {
+		sb_addf(&sb, "\n# Entries added by HostAliases.\n%s", json_str(ha, "ip") ? json_str(ha, "ip") : "");
+		size_t j;
+		json_t *h;
+		json_array_foreach(json_object_get(ha, "hostnames"), j, h) sb_addf(&sb, "\t%s", json_string_value(h));
+		sb_adds(&sb, "\n");
+	}
+	int r = fs_write_replace(hosts_path, sb.buf ? sb.buf : "", sb.len, 0644, err);
+	sb_release(&sb);
+	_cleanup_free_ char *hn_line = xasprintf("%s\n", p->host_network ? host : hn);
+	if (r >= 0)
+		r = fs_write_replace(hostname_path, hn_line, strlen(hn_line), 0644, err);
+	/* cluster DNS comes with services; until then the host's resolvers
+	 * without loopback ones (they do not answer inside a netns) */
+	_cleanup_free_ char *resolv = NULL;
+	if (fs_read_file("/etc/resolv.conf", 1 << 16, &resolv, NULL, NULL) < 0)
+		resolv = xstrdup("");
+	StrBuf rb = STRBUF_INIT;
+	sb_adds(&rb, "");
+	char *save = NULL;
+	for (char *line = strtok_r(resolv, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const char *addr = line + 10 + strspn(line + 10, " \t");
+		if (!p->host_network && !strncmp(line, "nameserver", 10) &&
+		    (!strncmp(addr, "127.", 4) || !strncmp(addr, "::1", 3)))
+			continue;
+		sb_addf(&rb, "%s\n", line);
+	}
+	if (r >= 0)
+		r = fs_write_replace(resolv_path, rb.buf, rb.len, 0644, err);
+	sb_release(&rb);
+	return r;
+}
+
+static int save_sandbox(Pod *p)
+{
+	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
+	_cleanup_json_ json_t *j = json_pack("{s:s,s:b,s:O?}", "ip", p->ip, "hostNetwork", p->host_network,
+					     "cniResult", p->cni_result);
+	return json_save_path_volatile(path, j, JSON_COMPACT, NULL);
+}
+
+int sandbox_create(Agent *a, Pod *p, Error **err)
+{
+	p->host_network = json_bool(json_object_get(p->pod, "spec"), "hostNetwork", false);
+	int r = pin_namespaces(p, err);
+	if (r < 0)
+		return r;
+	if (!p->host_network) {
+		_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
+		NetAttachment at = { 0 };
+		r = net_attach(p->uid, netns, NULL, 0, &at, err);
+		if (r < 0) {
+			unpin_namespaces(p);
+			return err_prefix(err, "pod sandbox");
+		}
+		snprintf(p->ip, sizeof(p->ip), "%s", at.ip);
+		p->cni_result = json_incref(at.result);
+		net_attachment_release(&at);
+	} else {
+		snprintf(p->ip, sizeof(p->ip), "%s", "127.0.0.1");
+		/* the node's address would be better; the API side gives --node-ip */
+	}
+	save_sandbox(p);
+	Cgroup *cg = NULL;
+	_cleanup_free_ char *cgpath = pod_cgroup_path(p, NULL);
+	if (cg_create(a->cgroup_root, cgpath, &cg, err) < 0) {
+		sandbox_destroy(a, p);
+		return err_prefix(err, "pod sandbox");
+	}
+	cg_free(cg);
+	r = write_etc(a, p, err);
+	if (r < 0) {
+		sandbox_destroy(a, p);
+		return r;
+	}
+	p->sandbox_ready = true;
+	return 0;
+}
+
+int sandbox_adopt(Agent *a, Pod *p)
+{
+	(void)a;
+	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
+	_cleanup_json_ json_t *j = NULL;
+	if (json_load_path(path, 1 << 20, &j, NULL) < 0)
+		return 0;
+	_cleanup_free_ char *ipc = sandbox_ns_path(p, "ipc");
+	if (!is_nsfs(ipc))
+		return 0;
+	p->host_network = json_bool(j, "hostNetwork", false);
+	snprintf(p->ip, sizeof(p->ip), "%s", json_str(j, "ip") ? json_str(j, "ip") : "");
+	json_t *res = json_object_get(j, "cniResult");
+	p->cni_result = res && !json_is_null(res) ? json_incref(res) : NULL;
+	p->sandbox_ready = true;
+	return 1;
+}
+
+void sandbox_destroy(Agent *a, Pod *p)
+{
+	_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
+	if (!p->host_network) {
+		Error *e = NULL;
+		if (net_detach(p->uid, is_nsfs(netns) ? netns : NULL, NULL, 0, p->cni_result, &e) < 0)
+			log_warn("pod %s/%s: network: %s", p->ns, p->name, err_msg(e));
+		err_free(e);
+	}
+	json_decref(p->cni_result);
+	p->cni_result = NULL;
+	unpin_namespaces(p);
+	_cleanup_free_ char *cgpath = pod_cgroup_path(p, NULL);
+	Cgroup *cg = NULL;
+	if (cg_create(a->cgroup_root, cgpath, &cg, NULL) == 0) {
+		cg_kill_all(cg, SIGKILL, NULL);
+		cg_destroy(cg, NULL);
+		cg_free(cg);
+	}
+	p->sandbox_ready = false;
+}

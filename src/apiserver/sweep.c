@@ -1,0 +1,106 @@
+/* sweep.c - the API server's periodic work, in one throttled timer
+ * (apiserver_run calls api_sweep about once a second):
+ *
+ *   - Events expire: core v1 and events.k8s.io/v1 Events older than the
+ *     event TTL (1 h, kube-apiserver's --event-ttl default; measured from
+ *     lastTimestamp / eventTime / creationTimestamp) are deleted, every minute.
+ *   - Graceful pod deletion ends: a pod whose deletionTimestamp (now + grace
+ *     period, set by DELETE) has passed and that has no finalizers is removed,
+ *     as when its kubelet confirms with grace 0.  A full scan runs every 15 s
+ *     (pods marked by another API server over the same etcd, or before a
+ *     restart); pods this server marked are looked at when their time comes
+ *     (api_sweep_pod_hint), so a short grace period ends on time.
+ *
+ * The work is level-triggered: everything is read back from the store.
+ */
+#include "api-internal.h"
+#include "handlers.h"
+#include "../base/cleanup.h"
+#include <string.h>
+#include <time.h>
+
+#define EVENT_TTL 3600
+#define EVENT_SWEEP_EVERY 60
+#define POD_SCAN_EVERY 15
+
+static int64_t event_time(const json_t *ev)
+{
+	static const char *const fields[] = { "lastTimestamp", "eventTime", "deprecatedLastTimestamp", "firstTimestamp" };
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++) {
+		int64_t t = api_parse_time(json_str(ev, fields[i]));
+		if (t > 0)
+			return t;
+	}
+	return api_parse_time(api_meta_str(ev, "creationTimestamp"));
+}
+
+static void sweep_events(Api *api, const char *group, int64_t now)
+{
+	const ApiResource *r = api_resource_find(api, group, NULL, "events");
+	if (!r)
+		return;
+	_cleanup_free_ char *prefix = api_resource_key(r, NULL, NULL);
+	_cleanup_json_ json_t *items = json_array();
+	int64_t rev;
+	bool more;
+	if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
+		return;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(items, i, ev)
+		if (event_time(ev) + EVENT_TTL < now)
+			api_delete_now(api, r, api_meta_str(ev, "namespace"), api_meta_str(ev, "name"), NULL, NULL);
+}
+
+/* Remove the pods whose grace period is over; returns the earliest deadline still ahead (0: none). */
+static int64_t sweep_pods(Api *api, int64_t now)
+{
+	const ApiResource *r = api_resource_find(api, "", NULL, "pods");
+	_cleanup_free_ char *prefix = api_resource_key(r, NULL, NULL);
+	_cleanup_json_ json_t *items = json_array();
+	int64_t rev, next = 0;
+	bool more;
+	if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
+		return 0;
+	size_t i;
+	json_t *pod;
+	json_array_foreach(items, i, pod) {
+		int64_t t = api_parse_time(api_meta_str(pod, "deletionTimestamp"));
+		if (t <= 0 || json_array_size(json_path(pod, "metadata.finalizers")))
+			continue;
+		if (t <= now)
+			api_delete_now(api, r, api_meta_str(pod, "namespace"), api_meta_str(pod, "name"), NULL, NULL);
+		else if (!next || t < next)
+			next = t;
+	}
+	return next;
+}
+
+void api_sweep_pod_hint(Api *api, int64_t deadline)
+{
+	pthread_mutex_lock(&api->lock);
+	if (!api->grace_next || deadline < api->grace_next)
+		api->grace_next = deadline;
+	pthread_mutex_unlock(&api->lock);
+}
+
+void api_sweep(Api *api)
+{
+	int64_t now = (int64_t)time(NULL);
+	if (now - api->events_swept >= EVENT_SWEEP_EVERY) {
+		api->events_swept = now;
+		sweep_events(api, "", now);
+		sweep_events(api, "events.k8s.io", now);
+	}
+	pthread_mutex_lock(&api->lock);
+	bool due = (api->grace_next && api->grace_next <= now) || now - api->pods_swept >= POD_SCAN_EVERY;
+	if (due)
+		api->grace_next = 0;
+	pthread_mutex_unlock(&api->lock);
+	if (!due)
+		return;
+	api->pods_swept = now;
+	int64_t next = sweep_pods(api, now);
+	if (next)
+		api_sweep_pod_hint(api, next);
+}

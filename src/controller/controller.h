@@ -1,0 +1,25 @@
+/* controller.h - the workload controllers (kube-controller-manager's role):
+ * ReplicaSet, ReplicationController and Deployment, each a watch -> work
+ * queue -> sync(key) loop over informer caches, talking to the API server
+ * only through the shared/kube.h client, so they run in-process (started by
+ * `berth server`) or remotely (`berth controller --kubeconfig F`) alike.
+ */
+#ifndef BERTH_CONTROLLER_H
+#define BERTH_CONTROLLER_H
+#include "../base/err.h"
+#include "../shared/kube.h"
+
+typedef struct ControllerManager ControllerManager;
+
+/* Start every controller against kc (owned by the manager from now on):
+ * informers are listed before workers start.  Returns once running. */
+int controller_manager_start(KubeClient *kc, ControllerManager **ret, Error **err);
+/* For `berth server`: a background thread waits for DATA/kubeconfig.yaml and
+ * /readyz on the listen address (loopback), then starts the controllers with
+ * the admin credentials.  Never fails after returning 0; problems are logged. */
+int controller_manager_start_when_ready(const char *data_dir, const char *listen, ControllerManager **ret,
+					Error **err);
+/* Stop workers and informers and free everything (NULL is fine). */
+void controller_manager_stop(ControllerManager *m);
+
+#endif

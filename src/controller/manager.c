@@ -1,0 +1,207 @@
+/* manager.c - the controller manager: one client, one informer per watched
+ * kind shared by every controller, worker threads that pop keys and call
+ * sync, and the in-process start-up used by `berth server`.
+ *
+ * A sync that fails is re-queued with per-key back-off; a sync that succeeds
+ * forgets the key's failures.  Shutdown: stop the queues (workers leave at
+ * their next wq_get), join them, then stop the informers.
+ */
+#include "controller-internal.h"
+#include "../base/cleanup.h"
+#include "../base/fs.h"
+#include "../base/log.h"
+#include "../shared/json.h"
+#include <string.h>
+#include <time.h>
+
+#define WORKERS 2
+#define READY_WAIT_MS 50
+
+int64_t mgr_now_s(Manager *m) { return m->now_ms() / 1000; }
+
+void ctl_enqueue_obj(Ctl *c, const json_t *obj)
+{
+	_cleanup_free_ char *key = obj_key(obj);
+	wq_add(c->q, key);
+}
+
+static void *worker_main(void *arg)
+{
+	Ctl *c = arg;
+	for (;;) {
+		char *key = NULL;
+		if (wq_get(c->q, -1, &key) < 0)
+			break;
+		_cleanup_err_ Error *err = NULL;
+		int r = c->sync(c, key, &err);
+		if (r < 0) {
+			log_debug("controller %s: sync '%s': %s", c->name, key, err_msg(err));
+			wq_add_rate_limited(c->q, key);
+		} else
+			wq_forget(c->q, key);
+		wq_done(c->q, key);
+		free(key);
+	}
+	return NULL;
+}
+
+static void ctl_start(Ctl *c)
+{
+	for (c->nworkers = 0; c->nworkers < WORKERS; c->nworkers++)
+		if (pthread_create(&c->th[c->nworkers], NULL, worker_main, c))
+			break;
+}
+
+static void ctl_stop(Ctl *c)
+{
+	if (!c->q)
+		return;
+	wq_shutdown(c->q);
+	for (int i = 0; i < c->nworkers; i++)
+		pthread_join(c->th[i], NULL);
+	c->nworkers = 0;
+}
+
+static void ctl_free(Ctl *c)
+{
+	wq_free(c->q);
+	exp_free(c->exp);
+	c->q = NULL;
+	c->exp = NULL;
+}
+
+static Manager *manager_new(KubeClient *kc)
+{
+	Manager *m = xcalloc(1, sizeof(*m));
+	m->kc = kc;
+	m->now_ms = clock_real_ms;
+	m->pods = informer_new(kc, "/api/v1/pods");
+	m->rs = informer_new(kc, "/apis/apps/v1/replicasets");
+	m->rc = informer_new(kc, "/api/v1/replicationcontrollers");
+	m->deploy = informer_new(kc, "/apis/apps/v1/deployments");
+	rs_ctl_init(&m->rsc, m, false);
+	rs_ctl_init(&m->rcc, m, true);
+	deploy_ctl_init(&m->dc, m);
+	return m;
+}
+
+static int manager_run(Manager *m, Error **err)
+{
+	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
+		int r = informer_start(all[i], err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		while (!m->stop && !informer_wait_synced(all[i], 1000))
+			;
+	if (m->stop)
+		return 0;
+	ctl_start(&m->rsc);
+	ctl_start(&m->rcc);
+	ctl_start(&m->dc);
+	m->running = true;
+	log_info("controllers: replicaset, replicationcontroller, deployment running");
+	return 0;
+}
+
+int controller_manager_start(KubeClient *kc, ControllerManager **ret, Error **err)
+{
+	Manager *m = manager_new(kc);
+	int r = manager_run(m, err);
+	if (r < 0) {
+		controller_manager_stop(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+/* ---- in-process start for `berth server` ---- */
+
+static char *loopback_url(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *port = colon ? colon + 1 : "6443";
+	_cleanup_free_ char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup(listen);
+	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::"))
+		return xasprintf("https://127.0.0.1:%s", port);
+	return xasprintf("https://%s:%s", host, port);
+}
+
+static void nap(void) { nanosleep(&(struct timespec){ 0, READY_WAIT_MS * 1000000L }, NULL); }
+
+static void *starter_main(void *arg)
+{
+	Manager *m = arg;
+	_cleanup_free_ char *kcpath = fs_join(m->data_dir, "kubeconfig.yaml");
+	_cleanup_free_ char *url = loopback_url(m->listen);
+	KubeClient *kc = NULL;
+	while (!m->stop && !kc) {
+		if (fs_exists(kcpath) && kube_client_new_from_file(kcpath, &kc, NULL) == 0)
+			break;
+		nap();
+	}
+	if (!kc)
+		return NULL;
+	kube_client_set_server(kc, url);
+	while (!m->stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
+		nap();
+	m->kc = kc;
+	/* the informers were made with a NULL client: make them now */
+	m->pods = informer_new(kc, "/api/v1/pods");
+	m->rs = informer_new(kc, "/apis/apps/v1/replicasets");
+	m->rc = informer_new(kc, "/api/v1/replicationcontrollers");
+	m->deploy = informer_new(kc, "/apis/apps/v1/deployments");
+	rs_ctl_init(&m->rsc, m, false);
+	rs_ctl_init(&m->rcc, m, true);
+	deploy_ctl_init(&m->dc, m);
+	_cleanup_err_ Error *err = NULL;
+	if (!m->stop && manager_run(m, &err) < 0)
+		log_error("controllers: %s", err_msg(err));
+	return NULL;
+}
+
+int controller_manager_start_when_ready(const char *data_dir, const char *listen, ControllerManager **ret,
+					Error **err)
+{
+	Manager *m = xcalloc(1, sizeof(*m));
+	m->now_ms = clock_real_ms;
+	m->data_dir = xstrdup(data_dir);
+	m->listen = xstrdup(listen);
+	int r = pthread_create(&m->starter, NULL, starter_main, m);
+	if (r) {
+		free(m->data_dir);
+		free(m->listen);
+		free(m);
+		return err_sys(err, r, "controllers: thread");
+	}
+	m->has_starter = true;
+	*ret = m;
+	return 0;
+}
+
+void controller_manager_stop(ControllerManager *m)
+{
+	if (!m)
+		return;
+	m->stop = 1;
+	if (m->has_starter)
+		pthread_join(m->starter, NULL);
+	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy };
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		informer_stop(all[i]);  /* no more handler calls into the queues */
+	ctl_stop(&m->rsc);
+	ctl_stop(&m->rcc);
+	ctl_stop(&m->dc);
+	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+		informer_free(all[i]);
+	ctl_free(&m->rsc);
+	ctl_free(&m->rcc);
+	ctl_free(&m->dc);
+	kube_client_free(m->kc);
+	free(m->data_dir);
+	free(m->listen);
+	free(m);
+}

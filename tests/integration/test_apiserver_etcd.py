@@ -1,0 +1,148 @@
+"""The API server over the real etcd (Debian's etcd-server): two `berth server`
+processes share one etcd, see each other's writes, and each one's watches see
+the other's.  etcd runs on 127.0.0.1 with free ports and a temp data dir and is
+stopped by PID, as are the servers.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from test_apiserver import BERTH, Server, free_port, read_until, MANIFEST
+
+
+class Etcd:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="berth-etcd-")
+        self.port, peer = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(self.dir, "etcd.log"), "wb")
+        self.proc = subprocess.Popen(
+            ["etcd", "--name", "t", "--data-dir", os.path.join(self.dir, "data"),
+             "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
+             "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+             "--initial-cluster", f"t=http://127.0.0.1:{peer}"], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            assert self.proc.poll() is None, open(self.log.name).read()
+            try:
+                req = urllib.request.Request(self.url + "/v3/kv/range", data=b'{"key":"Lw=="}', method="POST")
+                urllib.request.urlopen(req, timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("etcd did not start")
+
+    def stop(self):
+        os.kill(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class EtcdServer(Server):
+    def __init__(self, etcd):
+        super().__init__()
+        self.etcd = etcd
+
+    def start(self):
+        self.log = open(os.path.join(self.data, "server.log"), "ab")
+        self.proc = subprocess.Popen(
+            [BERTH, "server", "--data-dir", self.data, "--listen", f"127.0.0.1:{self.port}",
+             "--datastore", f"etcd:{self.etcd.url}"], stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            assert self.proc.poll() is None, open(self.log.name).read()
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                if os.path.exists(self.kubeconfig):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("berth server did not start")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    etcd = Etcd()
+    a, b = EtcdServer(etcd), EtcdServer(etcd)
+    try:
+        a.start()
+        b.start()
+        yield a, b
+    finally:
+        for s in (a, b):
+            if s.proc:
+                s.stop()
+            shutil.rmtree(s.data, ignore_errors=True)
+        etcd.stop()
+
+
+def test_two_servers_share_writes(cluster):
+    a, b = cluster
+    a.kubectl("create", "namespace", "shared")
+    a.kubectl("create", "-n", "shared", "configmap", "one", "--from-literal=k=v")
+    got = json.loads(b.kubectl("get", "-n", "shared", "cm", "one", "-o", "json").stdout)
+    assert got["data"] == {"k": "v"}
+    mine = json.loads(a.kubectl("get", "-n", "shared", "cm", "one", "-o", "json").stdout)
+    assert got["metadata"]["resourceVersion"] == mine["metadata"]["resourceVersion"]
+    assert got["metadata"]["uid"] == mine["metadata"]["uid"]
+    # compare-and-swap across servers: b's update makes a's copy stale
+    b.kubectl("patch", "-n", "shared", "cm", "one", "-p", '{"data":{"k":"b"}}')
+    mine["data"]["k"] = "a"
+    p = a.kubectl("replace", "-f", "-", input=json.dumps(mine), check=False)
+    assert p.returncode != 0 and 'Operation cannot be fulfilled on configmaps "one"' in p.stderr
+    assert a.kubectl("get", "-n", "shared", "cm", "one", "-o", "jsonpath={.data.k}").stdout == "b"
+    p = b.kubectl("create", "-n", "shared", "configmap", "one", check=False)
+    assert p.returncode != 0 and 'configmaps "one" already exists' in p.stderr
+    for i in range(5):
+        b.kubectl("create", "-n", "shared", "configmap", f"page{i}")
+    names = a.kubectl("get", "-n", "shared", "cm", "--chunk-size=2", "-o", "name").stdout.split()
+    assert [n for n in names if n.startswith("configmap/page")] == [f"configmap/page{i}" for i in range(5)]
+    a.kubectl("delete", "-n", "shared", "cm", "page0")
+    assert b.kubectl("get", "-n", "shared", "cm", "page0", check=False).returncode != 0
+
+
+def test_watch_sees_other_servers_writes(cluster):
+    a, b = cluster
+    a.kubectl("create", "namespace", "watched")
+    env = dict(os.environ, KUBECONFIG=b.kubeconfig, HOME=b.data)
+    w = subprocess.Popen(["/usr/bin/kubectl", "get", "configmaps", "-n", "watched", "-w", "--output-watch-events"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        a.kubectl("create", "-n", "watched", "configmap", "ping", "--from-literal=a=b")
+        got = read_until(w, "ping")
+        assert got is not None and "ADDED" in got
+        a.kubectl("label", "-n", "watched", "configmap", "ping", "x=y")
+        assert read_until(w, "MODIFIED") is not None
+        a.kubectl("delete", "-n", "watched", "configmap", "ping")
+        assert read_until(w, "DELETED") is not None
+    finally:
+        w.kill()
+        w.wait()
+
+
+def test_user_flow_and_restart_on_etcd(cluster):
+    a, b = cluster
+    a.kubectl("create", "namespace", "flow")
+    out = a.kubectl("apply", "-n", "flow", "-f", "-", input=MANIFEST % {"replicas": 2, "mode": "a"}).stdout
+    assert "deployment.apps/deploy-nginx created" in out
+    out = b.kubectl("apply", "-n", "flow", "-f", "-", input=MANIFEST % {"replicas": 3, "mode": "b"}).stdout
+    assert "deployment.apps/deploy-nginx configured" in out
+    assert b.kubectl("scale", "-n", "flow", "deploy/deploy-nginx", "--replicas=4").returncode == 0
+    assert a.kubectl("get", "-n", "flow", "deploy", "deploy-nginx", "-o",
+                     "jsonpath={.spec.replicas} {.metadata.generation}").stdout == "4 3"
+    before = a.kubectl("get", "-n", "flow", "deploy", "deploy-nginx", "-o", "jsonpath={.metadata.resourceVersion}").stdout
+    a.stop()
+    a.start()
+    assert a.kubectl("get", "-n", "flow", "deploy", "deploy-nginx", "-o",
+                     "jsonpath={.metadata.resourceVersion}").stdout == before
+    a.kubectl("delete", "namespace", "flow")
+    assert b.kubectl("get", "-n", "flow", "deploy", "deploy-nginx", check=False).returncode != 0

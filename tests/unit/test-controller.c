@@ -1,0 +1,189 @@
+/* test-controller.c - the controller framework and the controllers' pure
+ * decision logic: work queue de-dup/delay/back-off with a fake clock,
+ * expectations, label selectors, informer caches fed by injected events,
+ * victim order, pod-template-hash, rolling-update arithmetic. */
+#include "tap.h"
+#include "../../src/controller/controller-internal.h"
+#include "../../src/shared/json.h"
+#include <string.h>
+
+static int64_t fake_ms;
+static int64_t fake_now(void) { return fake_ms; }
+
+static void test_workqueue(void)
+{
+	WorkQueue *q = wq_new(fake_now);
+	char *k = NULL;
+	wq_add(q, "ns/a");
+	wq_add(q, "ns/a");
+	wq_add(q, "ns/b");
+	is_int(wq_len(q), 2, "a key added twice is queued once");
+	is_int(wq_get(q, 0, &k), 1, "get returns a key");
+	is_str(k, "ns/a", "FIFO order");
+	wq_add(q, "ns/a");
+	is_int(wq_len(q), 1, "re-adding a key being processed does not queue it yet");
+	wq_done(q, "ns/a");
+	is_int(wq_len(q), 2, "done re-queues a key added while processing");
+	free(k);
+	while (wq_len(q)) {
+		wq_get(q, 0, &k);
+		wq_done(q, k);
+		free(k);
+	}
+	fake_ms = 1000;
+	wq_add_after(q, "ns/later", 500);
+	is_int(wq_get(q, 0, &k), 0, "a delayed key is not ready before its time");
+	fake_ms = 1500;
+	is_int(wq_get(q, 0, &k), 1, "and is ready once due");
+	is_str(k, "ns/later", "the delayed key");
+	wq_done(q, k);
+	free(k);
+	wq_add_rate_limited(q, "ns/x");
+	wq_add_rate_limited(q, "ns/x");
+	is_int(wq_failures(q, "ns/x"), 2, "failures are counted per key");
+	wq_forget(q, "ns/x");
+	is_int(wq_failures(q, "ns/x"), 0, "forget resets back-off");
+	wq_shutdown(q);
+	is_int(wq_get(q, -1, &k), -1, "get after shutdown returns -1");
+	wq_free(q);
+}
+
+static void test_expectations(void)
+{
+	fake_ms = 0;
+	Expectations *e = exp_new(fake_now);
+	ok(exp_satisfied(e, "k"), "no expectations: satisfied");
+	exp_expect(e, "k", 2, 0);
+	ok(!exp_satisfied(e, "k"), "two creations pending");
+	exp_creation_observed(e, "k");
+	ok(!exp_satisfied(e, "k"), "one still pending");
+	exp_creation_observed(e, "k");
+	ok(exp_satisfied(e, "k"), "all observed");
+	exp_expect(e, "k", 0, 3);
+	exp_lower(e, "k", 0, 3);
+	ok(exp_satisfied(e, "k"), "lowered after failed deletes");
+	exp_expect(e, "k", 1, 0);
+	fake_ms = 6 * 60 * 1000;
+	ok(exp_satisfied(e, "k"), "expectations expire after 5 minutes");
+	exp_free(e);
+}
+
+static void test_selectors(void)
+{
+	_cleanup_json_ json_t *labels = json_pack("{s:s, s:s}", "app", "web", "tier", "front");
+	_cleanup_json_ json_t *s1 = json_pack("{s:{s:s}}", "matchLabels", "app", "web");
+	_cleanup_json_ json_t *s2 = json_pack("{s:[{s:s, s:s, s:[s,s]}]}", "matchExpressions", "key", "tier", "operator", "In",
+					      "values", "front", "back");
+	_cleanup_json_ json_t *s3 = json_pack("{s:[{s:s, s:s}]}", "matchExpressions", "key", "tier", "operator", "DoesNotExist");
+	_cleanup_json_ json_t *s4 = json_pack("{s:[{s:s, s:s, s:[s]}]}", "matchExpressions", "key", "env", "operator", "NotIn",
+					      "values", "prod");
+	_cleanup_json_ json_t *empty = json_object(), *map = json_pack("{s:s}", "app", "db");
+	ok(sel_matches(s1, labels), "matchLabels");
+	ok(sel_matches(s2, labels), "In");
+	ok(!sel_matches(s3, labels), "DoesNotExist");
+	ok(sel_matches(s4, labels), "NotIn with a missing key");
+	ok(sel_matches(empty, labels), "{} matches everything");
+	ok(!sel_matches(NULL, labels), "a nil selector matches nothing");
+	ok(!sel_map_matches(map, labels), "RC map selector mismatch");
+	ok(!sel_map_matches(empty, labels), "an empty RC selector matches nothing");
+}
+
+static json_t *pod(const char *name, const char *node, const char *phase, bool ready, const char *created, int restarts)
+{
+	json_t *p = json_pack("{s:{s:s, s:s, s:s}, s:{}, s:{s:s, s:[], s:[{s:i}]}}", "metadata", "name", name, "namespace", "ns",
+			      "creationTimestamp", created, "spec", "status", "phase", phase, "conditions",
+			      "containerStatuses", "restartCount", restarts);
+	if (node)
+		json_object_set_new(json_object_get(p, "spec"), "nodeName", json_string(node));
+	json_array_append_new(json_path(p, "status.conditions"),
+			      json_pack("{s:s, s:s, s:s}", "type", "Ready", "status", ready ? "True" : "False",
+					"lastTransitionTime", created));
+	return p;
+}
+
+static void test_victims(void)
+{
+	_cleanup_json_ json_t *pods = json_array();
+	json_array_append_new(pods, pod("ready-old", "n1", "Running", true, "2024-01-01T00:00:00Z", 0));
+	json_array_append_new(pods, pod("ready-new", "n1", "Running", true, "2024-01-02T00:00:00Z", 0));
+	json_array_append_new(pods, pod("notready", "n1", "Running", false, "2024-01-01T00:00:00Z", 0));
+	json_array_append_new(pods, pod("pending", "n1", "Pending", false, "2024-01-01T00:00:00Z", 0));
+	json_array_append_new(pods, pod("unassigned", NULL, "Pending", false, "2024-01-01T00:00:00Z", 0));
+	json_array_append_new(pods, pod("restarty", "n1", "Running", false, "2024-01-01T00:00:00Z", 5));
+	rs_victims_sort(pods);
+	const char *want[] = { "unassigned", "pending", "restarty", "notready", "ready-new", "ready-old" };
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		is_str(obj_meta(json_array_get(pods, i), "name"), want[i], "victim %zu is %s", i, want[i]);
+}
+
+static void test_hash(void)
+{
+	_cleanup_json_ json_t *t = json_pack("{s:{s:{s:s}}, s:{s:[{s:s, s:s}]}}", "metadata", "labels", "app", "nginx", "spec",
+					     "containers", "name", "nginx", "image", "nginx:1.15-alpine");
+	_cleanup_json_ json_t *t2 = json_deep_copy(t);
+	json_object_set_new(json_object_get(t2, "metadata"), "creationTimestamp", json_null());
+	json_object_set_new(json_path(t2, "metadata.labels"), "pod-template-hash", json_string("x"));
+	char a[16], b[16], c[16];
+	deploy_template_hash(t, 0, a, sizeof(a));
+	deploy_template_hash(t2, 0, b, sizeof(b));
+	deploy_template_hash(t, 1, c, sizeof(c));
+	ok(strlen(a) >= 8 && strlen(a) <= 10, "hash has Kubernetes' length (%s)", a);
+	ok(strspn(a, "bcdfghjklmnpqrstvwxz2456789") == strlen(a), "hash uses the safe alphabet");
+	is_str(b, a, "hash ignores the hash label and null creationTimestamp (kubectl undo)");
+	ok(strcmp(a, c), "collisionCount changes the hash");
+}
+
+static void test_rolling(void)
+{
+	/* 4 replicas, 25%/25%: surge 1, unavailable 1 */
+	_cleanup_json_ json_t *pct = json_string("25%");
+	is_int(int_or_percent(pct, 4, true, 0), 1, "25%% of 4 rounds up to 1");
+	is_int(int_or_percent(pct, 3, false, 0), 0, "25%% of 3 rounds down to 0");
+	is_int(int_or_percent(pct, 3, true, 0), 1, "25%% of 3 rounds up to 1");
+	is_int(deploy_new_rs_replicas(4, 1, 4, 0), 1, "rollout starts with maxSurge new pods");
+	is_int(deploy_new_rs_replicas(4, 1, 5, 1), 1, "no scale up at max total");
+	is_int(deploy_new_rs_replicas(4, 1, 3, 3), 4, "scale up capped at replicas");
+	is_int(deploy_new_rs_replicas(10, 0, 10, 0), 0, "maxSurge 0 waits for old pods to go");
+	is_int(deploy_max_scaled_down(4, 1, 5, 1, 0), 1, "one old pod may go while the new one is unavailable");
+	is_int(deploy_max_scaled_down(4, 1, 5, 1, 1), 2, "scale down two once the new pod is available");
+}
+
+static int events;
+static void count_handler(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
+{
+	(void)ud, (void)old, (void)obj;
+	events += ev == INF_DELETE ? 100 : ev == INF_UPDATE ? 10 : 1;
+}
+
+static void test_informer_cache(void)
+{
+	Informer *inf = informer_new(NULL, "/api/v1/pods");
+	informer_add_handler(inf, count_handler, NULL);
+	_cleanup_json_ json_t *p1 = pod("a", "n1", "Running", true, "2024-01-01T00:00:00Z", 0);
+	_cleanup_json_ json_t *p2 = pod("b", "n1", "Running", true, "2024-01-01T00:00:00Z", 0);
+	informer_inject(inf, "ADDED", p1);
+	informer_inject(inf, "ADDED", p2);
+	informer_inject(inf, "MODIFIED", p1);
+	_cleanup_json_ json_t *list = informer_list(inf, "ns");
+	_cleanup_json_ json_t *other = informer_list(inf, "n");
+	is_int(json_array_size(list), 2, "two pods cached in ns");
+	is_int(json_array_size(other), 0, "namespace prefix does not leak");
+	informer_inject(inf, "DELETED", p1);
+	_cleanup_json_ json_t *gone = informer_get(inf, "ns", "a");
+	_cleanup_json_ json_t *b = informer_get(inf, "ns", "b");
+	ok(!gone && b, "delete removes from the cache");
+	is_int(events, 112, "handlers saw 2 adds, 1 update, 1 delete");
+	informer_free(inf);
+}
+
+int main(void)
+{
+	test_workqueue();
+	test_expectations();
+	test_selectors();
+	test_informer_cache();
+	test_victims();
+	test_hash();
+	test_rolling();
+	return tap_done();
+}
