@@ -80,6 +80,7 @@ struct Api {
 	volatile int stopping;
 	int64_t grace_next;          /* earliest graceful pod deletion this server set (sweep.c) */
 	int64_t events_swept, pods_swept;
+	uint64_t n_requests;         /* requests started (atomic): idle detection for the memory trim */
 };
 
 /* ---- requests and responses ---- */
@@ -99,6 +100,8 @@ struct ApiRequest {
 	const char *user;            /* authenticated user name (NULL: anonymous) */
 	char *const *groups;         /* its groups, NULL-terminated (may be NULL) */
 	bool authorize;              /* enforce RBAC (set by the HTTP front; in-process callers are trusted) */
+	const char *user_agent;      /* names the field manager of an update without ?fieldManager= */
+	bool managed_set;            /* managedFields already computed (server-side apply) */
 	/* routed */
 	char *group, *version, *ns, *resource, *name, *sub;
 	const ApiResource *res;
@@ -152,6 +155,8 @@ DEFINE_CLEANUP(ApiSelector, api_selector_free)
 json_t *api_patch_merge(const json_t *doc, const json_t *patch);
 json_t *api_patch_json(const json_t *doc, const json_t *ops, Error **err);
 json_t *api_patch_strategic(const json_t *doc, const json_t *patch, Error **err);
+/* The patchMergeKey of list field `field` (in_container: a container's ports); NULL if none. */
+const char *api_patch_merge_key(const char *field, bool in_container);
 
 /* ---- defaults.c / validate.c ---- */
 void api_defaults_pod_spec(json_t *spec);
@@ -173,7 +178,7 @@ void api_validate_pod_template(const json_t *spec, const char *path, json_t *cau
 bool api_name_is_dns1123_subdomain(const char *s);
 bool api_name_is_dns1123_label(const char *s);
 /* Allocate a ClusterIP from cfg.service_cidr that no Service holds. */
-int api_alloc_cluster_ip(Api *api, char *buf, size_t n);
+int api_alloc_cluster_ip(Api *api, const char *owner, char *buf, size_t n);
 /* A deleted Service gives its ClusterIP and NodePorts back. */
 void api_release_service_addresses(Api *api, const json_t *svc);
 /* CRD schema validation (structural subset). */
@@ -195,6 +200,28 @@ int api_watch_start(Api *api, ApiRequest *req, ApiResponse *resp, const char *pr
 int api_watch_next(ApiWatch *w, char **ret, size_t *ret_len, int timeout_ms);
 void api_watch_free(ApiWatch *w);
 DEFINE_CLEANUP(ApiWatch, api_watch_free)
+
+/* ---- fieldset.c: managedFields paths and sets (server-side apply) ---- */
+/* Sets are json objects whose keys are paths; every function returns a new reference. */
+json_t *api_fieldset_of(const json_t *obj);
+json_t *api_fieldset_from_v1(const json_t *fields_v1);
+json_t *api_fieldset_to_v1(const json_t *set);
+/* The value at path in obj (borrowed) or NULL; remove it (true when it was there). */
+json_t *api_fieldset_lookup(const json_t *obj, const char *path);
+bool api_fieldset_remove(json_t *obj, const char *path);
+/* ".spec.containers[name=\"x\"].image"; caller frees. */
+char *api_fieldset_path_string(const char *path);
+/* applied merged into live as apply merges: maps by key, associative lists by key, the rest replaced. */
+json_t *api_fieldset_merge(const json_t *live, const json_t *applied);
+
+/* ---- managed.c: managedFields ---- */
+/* ?fieldManager= or the User-Agent's product; NULL when neither (in-process writes). */
+const char *api_field_manager(const ApiRequest *req, char *buf, size_t n);
+/* Record an Update of old (NULL: a create) into obj's metadata.managedFields. */
+void api_managed_update(const ApiRequest *req, const json_t *old, json_t *obj);
+/* Server-side apply of applied over live (NULL: create): the new object, or
+ * NULL with resp answered (409 conflicts, 422 no fieldManager). */
+json_t *api_managed_apply(ApiRequest *req, const json_t *live, const json_t *applied, ApiResponse *resp);
 
 /* ---- objects.c: object helpers ---- */
 /* Decode a stored value and set metadata.resourceVersion from the revision. */
@@ -221,6 +248,8 @@ typedef struct ApiUser {
 /* Authenticate an Authorization header value; ret filled (api_user_release). -EACCES when not. */
 int api_auth_request(Api *api, const char *authorization, ApiUser *ret);
 void api_user_release(ApiUser *u);
+/* Add group g (n bytes) unless present. */
+void api_user_add_group(ApiUser *u, const char *g, size_t n);
 int api_auth_init(Api *api, Error **err);
 void api_auth_release(Api *api);
 char *api_jwt_sign(Api *api, json_t *claims);

@@ -4,7 +4,9 @@
  * admin token written at first start, `berth token create`, --token-file),
  * re-read when the file changes, and from ServiceAccount JWTs signed with the
  * HMAC key in DATA/tls/sa.key (verified: signature, expiry, and that the
- * ServiceAccount still exists).  Comparisons are constant-time.  A user
+ * ServiceAccount still exists); that key lives in the datastore too, so the
+ * servers of one etcd share it.  Client certificates signed by the CA are
+ * checked in http.c (CN is the user, O the groups).  Comparisons are constant-time.  A user
  * carries its groups: the token file's fourth and later fields (the admin
  * token's system:masters), system:serviceaccounts[:NS] for ServiceAccounts,
  * and system:authenticated for everyone; rbac.c decides what they may do.
@@ -21,17 +23,59 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#define SA_KEY_STORE_KEY "/registry/berth/serviceaccount-signing-key"
+
+static void hex_encode(const unsigned char *b, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static bool hex_decode(const char *s, size_t len, unsigned char *out, size_t n)
+{
+	if (len != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return false;
+		out[i] = (unsigned char)v;
+	}
+	return true;
+}
+
+/* The ServiceAccount signing key is shared through the datastore, so every
+ * server over one etcd signs and verifies the same tokens: the first server
+ * stores its key (DATA/tls/sa.key, or a new one), the others adopt it. */
 static int load_sa_key(Api *api, Error **err)
 {
 	_cleanup_free_ char *p = xasprintf("%s/tls/sa.key", api->cfg.data_dir);
 	_cleanup_free_ char *data = NULL;
 	size_t n = 0;
-	if (fs_read_file(p, 4096, &data, &n, NULL) >= 0 && n == sizeof(api->sa_key)) {
+	bool local = fs_read_file(p, 4096, &data, &n, NULL) >= 0 && n == sizeof(api->sa_key);
+	if (local)
 		memcpy(api->sa_key, data, n);
-		return 0;
+	else
+		RAND_bytes(api->sa_key, sizeof(api->sa_key));
+	for (int attempt = 0; attempt < 3; attempt++) {
+		StoreKV kv;
+		if (store_get(api->store, SA_KEY_STORE_KEY, &kv, NULL) == 0) {
+			bool ok = hex_decode(kv.value, kv.value_len, api->sa_key, sizeof(api->sa_key));
+			store_kv_release(&kv);
+			if (!ok)
+				return err_set(err, EINVAL, "datastore key %s: not a signing key", SA_KEY_STORE_KEY);
+			return fs_write_atomic(p, api->sa_key, sizeof(api->sa_key), 0600, err);
+		}
+		char hex[2 * sizeof(api->sa_key) + 1];
+		hex_encode(api->sa_key, sizeof(api->sa_key), hex);
+		int64_t rev;
+		int r = store_create(api->store, SA_KEY_STORE_KEY, hex, strlen(hex), &rev, NULL);
+		if (r == 0)
+			return local ? 0 : fs_write_atomic(p, api->sa_key, sizeof(api->sa_key), 0600, err);
+		if (r != -EEXIST)
+			return err_set(err, -r, "datastore key %s: %s", SA_KEY_STORE_KEY, strerror(-r));
 	}
-	RAND_bytes(api->sa_key, sizeof(api->sa_key));
-	return fs_write_atomic(p, api->sa_key, sizeof(api->sa_key), 0600, err);
+	return err_set(err, EAGAIN, "datastore key %s: cannot read or create it", SA_KEY_STORE_KEY);
 }
 
 static void tokens_reload(Api *api)
@@ -109,7 +153,7 @@ static int b64url_decode(const char *s, size_t n, unsigned char **ret, size_t *r
 	return 0;
 }
 
-static void user_add_group(ApiUser *u, const char *g, size_t n)
+void api_user_add_group(ApiUser *u, const char *g, size_t n)
 {
 	size_t k = 0;
 	while (u->groups && u->groups[k]) {
@@ -161,9 +205,9 @@ static int auth_jwt(Api *api, const char *tok, ApiUser *ret)
 	store_kv_release(&kv);
 	ret->name = xstrdup(sub);
 	_cleanup_free_ char *nsg = xasprintf("system:serviceaccounts:%s", ns);
-	user_add_group(ret, "system:serviceaccounts", strlen("system:serviceaccounts"));
-	user_add_group(ret, nsg, strlen(nsg));
-	user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
+	api_user_add_group(ret, "system:serviceaccounts", strlen("system:serviceaccounts"));
+	api_user_add_group(ret, nsg, strlen(nsg));
+	api_user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
 	return 0;
 }
 
@@ -183,12 +227,12 @@ static void user_from_line(const char *line, ApiUser *ret)
 		while (*p == '"')
 			p++;
 		size_t g = strcspn(p, ",\"");
-		user_add_group(ret, p, g);
+		api_user_add_group(ret, p, g);
 		p += g;
 		while (*p == '"')
 			p++;
 	}
-	user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
+	api_user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
 }
 
 int api_auth_request(Api *api, const char *authorization, ApiUser *ret)

@@ -266,7 +266,38 @@ static void ip_mark(Api *api, const char *ip)
 		bit_set(api->ip_used, v - api->ip_base);
 }
 
-/* Under api->lock: load the bitmaps from the stored Services once. */
+/* Allocations are claimed in the datastore, one key per address
+ * (ALLOC_PREFIX clusterips/IP, nodeports/PORT, value "NS/NAME"), created
+ * with compare-and-swap: two servers over one etcd never hand out the same
+ * address.  The bitmaps are this server's cache of what is taken. */
+#define ALLOC_PREFIX "/registry/berth/allocations/"
+
+static char *owner_of(const json_t *svc)
+{
+	return xasprintf("%s/%s", api_meta_str(svc, "namespace") ?: "", api_meta_str(svc, "name") ?: "");
+}
+
+/* 0 claimed, -EEXIST someone holds it, other -errno. */
+static int alloc_claim(Api *api, const char *kind, const char *id, const char *owner)
+{
+	_cleanup_free_ char *key = xasprintf(ALLOC_PREFIX "%s/%s", kind, id);
+	int64_t rev;
+	return store_create(api->store, key, owner, strlen(owner), &rev, NULL);
+}
+
+/* Give back a claim that owner holds. */
+static void alloc_release(Api *api, const char *kind, const char *id, const char *owner)
+{
+	_cleanup_free_ char *key = xasprintf(ALLOC_PREFIX "%s/%s", kind, id);
+	StoreKV kv;
+	if (store_get(api->store, key, &kv, NULL) < 0)
+		return;
+	if (kv.value_len == strlen(owner) && !memcmp(kv.value, owner, kv.value_len))
+		store_delete(api->store, key, kv.mod_revision, NULL, NULL, NULL);
+	store_kv_release(&kv);
+}
+
+/* Under api->lock: load the bitmaps from the stored Services and claims once. */
 static void ip_load_locked(Api *api)
 {
 	if (api->ip_loaded)
@@ -309,18 +340,21 @@ static void ip_load_locked(Api *api)
 	store_kv_list_release(&l);
 }
 
-int api_alloc_cluster_ip(Api *api, char *buf, size_t n)
+int api_alloc_cluster_ip(Api *api, const char *owner, char *buf, size_t n)
 {
 	int r = -ENOSPC;
 	pthread_mutex_lock(&api->lock);
 	ip_load_locked(api);
-	for (uint32_t i = 10; i < api->ip_size; i++) {
+	for (uint32_t i = 10; i < api->ip_size - 1; i++) {
 		if (bit_get(api->ip_used, i))
 			continue;
 		bit_set(api->ip_used, i);
 		struct in_addr a = { .s_addr = htonl(api->ip_base + i) };
 		inet_ntop(AF_INET, &a, buf, (socklen_t)n);
-		r = 0;
+		int c = alloc_claim(api, "clusterips", buf, owner);
+		if (c == -EEXIST)
+			continue; /* another server took it */
+		r = c;
 		break;
 	}
 	pthread_mutex_unlock(&api->lock);
@@ -330,36 +364,60 @@ int api_alloc_cluster_ip(Api *api, char *buf, size_t n)
 void api_release_service_addresses(Api *api, const json_t *svc)
 {
 	struct in_addr a;
+	_cleanup_free_ char *owner = owner_of(svc);
 	const char *ip = json_str(json_object_get(svc, "spec"), "clusterIP");
 	pthread_mutex_lock(&api->lock);
-	if (api->ip_loaded && ip && inet_pton(AF_INET, ip, &a) == 1) {
+	if (ip && inet_pton(AF_INET, ip, &a) == 1) {
+		alloc_release(api, "clusterips", ip, owner);
 		uint32_t v = ntohl(a.s_addr);
-		if (v - api->ip_base >= 10 && v - api->ip_base < api->ip_size - 1)
+		if (api->ip_loaded && v - api->ip_base >= 10 && v - api->ip_base < api->ip_size - 1)
 			api->ip_used[(v - api->ip_base) / 8] &= (unsigned char)~(1u << ((v - api->ip_base) % 8));
 	}
 	size_t i;
 	json_t *p;
 	json_array_foreach(json_path(svc, "spec.ports"), i, p) {
 		json_int_t np = json_int(p, "nodePort", 0);
-		if (api->ip_loaded && np >= 30000 && np < 32768)
+		if (np < 30000 || np >= 32768)
+			continue;
+		char id[16];
+		snprintf(id, sizeof(id), "%d", (int)np);
+		alloc_release(api, "nodeports", id, owner);
+		if (api->ip_loaded)
 			api->node_port_used[(np - 30000) / 8] &= (unsigned char)~(1u << ((np - 30000) % 8));
 	}
 	pthread_mutex_unlock(&api->lock);
 }
 
-static int alloc_node_port(Api *api)
+static int alloc_node_port(Api *api, const char *owner)
 {
 	int port = -ENOSPC;
 	pthread_mutex_lock(&api->lock);
 	ip_load_locked(api);
-	for (uint32_t i = 0; i < 32768 - 30000; i++)
-		if (!bit_get(api->node_port_used, i)) {
-			bit_set(api->node_port_used, i);
-			port = 30000 + (int)i;
-			break;
-		}
+	for (uint32_t i = 0; i < 32768 - 30000; i++) {
+		if (bit_get(api->node_port_used, i))
+			continue;
+		bit_set(api->node_port_used, i);
+		char id[16];
+		snprintf(id, sizeof(id), "%u", 30000 + i);
+		int c = alloc_claim(api, "nodeports", id, owner);
+		if (c == -EEXIST)
+			continue;
+		port = c < 0 ? c : 30000 + (int)i;
+		break;
+	}
 	pthread_mutex_unlock(&api->lock);
 	return port;
+}
+
+/* An address the client chose: remember it and claim it (best effort). */
+static void claim_given(Api *api, const char *kind, const char *id, const char *owner)
+{
+	pthread_mutex_lock(&api->lock);
+	ip_load_locked(api);
+	if (!strcmp(kind, "clusterips"))
+		ip_mark(api, id);
+	alloc_claim(api, kind, id, owner);
+	pthread_mutex_unlock(&api->lock);
 }
 
 void api_defaults_service(Api *api, json_t *obj)
@@ -369,6 +427,8 @@ void api_defaults_service(Api *api, json_t *obj)
 		return;
 	set_default(spec, "type", json_string("ClusterIP"));
 	set_default(spec, "sessionAffinity", json_string("None"));
+	_cleanup_free_ char *owner = owner_of(obj);
+	bool is_update = api_meta_str(obj, "uid") && api_meta_str(obj, "resourceVersion");
 	const char *type = json_str(spec, "type") ? json_str(spec, "type") : "";
 	bool external = !strcmp(type, "ExternalName");
 	bool node_ports = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
@@ -380,23 +440,25 @@ void api_defaults_service(Api *api, json_t *obj)
 		set_default(p, "protocol", json_string("TCP"));
 		if (json_object_get(p, "port"))
 			set_default(p, "targetPort", json_deep_copy(json_object_get(p, "port")));
-		if (node_ports && !json_int(p, "nodePort", 0)) {
-			int np = alloc_node_port(api);
+		json_int_t given = json_int(p, "nodePort", 0);
+		if (node_ports && !given) {
+			int np = alloc_node_port(api, owner);
 			if (np > 0)
 				json_object_set_new(p, "nodePort", json_integer(np));
+		} else if (given >= 30000 && given < 32768 && !is_update) {
+			char id[16];
+			snprintf(id, sizeof(id), "%d", (int)given);
+			claim_given(api, "nodeports", id, owner);
 		}
 	}
 	if (!external) {
 		const char *ip = json_str(spec, "clusterIP");
 		char buf[64];
 		if (!ip || !*ip) {
-			if (api_alloc_cluster_ip(api, buf, sizeof(buf)) == 0)
+			if (api_alloc_cluster_ip(api, owner, buf, sizeof(buf)) == 0)
 				json_object_set_new(spec, "clusterIP", json_string(buf));
-		} else if (strcmp(ip, "None")) {
-			pthread_mutex_lock(&api->lock);
-			ip_load_locked(api);
-			ip_mark(api, ip);
-			pthread_mutex_unlock(&api->lock);
+		} else if (strcmp(ip, "None") && !is_update) {
+			claim_given(api, "clusterips", ip, owner);
 		}
 		set_default(spec, "clusterIPs", json_pack("[s]", json_str(spec, "clusterIP") ?: ""));
 		set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));

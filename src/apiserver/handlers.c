@@ -420,6 +420,11 @@ int api_store_error(ApiResponse *resp, const ApiRequest *req, int r, const char 
 	return r;
 }
 
+static bool is_service(const ApiResource *r)
+{
+	return !r->group[0] && !strcmp(r->resource, "services");
+}
+
 /* Store obj as a new object; on success responds 201 with it. */
 int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 {
@@ -447,8 +452,14 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 		json_object_set_new(json_obj_ensure(meta, "labels"), "kubernetes.io/metadata.name",
 				    json_string(api_meta_str(obj, "name") ?: ""));
 	}
-	if (api_admit(api, req, resp, obj) < 0)
+	bool auto_addr = is_service(req->res) && !json_path(obj, "spec.clusterIP");
+	if (api_admit(api, req, resp, obj) < 0) {
+		if (auto_addr)
+			api_release_service_addresses(api, obj);
 		return -EINVAL;
+	}
+	if (!req->managed_set)
+		api_managed_update(req, NULL, obj);
 	size_t len;
 	_cleanup_free_ char *val = api_object_encode(obj, &len);
 	if (len > BERTH_MAX_API_OBJECT) {
@@ -460,8 +471,11 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 	_cleanup_err_ Error *err = NULL;
 	int64_t rev;
 	int r = store_create(api->store, key, val, len, &rev, &err);
-	if (r < 0)
+	if (r < 0) {
+		if (auto_addr)
+			api_release_service_addresses(api, obj);
 		return api_store_error(resp, req, r, api_meta_str(obj, "name"), err);
+	}
 	api_object_set_rv(obj, rev);
 	api_after_create(api, req->res, obj);
 	api_respond_json(resp, 201, json_incref(obj));
@@ -485,8 +499,11 @@ static void handle_create(Api *api, ApiRequest *req, ApiResponse *resp)
 	if (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0)
 		return;
 	if (api_param(req, "dryRun")) {
+		bool auto_addr = is_service(req->res) && !json_path(obj, "spec.clusterIP");
 		if (api_admit(api, req, resp, obj) == 0)
 			api_respond_json(resp, 201, json_incref(obj));
+		if (auto_addr) /* nothing is kept for a dry run */
+			api_release_service_addresses(api, obj);
 		return;
 	}
 	api_create_object(api, req, resp, obj);

@@ -12,9 +12,12 @@
 #include "../base/cleanup.h"
 #include "../base/fs.h"
 #include "../base/log.h"
+#include "../base/memtrim.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,20 +34,24 @@ void apiserver_stop(void)
 typedef struct Conn {
 	StrBuf body;
 	bool too_big;
-	/* a running watch */
 	Api *api;
+} Conn;
+
+/* A running watch belongs to its response, not to the connection:
+ * libmicrohttpd may complete (and free) the connection before it destroys
+ * the response, so the stream is freed by the response's own callback. */
+typedef struct WatchStream {
 	ApiWatch *watch;
 	struct MHD_Connection *mc;
 	char *pending;
 	size_t pending_len, pending_off;
-} Conn;
+} WatchStream;
 
 static void conn_free(Conn *c)
 {
 	if (!c)
 		return;
 	sb_release(&c->body);
-	free(c->pending);
 	free(c);
 }
 
@@ -77,7 +84,7 @@ static bool client_gone(struct MHD_Connection *mc)
 static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	(void)pos;
-	Conn *c = cls;
+	WatchStream *c = cls;
 	while (!c->pending) {
 		if (stop_requested || client_gone(c->mc))
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -100,18 +107,20 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 
 static void watch_done(void *cls)
 {
-	Conn *c = cls;
-	api_watch_free(c->watch);
-	c->watch = NULL;
+	WatchStream *ws = cls;
+	api_watch_free(ws->watch);
+	free(ws->pending);
+	free(ws);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *mc, Conn *c, ApiResponse *resp)
+static enum MHD_Result send_response(struct MHD_Connection *mc, ApiResponse *resp)
 {
 	struct MHD_Response *r;
 	if (resp->watch) {
-		c->watch = TAKE_PTR(resp->watch);
-		c->mc = mc;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, c, watch_done);
+		WatchStream *ws = xcalloc(1, sizeof(*ws));
+		ws->watch = TAKE_PTR(resp->watch);
+		ws->mc = mc;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, watch_reader, ws, watch_done);
 	} else {
 		r = MHD_create_response_from_buffer(resp->len, resp->body ? resp->body : (char *)"", MHD_RESPMEM_MUST_COPY);
 	}
@@ -122,6 +131,49 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, Conn *c, ApiResp
 	enum MHD_Result ret = MHD_queue_response(mc, (unsigned)resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/* A client certificate the CA signed: CN is the user, each O a group (as
+ * kube-apiserver's x509 authenticator).  -EACCES when there is none. */
+static int auth_client_cert(struct MHD_Connection *mc, ApiUser *ret)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (!ci || !ci->tls_session)
+		return -EACCES;
+	gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+	unsigned int status = 0, n = 0;
+	const gnutls_datum_t *peers = gnutls_certificate_get_peers(s, &n);
+	if (!peers || n == 0 || gnutls_certificate_verify_peers2(s, &status) < 0 || status != 0)
+		return -EACCES;
+	gnutls_x509_crt_t crt;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -EACCES;
+	int r = -EACCES;
+	char buf[256];
+	size_t len = sizeof(buf);
+	if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, buf, &len) >= 0 && len > 0) {
+		memset(ret, 0, sizeof(*ret));
+		ret->name = xstrndup(buf, len);
+		for (unsigned i = 0; i < 16; i++) {
+			len = sizeof(buf);
+			if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME, i, 0, buf, &len) < 0)
+				break;
+			api_user_add_group(ret, buf, strnlen(buf, len));
+		}
+		api_user_add_group(ret, "system:authenticated", strlen("system:authenticated"));
+		r = 0;
+	}
+	gnutls_x509_crt_deinit(crt);
+	return r;
+}
+
+/* A bearer token when one is sent, else a client certificate. */
+static int authenticate(Api *api, struct MHD_Connection *mc, const char *authz, ApiUser *ret)
+{
+	if (authz && *authz)
+		return api_auth_request(api, authz, ret);
+	return auth_client_cert(mc, ret);
 }
 
 static bool public_path(const char *url)
@@ -141,6 +193,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 		sb_init(&c->body);
 		c->api = api;
 		*con_cls = c;
+		__atomic_add_fetch(&api->n_requests, 1, __ATOMIC_RELAXED);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -157,6 +210,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	MHD_get_connection_values(mc, MHD_GET_ARGUMENT_KIND, collect_param, &req);
 	req.accept = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept");
 	req.content_type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
+	req.user_agent = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "User-Agent");
 	req.body = c->body.buf;
 	req.body_len = c->body.len;
 	ApiUser user = { 0 };
@@ -164,7 +218,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	if (c->too_big) {
 		api_respond_status(&resp, 413, "RequestEntityTooLarge", "Request entity too large: limit is %u",
 				   BERTH_MAX_API_BODY);
-	} else if (api_auth_request(api, authz, &user) < 0 && !public_path(url)) {
+	} else if (authenticate(api, mc, authz, &user) < 0 && !public_path(url)) {
 		api_respond_status(&resp, 401, "Unauthorized", "Unauthorized");
 	} else {
 		req.user = user.name;
@@ -174,7 +228,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 	}
 	api_user_release(&user);
 	log_debug("%s %s -> %d", method, url, resp.status);
-	enum MHD_Result ret = send_response(mc, c, &resp);
+	enum MHD_Result ret = send_response(mc, &resp);
 	api_response_release(&resp);
 	api_request_release(&req);
 	return ret;
@@ -214,15 +268,30 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, Error **err)
 	return 0;
 }
 
-static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const char *cert, const char *key)
+static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const char *cert, const char *key,
+				       const char *ca)
 {
 	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
 					MHD_USE_ERROR_LOG,
 				0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_TRUST, ca,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+}
+
+/* After a second with no new request, give back freed heap and clean
+ * library pages (base/memtrim.c); once per quiet period. */
+static void idle_trim(Api *api, uint64_t *seen, bool *trimmed)
+{
+	uint64_t n = __atomic_load_n(&api->n_requests, __ATOMIC_RELAXED);
+	if (n != *seen) {
+		*seen = n;
+		*trimmed = false;
+	} else if (!*trimmed) {
+		mem_trim();
+		*trimmed = true;
+	}
 }
 
 int apiserver_run(const ApiServerConfig *cfg, Error **err)
@@ -236,9 +305,11 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 	_cleanup_free_ char *url = xasprintf("https://%s", cfg->listen);
 	if ((r = apiserver_certs_ensure(cfg->data_dir, url, err)) < 0)
 		return r;
-	_cleanup_free_ char *cert = NULL, *key = NULL;
+	_cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
 	_cleanup_free_ char *cp = xasprintf("%s/tls/serving.crt", cfg->data_dir), *kp = xasprintf("%s/tls/serving.key", cfg->data_dir);
-	if ((r = fs_read_file(cp, 1 << 20, &cert, NULL, err)) < 0 || (r = fs_read_file(kp, 1 << 20, &key, NULL, err)) < 0)
+	_cleanup_free_ char *cap = xasprintf("%s/tls/ca.crt", cfg->data_dir);
+	if ((r = fs_read_file(cp, 1 << 20, &cert, NULL, err)) < 0 || (r = fs_read_file(kp, 1 << 20, &key, NULL, err)) < 0 ||
+	    (r = fs_read_file(cap, 1 << 20, &ca, NULL, err)) < 0)
 		return r;
 	_cleanup_free_ char *dbspec = cfg->datastore ? xstrdup(cfg->datastore) : xasprintf("sqlite:%s/state.db", cfg->data_dir);
 	Api api = { .cfg = *cfg, .started = (int64_t)time(NULL) };
@@ -249,17 +320,21 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 		goto out;
 	api_crd_refresh(&api);
 	api_bootstrap(&api);
-	struct MHD_Daemon *d = start_daemon(&api, &sa, cert, key);
+	struct MHD_Daemon *d = start_daemon(&api, &sa, cert, key, ca);
 	if (!d) {
 		r = err_set(err, EADDRINUSE, "listen on %s: cannot start the HTTPS server (address in use?)", cfg->listen);
 		goto out;
 	}
 	log_info("berth API server listening on https://%s", cfg->listen);
+	uint64_t seen = 0;
+	bool trimmed = false;
 	for (unsigned tick = 0; !stop_requested; tick++) {
 		struct timespec ts = { 0, 200 * 1000000L };
 		nanosleep(&ts, NULL);
-		if (tick % 5 == 0)
+		if (tick % 5 == 0) {
 			api_sweep(&api);
+			idle_trim(&api, &seen, &trimmed);
+		}
 	}
 	MHD_stop_daemon(d);
 	r = 0;

@@ -219,7 +219,7 @@ json_t *api_patch_json(const json_t *doc, const json_t *ops, Error **err)
 /* ---- strategic merge patch ---- */
 
 /* The patchMergeKey of list field `field`; in_container tells "ports" apart. */
-static const char *smp_merge_key(const char *field, bool in_container)
+const char *api_patch_merge_key(const char *field, bool in_container)
 {
 	static const char *const keys[][2] = {
 		{ "containers", "name" }, { "initContainers", "name" }, { "ephemeralContainers", "name" },
@@ -374,7 +374,7 @@ static void smp_map_directives(json_t *out, const json_t *patch, bool in_contain
 			json_t *list = json_object_get(out, field);
 			if (json_is_array(list))
 				json_object_set_new(out, field, smp_apply_order(json_incref(list), v,
-										smp_merge_key(field, in_container)));
+										api_patch_merge_key(field, in_container)));
 		}
 	}
 	json_t *retain = json_object_get(patch, "$retainKeys");
@@ -433,7 +433,7 @@ static json_t *smp_merge_value(const json_t *cur, const json_t *patch, const cha
 	if (json_is_object(patch))
 		return smp_merge_map(json_is_object(cur) ? cur : NULL, patch, in_container, depth, err);
 	if (json_is_array(patch) && field) {
-		const char *key = smp_merge_key(field, in_container);
+		const char *key = api_patch_merge_key(field, in_container);
 		if (key)
 			return smp_merge_keyed_list(cur, patch, field, key, depth, err);
 		if (smp_merge_primitive(field))

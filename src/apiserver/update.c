@@ -13,6 +13,7 @@
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
+#include "../shared/yaml.h"
 #include <string.h>
 #include <time.h>
 
@@ -142,6 +143,8 @@ static int update_object(Api *api, ApiRequest *req, ApiResponse *resp, const jso
 		api_respond_invalid(resp, req, req->name, causes);
 		return -EINVAL;
 	}
+	if (!req->managed_set)
+		api_managed_update(req, cur, obj);
 	size_t len, clen;
 	_cleanup_free_ char *val = api_object_encode(obj, &len);
 	_cleanup_json_ json_t *cur_copy = json_deep_copy(cur);
@@ -253,6 +256,36 @@ void api_handle_update(Api *api, ApiRequest *req, ApiResponse *resp)
 	update_object(api, req, resp, cur, cur_rev, obj, false);
 }
 
+/* The applied configuration of a server-side apply: JSON or YAML, an object
+ * of the resource's kind; NULL after answering 400. */
+static json_t *apply_body(const ApiRequest *req, ApiResponse *resp)
+{
+	json_t *obj = json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
+	_cleanup_err_ Error *err = NULL;
+	if (!obj && yaml_parse_buf(req->body ? req->body : "", req->body_len, &obj, &err) < 0) {
+		api_respond_status(resp, 400, "BadRequest", "error decoding YAML: %s", err_msg(err));
+		return NULL;
+	}
+	if (!json_is_object(obj) || (json_object_get(obj, "metadata") && !json_is_object(json_object_get(obj, "metadata")))) {
+		json_decref(obj);
+		api_respond_status(resp, 400, "BadRequest", "the applied configuration must be an object");
+		return NULL;
+	}
+	_cleanup_free_ char *av = api_resource_api_version(req->res);
+	const char *name = api_meta_str(obj, "name");
+	if (!name || strcmp(name, req->name)) {
+		api_respond_status(resp, 400, "BadRequest", "the name of the object (%s) does not match the name on the "
+				   "URL (%s)", name ? name : "", req->name);
+		json_decref(obj);
+		return NULL;
+	}
+	if (api_check_kind(req, resp, obj, req->res->kind, av) < 0) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 {
 	if (req->body_len > BERTH_MAX_API_OBJECT) {
@@ -266,9 +299,10 @@ void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 		int64_t cur_rev;
 		int r = api_load(api, req->res, req->ns, req->name, &cur, &cur_rev);
 		if (r == -ENOENT && apply) {
-			_cleanup_json_ json_t *obj = api_body_object(req, resp);
-			if (obj && req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0)
+			_cleanup_json_ json_t *body = apply_body(req, resp);
+			if (!body || (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0))
 				return;
+			_cleanup_json_ json_t *obj = api_managed_apply(req, NULL, body, resp);
 			if (obj)
 				api_create_object(api, req, resp, obj);
 			return;
@@ -281,7 +315,14 @@ void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 		_cleanup_json_ json_t *base = req->sub && !strcmp(req->sub, "scale") ? api_scale_from(cur) : json_incref(cur);
 		_cleanup_err_ Error *err = NULL;
 		int code;
-		_cleanup_json_ json_t *obj = api_patch_apply(req, base, &code, &err);
+		_cleanup_json_ json_t *obj = NULL;
+		if (apply && !(req->sub && !strcmp(req->sub, "scale"))) {
+			_cleanup_json_ json_t *body = apply_body(req, resp);
+			if (!body || !(obj = api_managed_apply(req, cur, body, resp)))
+				return;
+		} else {
+			obj = api_patch_apply(req, base, &code, &err);
+		}
 		if (!obj || !json_is_object(obj)) {
 			if (code == 422) {
 				_cleanup_json_ json_t *causes = json_array();

@@ -126,11 +126,23 @@ typedef struct TarResult {
 	uint64_t entries;
 } TarResult;
 
+/* Where a tar stream comes from: an fd, or (fd < 0) a callback that hands
+ * out the next piece of the stream, valid until its next call (0 at the end,
+ * < 0 on failure): a pull feeds the unpacker from download buffers without
+ * copying them through a pipe. */
+typedef struct TarInput {
+	int fd;
+	ssize_t (*read)(void *ud, const void **ret_buf);
+	void *ud;
+} TarInput;
 /* Read a tar (plain, gzip, bzip2, xz or zstd) from in_fd and unpack it below
  * the directory rootfd without ever writing outside it.  When gz is non-NULL
  * the uncompressed stream is also gzip-compressed into that blob. */
 int tar_unpack_stream(int in_fd, int rootfd, TarMode mode, BlobWriter *gz, TarResult *ret,
 		      Error **err);
+/* The same over any input. */
+int tar_unpack_input(const TarInput *in, int rootfd, TarMode mode, BlobWriter *gz, TarResult *ret,
+		     Error **err);
 /* An archive reader that yields the decompressed bytes of fd as one entry
  * (archive_read_data); caller archive_read_free()s it. */
 struct archive *tar_decompressor_open(int fd, bool *ret_empty, Error **err);
@@ -175,7 +187,7 @@ int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *e
  * gate(gate_ud) decides (blocking as long as it needs) whether it may be
  * published: a pull unpacks while the blob downloads and publishes only
  * once the blob's digest is verified and the parent layer is in place. */
-int layer_unpack_gated(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
+int layer_unpack_gated(ImgStore *s, const TarInput *in, const char *parent_chain, const char *expect_diff_id,
 		       bool make_blob, int (*gate)(void *ud, Error **err), void *gate_ud, LayerResult *res,
 		       Error **err);
 /* Make directory `dir` (overlay whiteouts) the unpacked layer res->chain_id

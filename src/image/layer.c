@@ -178,10 +178,11 @@ static int layer_publish(ImgStore *s, const char *tmp, const char *parent, const
 int layer_unpack(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
 		 bool make_blob, LayerResult *res, Error **err)
 {
-	return layer_unpack_gated(s, in_fd, parent_chain, expect_diff_id, make_blob, NULL, NULL, res, err);
+	TarInput in = { .fd = in_fd };
+	return layer_unpack_gated(s, &in, parent_chain, expect_diff_id, make_blob, NULL, NULL, res, err);
 }
 
-int layer_unpack_gated(ImgStore *s, int in_fd, const char *parent_chain, const char *expect_diff_id,
+int layer_unpack_gated(ImgStore *s, const TarInput *in, const char *parent_chain, const char *expect_diff_id,
 		       bool make_blob, int (*gate)(void *ud, Error **err), void *gate_ud, LayerResult *res,
 		       Error **err)
 {
@@ -201,7 +202,7 @@ int layer_unpack_gated(ImgStore *s, int in_fd, const char *parent_chain, const c
 		r = blob_writer_open(s, &bw, err);
 	TarResult tr;
 	if (r == 0)
-		r = tar_unpack_stream(in_fd, rootfd, TAR_LAYER, make_blob ? &bw : NULL, &tr, err);
+		r = tar_unpack_input(in, rootfd, TAR_LAYER, make_blob ? &bw : NULL, &tr, err);
 	if (r == 0 && expect_diff_id && strcmp(expect_diff_id, tr.diff_id))
 		r = err_set(err, EINVAL, "layer content does not match its diff_id: expected %s, got %s",
 			    expect_diff_id, tr.diff_id);

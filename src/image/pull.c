@@ -15,7 +15,6 @@
 #include <string.h>
 #include <pthread.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 struct ImgBlobWriter {
@@ -186,16 +185,44 @@ int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *nam
 
 /* ---- layers unpacked while they download ----
  *
- * Per layer: the download thread writes the blob (hashed) and sends the same
- * bytes through a socketpair to an unpacker thread running layer_unpack_gated
- * on the other end, so decompressing, hashing the diff_id and writing files
- * overlap the transfer.  The gate holds publication until the blob digest is
- * verified (finish) and the parent layer is final; a failure anywhere marks
- * the layer failed, which also fails the layers above it. */
+ * Per layer: the download thread collects the bytes in 1 MiB chunks; a full
+ * chunk is hashed and written to the blob, then handed (the buffer itself,
+ * not a copy) to an unpacker thread running layer_unpack_gated, whose
+ * libarchive read callback takes chunks off the queue.  So decompressing,
+ * hashing the diff_id and writing files overlap the transfer, and the bytes
+ * are copied once (curl's buffer into the chunk) on their way to both the
+ * blob and the unpacker.  The queue is bounded (PULL_QUEUE chunks): a slow
+ * unpacker slows the download instead of growing memory.  The gate holds
+ * publication until the blob digest is verified (finish) and the parent
+ * layer is final; a failure anywhere marks the layer failed, which also
+ * fails the layers above it. */
 
 #define PULL_SYNC_STEP (32u << 20)  /* start blob writeback every 32 MiB */
+#define PULL_CHUNK (1u << 20)
+#define PULL_QUEUE 6                /* chunks waiting for the unpacker */
+#define PULL_SPARE 2                /* emptied chunks kept for reuse */
 
 typedef enum LState { L_PENDING, L_OK, L_FAILED } LState;
+
+typedef struct Chunk {
+	struct Chunk *next;
+	size_t len;
+	char data[PULL_CHUNK];
+} Chunk;
+
+/* The chunks between the download thread and the unpacker (its own lock). */
+typedef struct ChunkQueue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	Chunk *head, *tail;
+	size_t n;
+	Chunk *spare;        /* emptied chunks for the writer */
+	size_t n_spare;
+	Chunk *reading;      /* the chunk the unpacker works on */
+	bool eof;            /* writer done: the unpacker reads to the end */
+	bool aborted;        /* writer gave up: the unpacker's read fails */
+	bool reader_gone;    /* unpacker finished: writes are dropped */
+} ChunkQueue;
 
 typedef struct PullLayer {
 	struct ImgPullLayers *g;
@@ -204,8 +231,10 @@ typedef struct PullLayer {
 	BlobWriter bw;
 	bool writing;        /* bw open */
 	uint64_t synced;     /* bytes handed to writeback */
-	int sock;            /* our end of the unpacker's input, -1 */
-	int in;              /* the unpacker's input (socket or stored blob), -1 */
+	Chunk *cur;          /* being filled by _write */
+	bool feeding;        /* the unpacker reads the queue */
+	ChunkQueue q;
+	TarInput in;         /* the unpacker's input: the queue or a stored blob's fd */
 	bool thread;         /* unpacker started, not joined */
 	LState blob, layer;
 	int rc;
@@ -221,6 +250,106 @@ struct ImgPullLayers {
 	pthread_cond_t cond;
 };
 
+static void chunks_free(Chunk *c)
+{
+	while (c) {
+		Chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+}
+
+/* Unpacker side: the next chunk (the previous one goes back to the writer). */
+static ssize_t queue_read(void *ud, const void **ret_buf)
+{
+	ChunkQueue *q = ud;
+	pthread_mutex_lock(&q->lock);
+	if (q->reading) {
+		Chunk *c = q->reading;
+		q->reading = NULL;
+		if (q->n_spare < PULL_SPARE) {
+			c->next = q->spare;
+			q->spare = c;
+			q->n_spare++;
+		} else {
+			free(c);
+		}
+	}
+	while (!q->head && !q->eof && !q->aborted)
+		pthread_cond_wait(&q->cond, &q->lock);
+	ssize_t r = 0;
+	if (q->aborted) {
+		r = -1;
+	} else if (q->head) {
+		Chunk *c = q->head;
+		q->head = c->next;
+		if (!q->head)
+			q->tail = NULL;
+		q->n--;
+		q->reading = c;
+		*ret_buf = c->data;
+		r = (ssize_t)c->len;
+	}
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return r;
+}
+
+/* Writer side: hand a full chunk over (waits while the queue is full). */
+static void queue_push(ChunkQueue *q, Chunk *c)
+{
+	pthread_mutex_lock(&q->lock);
+	while (q->n >= PULL_QUEUE && !q->reader_gone)
+		pthread_cond_wait(&q->cond, &q->lock);
+	if (q->reader_gone) {
+		free(c);
+	} else {
+		c->next = NULL;
+		if (q->tail)
+			q->tail->next = c;
+		else
+			q->head = c;
+		q->tail = c;
+		q->n++;
+	}
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static Chunk *queue_take_spare(ChunkQueue *q)
+{
+	pthread_mutex_lock(&q->lock);
+	Chunk *c = q->spare;
+	if (c) {
+		q->spare = c->next;
+		q->n_spare--;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (!c)
+		c = xmalloc(sizeof(*c));
+	c->len = 0;
+	c->next = NULL;
+	return c;
+}
+
+static void queue_set(ChunkQueue *q, bool *flag)
+{
+	pthread_mutex_lock(&q->lock);
+	*flag = true;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* Empty the queue for another run (no unpacker running). */
+static void queue_reset(ChunkQueue *q)
+{
+	chunks_free(q->head);
+	chunks_free(q->reading);
+	q->head = q->tail = q->reading = NULL;
+	q->n = 0;
+	q->eof = q->aborted = q->reader_gone = false;
+}
+
 ImgPullLayers *img_pull_layers_new(ImgStore *s, size_t n, const char *const *digests,
 				   const char *const *media, const char *const *diff_ids)
 {
@@ -234,8 +363,10 @@ ImgPullLayers *img_pull_layers_new(ImgStore *s, size_t n, const char *const *dig
 		PullLayer *l = &g->l[i];
 		l->g = g;
 		l->i = i;
-		l->sock = l->in = -1;
+		l->in.fd = -1;
 		l->bw.fd = -1;
+		pthread_mutex_init(&l->q.lock, NULL);
+		pthread_cond_init(&l->q.cond, NULL);
 		snprintf(l->digest, sizeof(l->digest), "%s", digests[i]);
 		snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_ids[i]);
 		snprintf(l->media, sizeof(l->media), "%s", oci_layer_media(media[i] ? media[i] : MT_OCI_LAYER_GZ));
@@ -278,11 +409,12 @@ static void *unpacker(void *arg)
 	snprintf(res.blob_media, sizeof(res.blob_media), "%s", l->media);
 	const char *parent = l->i ? l->g->l[l->i - 1].chain : NULL;
 	Error *e = NULL;
-	int rc = layer_unpack_gated(l->g->s, l->in, parent, l->diff_id, false, layer_gate, l, &res, &e);
+	int rc = layer_unpack_gated(l->g->s, &l->in, parent, l->diff_id, false, layer_gate, l, &res, &e);
 	if (rc < 0)
 		err_prefix(&e, "layer %s", l->digest);
-	/* a failed unpack stops reading: make the writer's sends fail, not block */
-	shutdown(l->in, SHUT_RDWR);
+	/* a failed unpack stops reading: the writer's chunks are dropped, not queued */
+	if (l->feeding)
+		queue_set(&l->q, &l->q.reader_gone);
 	pthread_mutex_lock(&l->g->lock);
 	l->rc = rc;
 	err_free(l->err);
@@ -297,21 +429,15 @@ static void *unpacker(void *arg)
 static int start_unpacker(PullLayer *l, int in_fd, Error **err)
 {
 	if (in_fd >= 0) {
-		l->in = in_fd;
+		l->in = (TarInput){ .fd = in_fd };
 	} else {
-		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-			return err_sys(err, errno, "layer %s: socketpair", l->digest);
-		int sz = 4 << 20; /* beyond wmem_max when we may (root), else as large as allowed */
-		if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
-			setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-		if (setsockopt(sv[1], SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)) < 0)
-			setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-		l->sock = sv[0];
-		l->in = sv[1];
+		queue_reset(&l->q);
+		l->in = (TarInput){ .fd = -1, .read = queue_read, .ud = &l->q };
+		l->feeding = true;
 	}
 	l->layer = L_PENDING;
 	if (pthread_create(&l->tid, NULL, unpacker, l) != 0) {
+		l->feeding = false;
 		l->layer = L_FAILED;
 		return err_set(err, EAGAIN, "layer %s: cannot start the unpacker", l->digest);
 	}
@@ -321,17 +447,19 @@ static int start_unpacker(PullLayer *l, int in_fd, Error **err)
 
 static void join_unpacker(PullLayer *l)
 {
-	if (l->sock >= 0) {
-		close(l->sock);
-		l->sock = -1;
-	}
+	if (l->feeding && l->thread)
+		queue_set(&l->q, &l->q.eof); /* end of input, if nobody said so */
 	if (l->thread) {
 		pthread_join(l->tid, NULL);
 		l->thread = false;
 	}
-	if (l->in >= 0) {
-		close(l->in);
-		l->in = -1;
+	if (l->feeding) {
+		queue_reset(&l->q);
+		l->feeding = false;
+	}
+	if (l->in.fd >= 0) {
+		close(l->in.fd);
+		l->in.fd = -1;
 	}
 }
 
@@ -354,7 +482,7 @@ int img_pull_layer_begin(ImgPullLayers *g, size_t i, Error **err)
 		int r = start_unpacker(l, fd, err);
 		if (r < 0) {
 			close(fd);
-			l->in = -1;
+			l->in.fd = -1;
 			set_state(g, &l->layer, L_FAILED);
 			return r;
 		}
@@ -372,47 +500,73 @@ int img_pull_layer_begin(ImgPullLayers *g, size_t i, Error **err)
 	return r;
 }
 
-int img_pull_layer_write(ImgPullLayers *g, size_t i, const void *buf, size_t n, Error **err)
+/* Write the current chunk to the blob and pass it to the unpacker. */
+static int layer_flush(PullLayer *l, Error **err)
 {
-	PullLayer *l = &g->l[i];
-	int r = blob_writer_write(&l->bw, buf, n, err);
-	if (r < 0)
+	Chunk *c = l->cur;
+	if (!c || !c->len)
+		return 0;
+	l->cur = NULL;
+	int r = blob_writer_write(&l->bw, c->data, c->len, err);
+	if (r < 0) {
+		free(c);
 		return r;
+	}
 	if (l->bw.size - l->synced >= PULL_SYNC_STEP) {
 		sync_file_range(l->bw.fd, (off64_t)l->synced, (off64_t)(l->bw.size - l->synced), SYNC_FILE_RANGE_WRITE);
 		l->synced = l->bw.size;
 	}
+	if (l->feeding) {
+		queue_push(&l->q, c);
+	} else {
+		c->len = 0; /* nobody unpacks: fill it again */
+		l->cur = c;
+	}
+	return 0;
+}
+
+int img_pull_layer_write(ImgPullLayers *g, size_t i, const void *buf, size_t n, Error **err)
+{
+	PullLayer *l = &g->l[i];
 	const char *p = buf;
-	while (l->sock >= 0 && n) {
-		ssize_t w = send(l->sock, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			/* the unpacker gave up; its error comes from _wait */
-			close(l->sock);
-			l->sock = -1;
-			break;
+	while (n) {
+		if (!l->cur)
+			l->cur = queue_take_spare(&l->q);
+		size_t take = PULL_CHUNK - l->cur->len;
+		if (take > n)
+			take = n;
+		memcpy(l->cur->data + l->cur->len, p, take);
+		l->cur->len += take;
+		p += take;
+		n -= take;
+		if (l->cur->len == PULL_CHUNK) {
+			int r = layer_flush(l, err);
+			if (r < 0)
+				return r;
 		}
-		p += w;
-		n -= (size_t)w;
 	}
 	return 0;
 }
 
 uint64_t img_pull_layer_size(ImgPullLayers *g, size_t i)
 {
-	return g->l[i].bw.size;
+	PullLayer *l = &g->l[i];
+	return l->bw.size + (l->cur ? l->cur->len : 0);
 }
 
 /* Fail layer i's blob, stop its unpacker, drop what was written. */
 static void layer_cancel(ImgPullLayers *g, PullLayer *l)
 {
+	free(l->cur);
+	l->cur = NULL;
 	if (l->writing) {
 		blob_writer_abort(&l->bw);
 		l->writing = false;
 	}
 	if (l->blob == L_PENDING)
 		set_state(g, &l->blob, L_FAILED);
+	if (l->feeding && l->thread)
+		queue_set(&l->q, &l->q.aborted);
 	join_unpacker(l);
 	if (l->layer == L_PENDING) /* never started: the layers above must not wait */
 		set_state(g, &l->layer, L_FAILED);
@@ -431,12 +585,15 @@ int img_pull_layer_restart(ImgPullLayers *g, size_t i, Error **err)
 int img_pull_layer_finish(ImgPullLayers *g, size_t i, Error **err)
 {
 	PullLayer *l = &g->l[i];
-	if (l->sock >= 0) {
-		close(l->sock); /* end of input for the unpacker */
-		l->sock = -1;
+	int r = layer_flush(l, err);
+	if (l->feeding)
+		queue_set(&l->q, r < 0 ? &l->q.aborted : &l->q.eof); /* end of input for the unpacker */
+	if (r < 0) {
+		layer_cancel(g, l);
+		return r;
 	}
 	l->writing = false;
-	int r = blob_writer_commit(g->s, &l->bw, l->digest, err);
+	r = blob_writer_commit(g->s, &l->bw, l->digest, err);
 	set_state(g, &l->blob, r < 0 ? L_FAILED : L_OK);
 	return r;
 }
@@ -469,8 +626,13 @@ void img_pull_layers_free(ImgPullLayers *g)
 		return;
 	for (size_t i = 0; i < g->n; i++)
 		layer_cancel(g, &g->l[i]);
-	for (size_t i = 0; i < g->n; i++)
-		err_free(g->l[i].err);
+	for (size_t i = 0; i < g->n; i++) {
+		PullLayer *l = &g->l[i];
+		err_free(l->err);
+		chunks_free(l->q.spare);
+		pthread_cond_destroy(&l->q.cond);
+		pthread_mutex_destroy(&l->q.lock);
+	}
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
 	free(g->l);

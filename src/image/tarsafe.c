@@ -535,7 +535,18 @@ static la_ssize_t pipe_read(struct archive *a, void *ud, const void **out)
 	return r;
 }
 
-struct archive *tar_decompressor_open(int fd, bool *ret_empty, Error **err)
+static la_ssize_t input_read(struct archive *a, void *ud, const void **out)
+{
+	const TarInput *in = ud;
+	ssize_t n = in->read(in->ud, out);
+	if (n < 0) {
+		archive_set_error(a, EIO, "input stream broken off");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+static struct archive *decompressor_open(const TarInput *in, bool *ret_empty, Error **err)
 {
 	struct archive *a = archive_read_new();
 	archive_read_support_filter_none(a);
@@ -546,7 +557,8 @@ struct archive *tar_decompressor_open(int fd, bool *ret_empty, Error **err)
 	archive_read_support_format_raw(a);
 	archive_read_support_format_empty(a);
 	struct archive_entry *e;
-	int r = archive_read_open_fd(a, fd, 1 << 16);
+	int r = in->fd >= 0 ? archive_read_open_fd(a, in->fd, 1 << 16)
+			    : archive_read_open(a, (void *)in, NULL, input_read, NULL);
 	if (r == ARCHIVE_OK)
 		r = archive_read_next_header(a, &e);
 	if (r != ARCHIVE_OK && r != ARCHIVE_WARN && r != ARCHIVE_EOF) {
@@ -556,6 +568,12 @@ struct archive *tar_decompressor_open(int fd, bool *ret_empty, Error **err)
 	}
 	*ret_empty = r == ARCHIVE_EOF;
 	return a;
+}
+
+struct archive *tar_decompressor_open(int fd, bool *ret_empty, Error **err)
+{
+	TarInput in = { .fd = fd };
+	return decompressor_open(&in, ret_empty, err);
 }
 
 static la_ssize_t gz_write_cb(struct archive *a, void *ud, const void *buf, size_t n)
@@ -624,9 +642,15 @@ static int unpack_all(Unpack *u, struct archive *inner, Pipe *p, Error **err)
 
 int tar_unpack_stream(int in_fd, int rootfd, TarMode mode, BlobWriter *gzw, TarResult *ret, Error **err)
 {
+	TarInput in = { .fd = in_fd };
+	return tar_unpack_input(&in, rootfd, mode, gzw, ret, err);
+}
+
+int tar_unpack_input(const TarInput *in, int rootfd, TarMode mode, BlobWriter *gzw, TarResult *ret, Error **err)
+{
 	*ret = (TarResult){ 0 };
 	Pipe *p = xcalloc(1, sizeof(*p));
-	p->outer = tar_decompressor_open(in_fd, &p->eof, err);
+	p->outer = decompressor_open(in, &p->eof, err);
 	if (!p->outer) {
 		free(p);
 		return -EINVAL;

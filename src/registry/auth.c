@@ -207,6 +207,15 @@ void reg_auth_free(RegAuth *a)
 
 RegKey *reg_auth_key(RegAuth *a) { return a->key; }
 
+bool reg_auth_user_exists(RegAuth *a, const char *user)
+{
+	pthread_mutex_lock(&a->lock);
+	users_refresh_locked(a);
+	bool ok = json_object_get(a->users, user) != NULL;
+	pthread_mutex_unlock(&a->lock);
+	return ok;
+}
+
 static bool temp_token_ok(RegAuth *a, const char *user, const char *password)
 {
 	if (strlen(password) < 64 || !strchr(password, '.'))

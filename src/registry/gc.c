@@ -7,17 +7,25 @@
  * Sweep: a blob nobody marked is deleted only if neither the blob nor any
  * repository link to it was touched within the grace period: a push in
  * flight links its layers before it puts the manifest, and an upload being
- * finished renames its file in just now, so both keep their blobs.  Upload
- * sessions idle for longer than the grace period are removed too.
+ * finished renames its file in (touched) just now, so both keep their
+ * blobs.  Only entries named by a digest count: temp files of writes in
+ * flight ("*.tmp-*", "*.tmp.*") are never marked, swept or parsed, and are
+ * removed only once a day old.  Upload sessions are left alone, whatever
+ * the grace period, until nobody touched them for a week (a client may
+ * resume an upload long after it went away).
  */
 #include "reg-internal.h"
 #include "../base/fs.h"
+#include "../base/parse.h"
 #include "../base/strbuf.h"
 #include "../shared/json.h"
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#define UPLOAD_STALE_SEC (7 * 24 * 3600)
+#define TEMP_STALE_SEC (24 * 3600)
 
 static void lines_add(char ***v, size_t *n, char *s)
 {
@@ -31,8 +39,8 @@ static void dir_entries(const char *dir, json_t *out, bool with_mtime)
 	_cleanup_closedir_ DIR *d = opendir(dir);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		if (strlen(de->d_name) != 64)
-			continue;
+		if (strlen(de->d_name) != 64 || !str_is_hex(de->d_name, 64))
+			continue; /* temp files of writes in flight, dot files */
 		_cleanup_free_ char *dg = xasprintf("sha256:%s", de->d_name);
 		json_int_t t = 0;
 		if (with_mtime) {
@@ -130,19 +138,57 @@ static void unlink_everywhere(RegStore *rs, char **repos, const char *digest)
 	}
 }
 
-static void sweep_uploads(RegStore *rs, time_t cutoff, bool dry_run)
+/* The newest mtime of dir and its entries (0 if it is gone). */
+static time_t newest_mtime(const char *dir)
 {
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return 0;
+	time_t t = st.st_mtime;
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *p = fs_join(dir, de->d_name);
+		if (lstat(p, &st) == 0 && st.st_mtime > t)
+			t = st.st_mtime;
+	}
+	return t;
+}
+
+/* Upload sessions nobody touched for UPLOAD_STALE_SEC (whatever the grace:
+ * a client may resume an upload long after it went away). */
+static void sweep_uploads(RegStore *rs, bool dry_run, char ***lines, size_t *nl)
+{
+	time_t cutoff = time(NULL) - UPLOAD_STALE_SEC;
 	_cleanup_closedir_ DIR *d = opendir(rs->uploads);
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		if (!reg_upload_id_valid(de->d_name))
 			continue;
-		_cleanup_free_ char *dir = fs_join(rs->uploads, de->d_name), *data = fs_join(dir, "data");
-		struct stat st;
-		if (stat(data, &st) == 0 && st.st_mtime > cutoff)
+		_cleanup_free_ char *dir = fs_join(rs->uploads, de->d_name);
+		time_t t = newest_mtime(dir);
+		if (!t || t > cutoff)
 			continue;
+		lines_add(lines, nl, xasprintf("stale upload eligible for deletion: %s", de->d_name));
 		if (!dry_run)
 			fs_rm_rf(dir, NULL);
+	}
+}
+
+/* Temp files of interrupted writes in the blob store ("*.tmp-*", "*.tmp.*")
+ * once they are TEMP_STALE_SEC old: younger ones belong to writes in flight. */
+static void sweep_temps(RegStore *rs, bool dry_run)
+{
+	time_t cutoff = time(NULL) - TEMP_STALE_SEC;
+	_cleanup_closedir_ DIR *d = opendir(rs->blobs);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!strstr(de->d_name, ".tmp-") && !strstr(de->d_name, ".tmp."))
+			continue;
+		_cleanup_free_ char *p = fs_join(rs->blobs, de->d_name);
+		struct stat st;
+		if (!dry_run && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime <= cutoff)
+			unlink(p);
 	}
 }
 
@@ -156,7 +202,7 @@ int reg_gc(const char *root, bool dry_run, bool delete_untagged, int64_t grace_s
 	char **lines = xcalloc(1, sizeof(char *));
 	size_t nl = 0;
 	_cleanup_strv_ char **repos = NULL;
-	rs_catalog(rs, &repos, NULL);
+	rs_catalog(rs, true, &repos, NULL);
 	_cleanup_json_ json_t *marked = json_object(), *links = json_object(), *blobs = json_object();
 	for (char **p = repos; *p; p++) {
 		mark_repo(rs, *p, dry_run, delete_untagged, marked, &lines, &nl);
@@ -181,7 +227,8 @@ int reg_gc(const char *root, bool dry_run, bool delete_untagged, int64_t grace_s
 		unlink(bp);
 		unlink_everywhere(rs, repos, dg);
 	}
-	sweep_uploads(rs, cutoff, dry_run);
+	sweep_uploads(rs, dry_run, &lines, &nl);
+	sweep_temps(rs, dry_run);
 	lines_add(&lines, &nl, xasprintf("%zu blobs marked, %zu blobs %s", json_object_size(marked), deleted,
 					 dry_run ? "eligible for deletion" : "deleted"));
 	rs_free(rs);

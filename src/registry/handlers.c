@@ -1,6 +1,6 @@
 /* handlers.c - the OCI distribution API v1.1 endpoints over storage.c and
  * upload.c: base, catalog, tags (n/last + Link), manifests (GET/HEAD/PUT/
- * DELETE by tag or digest, subject -> OCI-Subject), referrers, blobs
+ * DELETE by tag or digest, Accept honoured, subject -> OCI-Subject), referrers, blobs
  * (GET with Range, HEAD, DELETE), uploads (POST monolithic / ?digest= /
  * ?mount=&from=, PATCH with Content-Range checks, PUT, GET status, DELETE).
  *
@@ -15,6 +15,7 @@
 #include "../shared/json.h"
 #include <fcntl.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static bool is(Req *q, const char *m) { return !strcmp(q->method, m); }
@@ -75,7 +76,7 @@ static enum MHD_Result h_catalog(Req *q)
 	if (!is(q, "GET"))
 		return not_allowed(q);
 	_cleanup_strv_ char **all = NULL;
-	rs_catalog(q->srv->store, &all, NULL);
+	rs_catalog(q->srv->store, false, &all, NULL);
 	_cleanup_free_ char *link = NULL;
 	json_t *list = paginate(q, all, "/v2/_catalog", &link);
 	return list_respond(q, json_pack("{s:o}", "repositories", list), link);
@@ -96,6 +97,39 @@ static enum MHD_Result h_tags(Req *q)
 
 /* ---- manifests ---- */
 
+#define ACCEPT_MAX 16
+
+typedef struct AcceptList {
+	const char *v[ACCEPT_MAX];
+	size_t n;
+} AcceptList;
+
+static enum MHD_Result collect_accept(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	AcceptList *l = cls;
+	if (!strcasecmp(key, "Accept") && value && l->n < ACCEPT_MAX)
+		l->v[l->n++] = value;
+	return MHD_YES;
+}
+
+/* Content negotiation.  The stored manifest is the only representation, so
+ * it is served whenever the request's Accept allows its media type (no
+ * Accept, a wildcard, or the type itself).  By digest it is always served:
+ * the spec says a GET of an existing manifest MUST answer 200 with it, and a
+ * digest names exactly those bytes.  By tag, a client whose Accept lists
+ * only other types (an old Docker client asking for schema2 and meeting an
+ * OCI index, say) gets 404 MANIFEST_UNKNOWN, as the reference registry
+ * answers: the tag has no representation it can read. */
+static bool manifest_acceptable(Req *q, const char *media)
+{
+	if (digest_valid(q->p.ref))
+		return true;
+	AcceptList l = { .n = 0 };
+	MHD_get_connection_values(q->conn, MHD_HEADER_KIND, collect_accept, &l);
+	return reg_accept_allows(l.v, l.n, media);
+}
+
 static enum MHD_Result manifest_get(Req *q)
 {
 	_cleanup_free_ char *buf = NULL, *media = NULL;
@@ -104,6 +138,10 @@ static enum MHD_Result manifest_get(Req *q)
 	_cleanup_err_ Error *e = NULL;
 	if (rs_manifest_get(q->srv->store, q->p.name, q->p.ref, &buf, &len, &media, digest, &e) < 0)
 		return req_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", err_msg(e));
+	if (!manifest_acceptable(q, media)) {
+		_cleanup_free_ char *msg = xasprintf("manifest is %s, which the Accept header does not allow", media);
+		return req_error(q, MHD_HTTP_NOT_FOUND, "MANIFEST_UNKNOWN", msg);
+	}
 	struct MHD_Response *resp = is(q, "HEAD")
 		? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT) : resp_new_buf(buf, len);
 	if (is(q, "HEAD")) {

@@ -7,57 +7,10 @@
  * MADV_DONTNEED: they are still in the page cache and fault back in on the
  * next request, so this costs a few page faults, never correctness.  Only
  * mappings with no dirty or anonymous pages are touched (the same rule as
- * the supervisor's trim in runtime/supervisor.c).
+ * the supervisor's and the API server's: one helper, base/memtrim.c).
  */
 #include "server-internal.h"
-#include <malloc.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
-
-#define TRIM_MAPS_MAX 512
-
-static void trim_clean_mappings(void)
-{
-	FILE *f = fopen("/proc/self/smaps", "re");
-	if (!f)
-		return;
-	char line[512];
-	unsigned long start = 0, end = 0;
-	bool file_backed = false, dirty = false, writable = false;
-	static unsigned long todo_start[TRIM_MAPS_MAX], todo_end[TRIM_MAPS_MAX];
-	size_t n = 0;
-	for (;;) {
-		bool have = fgets(line, sizeof(line), f) != NULL;
-		unsigned long a, b, inode = 0;
-		char perms[8] = "";
-		unsigned long long off;
-		unsigned maj, min;
-		bool header = have && sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &a, &b, perms, &off, &maj, &min,
-					     &inode) == 7;
-		if (!have || header) {
-			if (end > start && file_backed && !dirty && !writable && n < TRIM_MAPS_MAX) {
-				todo_start[n] = start;
-				todo_end[n++] = end;
-			}
-			if (!have)
-				break;
-			start = a;
-			end = b;
-			file_backed = inode != 0 && strchr(line, '/') != NULL && !strchr(line, '[');
-			writable = perms[1] == 'w';
-			dirty = false;
-			continue;
-		}
-		unsigned long kb;
-		if ((sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 || sscanf(line, "Shared_Dirty: %lu kB", &kb) == 1 ||
-		     sscanf(line, "Anonymous: %lu kB", &kb) == 1) && kb > 0)
-			dirty = true;
-	}
-	fclose(f);
-	for (size_t i = 0; i < n; i++)
-		madvise((void *)todo_start[i], todo_end[i] - todo_start[i], MADV_DONTNEED);
-}
+#include "../base/memtrim.h"
 
 bool reg_server_idle(RegServer *s)
 {
@@ -72,8 +25,7 @@ bool reg_server_idle(RegServer *s)
 		s->trimmed = false;
 		return false;
 	}
-	malloc_trim(0);
-	trim_clean_mappings();
+	mem_trim();
 	s->trimmed = true;
 	s->trim_mark = seen;
 	return true;

@@ -3,7 +3,9 @@
  * The manifest is fetched with every media type we understand in Accept and
  * its digest checked (against the reference's digest, else against
  * Docker-Content-Digest); an index or manifest list is resolved to the
- * host's platform.  The config and the layers the store lacks are streamed
+ * host's platform; the digest reported is the one the reference names (the
+ * index's, for a multi-platform image), and a pull by digest names the
+ * image "host/repo@sha256:...".  The config and the layers the store lacks are streamed
  * into the store: the config into a blob writer, the layers (in parallel)
  * through image/pull.c's ImgPullLayers, which hashes each blob as it arrives
  * and unpacks it on another thread at the same time, publishing the layer
@@ -88,8 +90,9 @@ static const char *pick_platform(json_t *index)
 }
 
 /* Where a blob's bytes go: a store blob writer (the config) or a layer of
- * the image's ImgPullLayers group (unpacked as it arrives). */
-#define DEST_BUF (1u << 20)   /* curl hands over 16 KiB at a time: write in 1 MiB steps */
+ * the image's ImgPullLayers group (unpacked as it arrives, which gathers
+ * the bytes in chunks itself). */
+#define DEST_BUF (1u << 20)   /* curl hands over up to 256 KiB at a time: write in 1 MiB steps */
 
 typedef struct Dest {
 	PullCtx *p;
@@ -113,6 +116,8 @@ static int dest_flush(Dest *d)
 static int dest_write(const void *buf, size_t n, void *ud)
 {
 	Dest *d = ud;
+	if (!d->w) /* a layer: the group collects chunks itself */
+		return img_pull_layer_write(d->p->group, d->layer, buf, n, &d->err) < 0 ? -EIO : 0;
 	if (!d->buf)
 		d->buf = xmalloc(DEST_BUF);
 	if (d->len + n > DEST_BUF && dest_flush(d) < 0)
@@ -308,7 +313,7 @@ int reg_pull(ImgStore *s, const char *ref, const RegClientOpts *o, char **ret_di
 		return e;
 	PullCtx p = { .s = s, .ref = &rr, .o = o };
 	_cleanup_free_ char *scope = xasprintf("repository:%s:pull", rr.repo);
-	_cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
+	_cleanup_free_ char *mbuf = NULL;
 	size_t mlen = 0;
 	char digest[72] = "";
 	_cleanup_close_ int lock = -1;
@@ -320,6 +325,8 @@ int reg_pull(ImgStore *s, const char *ref, const RegClientOpts *o, char **ret_di
 		progress(o, NULL, line);
 		e = get_manifest(&p, rr.digest ? rr.digest : rr.tag, &mbuf, &mlen, digest, err);
 	}
+	char top[72]; /* what the reference names: the index of a multi-platform image */
+	memcpy(top, digest, sizeof(top));
 	_cleanup_json_ json_t *m = NULL;
 	if (e == 0)
 		e = json_parse_buf(mbuf, mlen, "manifest", &m, err);
@@ -334,12 +341,13 @@ int reg_pull(ImgStore *s, const char *ref, const RegClientOpts *o, char **ret_di
 			e = get_manifest(&p, c, &mbuf, &mlen, digest, err);
 		}
 	}
-	const char *name = rr.digest ? NULL : rr.full;
+	/* a pull by digest names the image by it ("host/repo@sha256:..."), as docker does */
+	const char *name = rr.full;
 	*ret_new = !(e == 0 && already_have(s, name, digest));
 	if (e == 0 && *ret_new)
 		e = pull_image(&p, mbuf, mlen, name, err);
 	if (e == 0)
-		*ret_digest = xstrdup(digest);
+		*ret_digest = xstrdup(top);
 	rc_free(p.c);
 	img_pull_layers_free(p.group);
 	free(p.layers);

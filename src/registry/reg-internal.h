@@ -2,12 +2,14 @@
  * include it too).
  *
  *   name.c      repository names, tags, digests, request routing, ranges
+ *   httpval.c   Accept lists, url-encoded forms
  *   manifest.c  manifest/index parsing and the blobs they reference
  *   storage.c   blobs, repository links, manifests, tags, catalog, referrers
  *   upload.c    upload sessions (streamed to a file, hashed on the fly)
  *   auth.c      users file, passwords, ACL
  *   jwt.c       the signing key, ES256 JWTs, base64
  *   server.c    libmicrohttpd glue, logging, metrics, auth checks
+ *   token.c     the token endpoint (GET and the OAuth2 POST form)
  *   handlers.c  the distribution API endpoints
  *   gc.c        mark and sweep
  *   client.c    HTTP client: the auth dance, retries (libcurl)
@@ -56,6 +58,14 @@ void reg_path_release(RegPath *p);
 int reg_range_parse(const char *s, bool bytes_prefix, uint64_t *ret_start, uint64_t *ret_end, bool *ret_open);
 bool reg_upload_id_valid(const char *id);
 
+/* ---- httpval.c ---- */
+/* Does an Accept list (the values of every Accept header, n of them) allow
+ * media?  No header (n == 0, or only empty values) allows everything. */
+bool reg_accept_allows(const char *const *accepts, size_t n, const char *media);
+/* The nth value of key in an application/x-www-form-urlencoded body, decoded
+ * (caller frees).  -ENOENT when absent, -EINVAL when malformed. */
+int reg_form_get(const char *body, size_t len, const char *key, size_t nth, char **ret);
+
 /* ---- manifest.c ---- */
 typedef struct RegManifest {
 	json_t *json;           /* the parsed document */
@@ -96,7 +106,9 @@ int rs_manifest_get(RegStore *rs, const char *repo, const char *ref, char **ret_
 		    char **ret_media, char ret_digest[72], Error **err);
 int rs_manifest_delete(RegStore *rs, const char *repo, const char *ref, Error **err);
 int rs_tags_list(RegStore *rs, const char *repo, char ***ret, Error **err);
-int rs_catalog(RegStore *rs, char ***ret, Error **err);
+/* Repositories, sorted: with all, every one that has links or manifests
+ * (gc); otherwise those with at least one tag or manifest (the _catalog). */
+int rs_catalog(RegStore *rs, bool all, char ***ret, Error **err);
 int rs_referrers(RegStore *rs, const char *repo, const char *digest, const char *artifact_type,
 		 json_t **ret_index, Error **err);
 bool rs_repo_exists(const RegStore *rs, const char *repo);
@@ -136,6 +148,8 @@ int reg_auth_open(const char *root, const char *users_file, const char *acl_file
 void reg_auth_free(RegAuth *a);
 /* Password (or temporary token) check. */
 bool reg_auth_check_password(RegAuth *a, const char *user, const char *password);
+/* Is user in the users file (as re-read now)? */
+bool reg_auth_user_exists(RegAuth *a, const char *user);
 /* Actions (REG_* bits) `user` (NULL: anonymous) may do on repo. */
 int reg_auth_allowed(RegAuth *a, const char *user, const char *repo);
 int reg_actions_parse(const char *s);

@@ -96,8 +96,10 @@ int reg_ref_registry(const char *ref, char **ret, Error **err);
  * *ret_digest: the manifest digest pushed (caller frees). */
 int reg_push(ImgStore *s, const char *name, const char *ref, const RegClientOpts *o, char **ret_digest,
 	     int64_t *ret_size, Error **err);
-/* Pull `ref` into the store, unpacked and tagged.  *ret_digest: the manifest
- * digest (caller frees); *ret_new: false when the image was already there. */
+/* Pull `ref` into the store, unpacked and named `ref` (tag or digest).
+ * *ret_digest: the digest of the manifest the reference names, the index's
+ * for a multi-platform image (caller frees); *ret_new: false when the image
+ * was already there. */
 int reg_pull(ImgStore *s, const char *ref, const RegClientOpts *o, char **ret_digest, bool *ret_new,
 	     Error **err);
 

@@ -46,6 +46,7 @@ typedef struct Req {
 	RegUpload *up;          /* BODY_UPLOAD */
 	char *digest;           /* digest to finish with (monolithic / PUT) */
 	StrBuf buf;             /* BODY_BUFFER */
+	size_t body_max;        /* its cap (0: BERTH_MAX_MANIFEST) */
 	bool too_big;
 	Error *werr;            /* a failure while consuming the body */
 } Req;
@@ -58,8 +59,18 @@ enum MHD_Result req_respond(Req *q, unsigned status, struct MHD_Response *resp);
 struct MHD_Response *resp_new_buf(const char *data, size_t n);
 enum MHD_Result req_error(Req *q, unsigned status, const char *code, const char *msg);
 enum MHD_Result req_json(Req *q, unsigned status, json_t *j, const char *content_type);
+/* Basic credentials of the request, if any (caller frees both). */
+bool req_basic_creds(Req *q, char **ret_user, char **ret_pass);
+/* 401 with the WWW-Authenticate challenge of the auth mode. */
+enum MHD_Result req_challenge(Req *q, const char *scope, bool insufficient);
 /* May the request's user do `actions` on repo (REG_* bits)? */
 bool req_may(Req *q, const char *repo, int actions);
+
+/* ---- token.c ---- */
+/* /token: GET answers at once; POST (OAuth2 form) buffers its body and
+ * token_end answers. */
+enum MHD_Result token_begin(Req *q);
+enum MHD_Result token_end(Req *q);
 
 /* ---- handlers.c ---- */
 /* First call for a route: check, set up body consumption or respond. */

@@ -6,9 +6,11 @@
  *
  * Auth modes: none; basic (htpasswd users, anonymous requests get what the
  * ACL grants "*"); token (Docker's flow: 401 with WWW-Authenticate: Bearer
- * realm,service,scope; /token checks Basic credentials and issues an ES256
- * JWT whose `access` claim is the requested scope intersected with the ACL;
- * every request's token is verified: signature, expiry, audience, scope).
+ * realm,service,scope; /token (token.c) issues ES256 JWTs whose `access`
+ * claim is the requested scope intersected with the ACL; every request's
+ * token is verified: signature, expiry, audience, scope).  With auth on,
+ * /metrics needs an authenticated user too (Basic credentials in either
+ * mode, so a Prometheus scraper's basic_auth works, or a user's token).
  */
 #include "server-internal.h"
 #include "../base/fs.h"
@@ -21,7 +23,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define TOKEN_SCOPES_MAX 16
 /* Per-connection buffer pool: blob bodies arrive in chunks of about half of
  * it, so 1 MiB means few write(2)s per upload (the default 32 KiB meant
  * thousands).  Pages are touched only as a connection uses them. */
@@ -76,7 +77,7 @@ enum MHD_Result req_error(Req *q, unsigned status, const char *code, const char 
 
 /* ---- authentication ---- */
 
-static bool basic_creds(Req *q, char **ret_user, char **ret_pass)
+bool req_basic_creds(Req *q, char **ret_user, char **ret_pass)
 {
 	const char *h = req_header(q, "Authorization");
 	if (!h || strncasecmp(h, "Basic ", 6))
@@ -128,7 +129,7 @@ static const char *actions_text(int actions)
 	return actions & REG_PUSH ? "pull,push" : "pull";
 }
 
-static enum MHD_Result challenge(Req *q, const char *scope, bool insufficient)
+enum MHD_Result req_challenge(Req *q, const char *scope, bool insufficient)
 {
 	RegServer *s = q->srv;
 	_cleanup_free_ char *hdr = NULL;
@@ -176,7 +177,7 @@ static bool identify(Req *q, json_t **ret_claims)
 		return true;
 	}
 	_cleanup_free_ char *u = NULL, *p = NULL;
-	if (s->mode == REG_AUTH_BASIC && basic_creds(q, &u, &p)) {
+	if (s->mode == REG_AUTH_BASIC && req_basic_creds(q, &u, &p)) {
 		if (!reg_auth_check_password(s->auth, u, p))
 			return false;
 		q->user = TAKE_PTR(u);
@@ -207,27 +208,49 @@ static int route_actions(Req *q)
 	return REG_PUSH | REG_PULL;
 }
 
+/* /metrics with auth on: any authenticated user, by Basic credentials in
+ * both modes (what a Prometheus scraper's basic_auth sends) or by a bearer
+ * token issued to a user. */
+static bool metrics_authorized(Req *q)
+{
+	RegServer *s = q->srv;
+	_cleanup_free_ char *u = NULL, *p = NULL;
+	if (req_basic_creds(q, &u, &p)) {
+		if (!reg_auth_check_password(s->auth, u, p))
+			return false;
+		q->user = TAKE_PTR(u);
+		return true;
+	}
+	return s->mode == REG_AUTH_TOKEN && identify(q, &q->claims) && q->user;
+}
+
 /* Check auth for the route; false after responding. */
 static bool authorize(Req *q)
 {
 	RegServer *s = q->srv;
-	if (s->mode == REG_AUTH_NONE || q->p.route == RT_TOKEN || q->p.route == RT_METRICS)
+	if (s->mode == REG_AUTH_NONE || q->p.route == RT_TOKEN)
 		return true;
+	if (q->p.route == RT_METRICS) {
+		if (metrics_authorized(q))
+			return true;
+		req_challenge(q, NULL, false);
+		return false;
+	}
 	if (!identify(q, &q->claims)) {
-		challenge(q, NULL, false);
+		req_challenge(q, NULL, false);
 		return false;
 	}
 	if (q->p.route == RT_BASE) {
 		if (q->user || q->claims)
 			return true;
-		challenge(q, NULL, false);
+		req_challenge(q, NULL, false);
 		return false;
 	}
 	if (q->p.route == RT_CATALOG) {
 		bool ok = s->mode == REG_AUTH_TOKEN ? q->claims && access_has(q->claims, "registry", "catalog", REG_PULL)
 						    : q->user != NULL;
 		if (!ok)
-			challenge(q, "registry:catalog:*", q->claims != NULL);
+			req_challenge(q, "registry:catalog:*", q->claims != NULL);
 		return ok;
 	}
 	if (q->p.route == RT_NONE)
@@ -240,92 +263,8 @@ static bool authorize(Req *q)
 		req_error(q, MHD_HTTP_FORBIDDEN, "DENIED", "requested access to the resource is denied");
 		return false;
 	}
-	challenge(q, scope, q->claims != NULL);
+	req_challenge(q, scope, q->claims != NULL);
 	return false;
-}
-
-/* ---- the token endpoint ---- */
-
-typedef struct ScopeList {
-	char *v[TOKEN_SCOPES_MAX];
-	size_t n;
-} ScopeList;
-
-static enum MHD_Result collect_scope(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-	(void)kind;
-	ScopeList *l = cls;
-	if (!strcmp(key, "scope") && value) {
-		_cleanup_free_ char *copy = xstrdup(value);
-		char *save = NULL;
-		for (char *t = strtok_r(copy, " ", &save); t && l->n < TOKEN_SCOPES_MAX; t = strtok_r(NULL, " ", &save))
-			l->v[l->n++] = xstrdup(t);
-	}
-	return MHD_YES;
-}
-
-/* "repository:name:pull,push" -> access entry with granted actions */
-static json_t *grant_scope(RegServer *s, const char *user, const char *scope)
-{
-	const char *c1 = strchr(scope, ':'), *c2 = strrchr(scope, ':');
-	if (!c1 || c1 == c2)
-		return NULL;
-	_cleanup_free_ char *type = xstrndup(scope, (size_t)(c1 - scope));
-	_cleanup_free_ char *name = xstrndup(c1 + 1, (size_t)(c2 - c1 - 1));
-	json_t *acts = json_array();
-	if (!strcmp(type, "registry") && !strcmp(name, "catalog")) {
-		if (user)
-			json_array_append_new(acts, json_string("*"));
-	} else if (!strcmp(type, "repository") && reg_name_valid(name)) {
-		int want = reg_actions_parse(c2 + 1);
-		int have = reg_auth_allowed(s->auth, user, name);
-		if (want > 0) {
-			static const struct { int bit; const char *s; } names[] = {
-				{ REG_PULL, "pull" }, { REG_PUSH, "push" }, { REG_DELETE, "delete" } };
-			for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-				if (want & have & names[i].bit)
-					json_array_append_new(acts, json_string(names[i].s));
-		}
-	} else {
-		json_decref(acts);
-		return NULL;
-	}
-	return json_pack("{s:s,s:s,s:o}", "type", type, "name", name, "actions", acts);
-}
-
-static enum MHD_Result handle_token(Req *q)
-{
-	RegServer *s = q->srv;
-	if (s->mode != REG_AUTH_TOKEN)
-		return req_error(q, MHD_HTTP_NOT_FOUND, "UNSUPPORTED", "token auth is not enabled");
-	_cleanup_free_ char *u = NULL, *p = NULL;
-	if (req_header(q, "Authorization")) {
-		if (!basic_creds(q, &u, &p) || !reg_auth_check_password(s->auth, u, p))
-			return challenge(q, NULL, false);
-		q->user = xstrdup(u);
-	}
-	ScopeList sl = { .n = 0 };
-	MHD_get_connection_values(q->conn, MHD_GET_ARGUMENT_KIND, collect_scope, &sl);
-	json_t *access = json_array();
-	for (size_t i = 0; i < sl.n; i++) {
-		json_t *a = grant_scope(s, q->user, sl.v[i]);
-		if (a)
-			json_array_append_new(access, a);
-		free(sl.v[i]);
-	}
-	json_int_t now = (json_int_t)time(NULL);
-	char jti[65];
-	random_hex_id(jti);
-	jti[32] = '\0';
-	_cleanup_json_ json_t *claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:o}", "iss", "berth", "sub",
-						  q->user ? q->user : "", "aud", s->service, "exp",
-						  now + (json_int_t)s->token_ttl, "nbf", now - 1, "iat", now, "jti", jti,
-						  "access", access);
-	_cleanup_free_ char *tok = reg_jwt_sign(reg_auth_key(s->auth), claims);
-	char issued[64];
-	format_rfc3339nano(issued, sizeof(issued), now, 0);
-	return req_json(q, MHD_HTTP_OK, json_pack("{s:s,s:s,s:I,s:s}", "token", tok, "access_token", tok,
-						   "expires_in", (json_int_t)s->token_ttl, "issued_at", issued), NULL);
 }
 
 static enum MHD_Result handle_metrics(Req *q)
@@ -390,7 +329,7 @@ static enum MHD_Result route_first(Req *q)
 		return req_error(q, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such endpoint");
 	}
 	if (q->p.route == RT_TOKEN)
-		return handle_token(q);
+		return token_begin(q);
 	if (q->p.route == RT_METRICS)
 		return handle_metrics(q);
 	return handle_begin(q);
@@ -424,7 +363,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (q->body == BODY_UPLOAD) {
 			rs_upload_write(q->up, upload_data, n, &q->werr);
 		} else if (q->body == BODY_BUFFER) {
-			if (q->buf.len + n > BERTH_MAX_MANIFEST)
+			if (q->buf.len + n > (q->body_max ? q->body_max : BERTH_MAX_MANIFEST))
 				q->too_big = true;
 			else
 				sb_add(&q->buf, upload_data, n);
@@ -433,6 +372,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (q->responded)
 		return MHD_YES;
+	if (q->p.route == RT_TOKEN)
+		return token_end(q);
 	return handle_end(q);
 }
 

@@ -122,6 +122,9 @@ int rs_blob_commit_file(RegStore *rs, const char *tmp_path, const char *digest, 
 		utimensat(AT_FDCWD, dst, NULL, 0);
 		return 0;
 	}
+	/* arrive fresh: the upload's last write may be older than gc's grace,
+	 * and the repository link comes only after the rename */
+	utimensat(AT_FDCWD, tmp_path, NULL, 0);
 	if (rename(tmp_path, dst) < 0)
 		return err_sys(err, errno, "rename '%s'", tmp_path);
 	return 0;
@@ -132,7 +135,10 @@ int rs_blob_commit_file(RegStore *rs, const char *tmp_path, const char *digest, 
  * temp name must be unique per writer, not per process. */
 static int write_unique(const char *path, const void *buf, size_t len, Error **err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	/* a dot name: listings (tags, revisions, catalog) skip it while in flight */
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *tmp = slash ? xasprintf("%.*s/.%s.tmp-XXXXXX", (int)(slash - path), path, slash + 1)
+					 : xasprintf(".%s.tmp-XXXXXX", path);
 	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_sys(err, errno, "create '%s'", tmp);
@@ -342,7 +348,25 @@ int rs_tags_list(RegStore *rs, const char *repo, char ***ret, Error **err)
 	return 0;
 }
 
-static void catalog_walk(const char *dir, const char *prefix, char ***v, size_t *n, int depth)
+/* Does dir hold an entry that is not a dot file (a tag, a revision)? */
+static bool dir_has_entries(const char *dir)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			return true;
+	return false;
+}
+
+static bool repo_has_manifests(const char *repo_dir)
+{
+	_cleanup_free_ char *tags = fs_join(repo_dir, "_manifests/tags");
+	_cleanup_free_ char *revs = fs_join(repo_dir, "_manifests/revisions");
+	return dir_has_entries(tags) || dir_has_entries(revs);
+}
+
+static void catalog_walk(const char *dir, const char *prefix, bool all, char ***v, size_t *n, int depth)
 {
 	if (depth > 64)
 		return;
@@ -353,7 +377,7 @@ static void catalog_walk(const char *dir, const char *prefix, char ***v, size_t 
 		if (de->d_name[0] == '.')
 			continue;
 		if (de->d_name[0] == '_') {
-			if (!strcmp(de->d_name, "_manifests") || !strcmp(de->d_name, "_layers"))
+			if (!strcmp(de->d_name, "_manifests") || (all && !strcmp(de->d_name, "_layers")))
 				is_repo = true;
 			continue;
 		}
@@ -361,18 +385,18 @@ static void catalog_walk(const char *dir, const char *prefix, char ***v, size_t 
 			continue;
 		_cleanup_free_ char *sub = fs_join(dir, de->d_name);
 		_cleanup_free_ char *name = *prefix ? xasprintf("%s/%s", prefix, de->d_name) : xstrdup(de->d_name);
-		catalog_walk(sub, name, v, n, depth + 1);
+		catalog_walk(sub, name, all, v, n, depth + 1);
 	}
-	if (is_repo && *prefix)
+	if (is_repo && *prefix && (all || repo_has_manifests(dir)))
 		strv_push(v, n, xstrdup(prefix));
 }
 
-int rs_catalog(RegStore *rs, char ***ret, Error **err)
+int rs_catalog(RegStore *rs, bool all, char ***ret, Error **err)
 {
 	(void)err;
 	char **v = xcalloc(1, sizeof(char *));
 	size_t n = 0;
-	catalog_walk(rs->repos, "", &v, &n, 0);
+	catalog_walk(rs->repos, "", all, &v, &n, 0);
 	qsort(v, n, sizeof(char *), str_cmp);
 	*ret = v;
 	return 0;

@@ -14,6 +14,7 @@
  */
 #include "container-internal.h"
 #include "crilog.h"
+#include "../base/memtrim.h"
 #include "../base/fs.h"
 #include "../base/log.h"
 #include "../base/parse.h"
@@ -214,46 +215,7 @@ static int stdio_setup(Supervisor *sv, Stdio *io, Error **err)
  * (relocated data, heap, stack).  Read from /proc/self/smaps. */
 static void trim_memory(void)
 {
-	malloc_trim(0);
-	FILE *f = fopen("/proc/self/smaps", "re");
-	if (!f)
-		return;
-	char line[512];
-	unsigned long start = 0, end = 0;
-	bool file_backed = false, dirty = false, writable = false;
-	unsigned long todo_start[256], todo_end[256];
-	size_t n = 0;
-	for (;;) {
-		bool have = fgets(line, sizeof(line), f) != NULL;
-		unsigned long a, b;
-		char perms[8] = "";
-		unsigned long long off;
-		unsigned dev_major, dev_minor;
-		unsigned long inode = 0;
-		bool header = have && sscanf(line, "%lx-%lx %7s %llx %x:%x %lu", &a, &b, perms, &off, &dev_major,
-					     &dev_minor, &inode) == 7;
-		if (!have || header) {
-			if (end > start && file_backed && !dirty && !writable && n < ARRAY_SIZE(todo_start)) {
-				todo_start[n] = start;
-				todo_end[n++] = end;
-			}
-			if (!have)
-				break;
-			start = a;
-			end = b;
-			file_backed = inode != 0 && strchr(line, '/') != NULL && !strstr(line, "[");
-			writable = perms[1] == 'w';
-			dirty = false;
-			continue;
-		}
-		unsigned long kb;
-		if ((sscanf(line, "Private_Dirty: %lu kB", &kb) == 1 || sscanf(line, "Shared_Dirty: %lu kB", &kb) == 1 ||
-		     sscanf(line, "Anonymous: %lu kB", &kb) == 1) && kb > 0)
-			dirty = true;
-	}
-	fclose(f);
-	for (size_t i = 0; i < n; i++)
-		madvise((void *)todo_start[i], todo_end[i] - todo_start[i], MADV_DONTNEED);
+	mem_trim(); /* base/memtrim.c */
 }
 
 void rt_trim_memory(void) { trim_memory(); }

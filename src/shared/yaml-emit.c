@@ -9,6 +9,9 @@
 #include "../base/cleanup.h"
 #include <errno.h>
 #include <limits.h>
+#include <locale.h>
+#include <pthread.h>
+#include <wctype.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -571,11 +574,18 @@ static size_t decode_rune(const char *s, size_t n, size_t i, uint32_t *r)
 	return w;
 }
 
+static locale_t utf8_loc;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void utf8_loc_init(void) { utf8_loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+
+/* unicode.IsLetter: ASCII by hand, the rest by glibc's C.UTF-8 classes. */
 static bool rune_letter(uint32_t r)
 {
 	if (r < 0x80)
 		return (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z');
-	return r >= 0xC0 && !(r >= 0x2000 && r <= 0x2BFF) && !(r >= 0x3000 && r <= 0x303F);
+	pthread_once(&utf8_once, utf8_loc_init);
+	return utf8_loc && iswalpha_l((wint_t)r, utf8_loc);
 }
 
 static bool rune_digit(uint32_t r) { return r >= '0' && r <= '9'; }

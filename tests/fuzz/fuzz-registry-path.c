@@ -1,6 +1,7 @@
 /* fuzz-registry-path.c - the registry's request-line grammar fed arbitrary
  * bytes: path routing (names, references, upload ids), Range and
- * Content-Range values, ACL text and bearer tokens.  Beyond sanitizer
+ * Content-Range values, ACL text, bearer tokens, Accept lists and
+ * url-encoded token forms.  Beyond sanitizer
  * findings it checks the property storage relies on: a routed name is
  * valid and never contains "..", a leading "/" or a "_" component. */
 #include "../../src/registry/reg-internal.h"
@@ -29,6 +30,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (reg_acl_parse(s, &acl, NULL) == 0) {
 		reg_acl_eval(acl, "user", "team-a/app");
 		json_decref(acl);
+	}
+	const char *acc[] = { s, "application/json" };
+	bool a1 = reg_accept_allows(acc, 1, REG_MT_OCI_MANIFEST);
+	bool a2 = reg_accept_allows(acc, 2, REG_MT_OCI_MANIFEST);
+	(void)a1;
+	(void)a2;
+	for (size_t i = 0; i < 3; i++) {
+		char *v = NULL;
+		if (reg_form_get(s, strlen(s), "scope", i, &v) == 0) {
+			if (strlen(v) > strlen(s))
+				abort();
+			free(v);
+		}
 	}
 	unsigned char *raw = NULL;
 	size_t n;

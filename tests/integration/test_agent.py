@@ -95,6 +95,8 @@ class AgentRun:
 
     def log_text(self, name, cname, n=0):
         d = self.pod_dir(name)
+        if not d:
+            return ""
         try:
             with open(os.path.join(d, cname, f"{n}.log")) as f:
                 return f.read()
@@ -263,7 +265,8 @@ def test_tcp_and_http_probes(agent):
         {"name": "web", "image": "bb:latest", "command": ["sh", "-c", "mkdir -p /w; echo ok > /w/h; httpd -f -p 8081 -h /w"],
          "ports": [{"name": "http", "containerPort": 8081}],
          "readinessProbe": {"httpGet": {"path": "/h", "port": "http"}, "periodSeconds": 1},
-         "livenessProbe": {"tcpSocket": {"port": 8081}, "periodSeconds": 1, "failureThreshold": 1}}]))
+         "livenessProbe": {"tcpSocket": {"port": 8081}, "initialDelaySeconds": 1, "periodSeconds": 1,
+                           "failureThreshold": 3}}]))
     wait_for(lambda: (agent.ctr("hp", "web") or {}).get("ready"), "ready through httpGet")
     time.sleep(2.5)  # a few liveness periods: tcpSocket keeps succeeding
     assert agent.ctr("hp", "web")["restartCount"] == 0
@@ -315,3 +318,28 @@ def test_agent_idle_rss(agent):
         rss = [int(l.split()[1]) for l in f if l.startswith("VmRSS:")][0]
     print(f"\nagent idle RSS: {rss} kB")
     assert rss < 32 * 1024
+
+
+def test_security_context_and_limits(agent):
+    agent.put("sec", pod("sec", [
+        {"name": "app", "image": "bb:latest",
+         "command": ["sh", "-c", "echo uid=$(id -u) gid=$(id -g); touch /x 2>/dev/null || echo rofs;"
+                     " cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max;"
+                     " sleep 3600"],
+         "resources": {"limits": {"memory": "64Mi", "cpu": "500m"}},
+         "securityContext": {"runAsUser": 1000, "runAsGroup": 1000, "readOnlyRootFilesystem": True,
+                             "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
+        {"name": "nonroot", "image": "bb:latest", "command": ["sleep", "3600"],
+         "securityContext": {"runAsNonRoot": True}}]))
+    text = wait_for(lambda: "rofs" in agent.log_text("sec", "app") and agent.log_text("sec", "app"), "app output")
+    assert "uid=1000 gid=1000" in text
+    assert str(64 * 1024 * 1024) in text
+    c = wait_for(lambda: (agent.ctr("sec", "nonroot") or {}).get("state", {}).get("waiting", {})
+                 .get("reason") == "CreateContainerConfigError" and agent.ctr("sec", "nonroot"), "config error")
+    assert c["state"]["waiting"]["message"].startswith("container has runAsNonRoot and image will run as root")
+    assert agent.status("sec")["phase"] == "Pending"
+    with open(os.path.join(agent.pod_dir("sec"), "app", "state.json")) as f:
+        pid = json.load(f)["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        st = f.read()
+    assert "NoNewPrivs:\t1" in st and "CapEff:\t0000000000000000" in st

@@ -146,3 +146,50 @@ def test_user_flow_and_restart_on_etcd(cluster):
                      "jsonpath={.metadata.resourceVersion}").stdout == before
     a.kubectl("delete", "namespace", "flow")
     assert b.kubectl("get", "-n", "flow", "deploy", "deploy-nginx", check=False).returncode != 0
+
+
+def test_serviceaccount_token_works_on_every_server(cluster):
+    a, b = cluster
+    a.kubectl("create", "namespace", "tokens")
+    a.kubectl("create", "serviceaccount", "bot", "-n", "tokens")
+    tok = a.kubectl("create", "token", "bot", "-n", "tokens").stdout.strip()
+    b.kubectl("create", "clusterrolebinding", "bot-view", "--clusterrole=view", "--serviceaccount=tokens:bot")
+    for s in (a, b):
+        env = dict(os.environ, HOME=s.data)
+        env.pop("KUBECONFIG", None)
+        p = subprocess.run(["/usr/bin/kubectl", "--server", f"https://127.0.0.1:{s.port}",
+                            "--certificate-authority", os.path.join(s.data, "tls", "ca.crt"), "--token", tok,
+                            "get", "serviceaccounts", "-n", "tokens", "-o", "name"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 0 and "serviceaccount/bot" in p.stdout, p.stderr
+
+
+def test_service_addresses_unique_across_servers(cluster):
+    a, b = cluster
+    a.kubectl("create", "namespace", "addrs")
+    docs = {s: "\n---\n".join(
+        f"apiVersion: v1\nkind: Service\nmetadata: {{name: {tag}-{i}, namespace: addrs}}\n"
+        f"spec:\n  type: NodePort\n  selector: {{app: x}}\n  ports:\n  - port: 80"
+        for i in range(15)) for s, tag in ((a, "a"), (b, "b"))}
+    env = {s: dict(os.environ, KUBECONFIG=s.kubeconfig, HOME=s.data) for s in (a, b)}
+    procs = [subprocess.Popen(["/usr/bin/kubectl", "apply", "-f", "-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=env[s]) for s in (a, b)]
+    for p, s in zip(procs, (a, b)):
+        p.stdin.write(docs[s])
+        p.stdin.close()
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+    items = json.loads(a.kubectl("get", "services", "-n", "addrs", "-o", "json").stdout)["items"]
+    assert len(items) == 30
+    ips = [s["spec"]["clusterIP"] for s in items]
+    ports = [s["spec"]["ports"][0]["nodePort"] for s in items]
+    assert len(set(ips)) == 30 and len(set(ports)) == 30
+    # a deleted Service's addresses are given back through the store
+    a.kubectl("delete", "service", "-n", "addrs", "a-0")
+    p = subprocess.run(["etcdctl", "--endpoints", a.etcd.url, "get", "--prefix", "--keys-only",
+                        "/registry/berth/allocations/"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    keys = p.stdout.split()
+    by_name = {s["metadata"]["name"]: s["spec"]["clusterIP"] for s in items}
+    assert f"/registry/berth/allocations/clusterips/{by_name['a-0']}" not in keys
+    assert f"/registry/berth/allocations/clusterips/{by_name['b-0']}" in keys

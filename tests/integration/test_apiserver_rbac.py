@@ -206,3 +206,46 @@ def test_graceful_pod_deletion(server, reader):
     k("run", "unscheduled", "-n", NS, "--image=nginx")
     k("delete", "pod", "unscheduled", "-n", NS, "--wait=false")
     assert k("get", "pod", "unscheduled", "-n", NS, check=False).returncode != 0
+
+
+def as_cert(server, cert, key, *args):
+    env = dict(os.environ, HOME=server.data)
+    env.pop("KUBECONFIG", None)
+    return subprocess.run(["/usr/bin/kubectl", "--server", f"https://127.0.0.1:{server.port}",
+                           "--certificate-authority", os.path.join(server.data, "tls", "ca.crt"),
+                           "--client-certificate", cert, "--client-key", key] + list(args),
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def make_cert(server, subject, name, ca=True):
+    d = server.data
+    key, crt = os.path.join(d, name + ".key"), os.path.join(d, name + ".crt")
+    if ca:
+        csr = os.path.join(d, name + ".csr")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-subj", subject, "-out", csr], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(d, "tls", "ca.crt"),
+                        "-CAkey", os.path.join(d, "tls", "ca.key"), "-days", "1", "-out", crt],
+                       check=True, capture_output=True)
+    else:
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-keyout", key, "-subj", subject, "-days", "1", "-out", crt], check=True, capture_output=True)
+    return crt, key
+
+
+def test_client_certificates(server):
+    tls = os.path.join(server.data, "tls")
+    # the admin kubeconfig's certificate works on its own (CN=admin, O=system:masters)
+    p = as_cert(server, os.path.join(tls, "admin.crt"), os.path.join(tls, "admin.key"), "get", "namespaces")
+    assert p.returncode == 0 and "kube-system" in p.stdout, p.stderr
+    # CN -> user, every O -> a group that RBAC binds
+    crt, key = make_cert(server, "/O=cert-devs/O=cert-qa/CN=jane", "jane")
+    p = as_cert(server, crt, key, "get", "pods", "-n", "default")
+    assert p.returncode != 0 and 'User "jane" cannot list resource "pods"' in p.stderr
+    server.kubectl("create", "clusterrolebinding", "cert-qa-view", "--clusterrole=view", "--group=cert-qa")
+    assert as_cert(server, crt, key, "get", "pods", "-n", "default").returncode == 0
+    assert as_cert(server, crt, key, "auth", "can-i", "create", "pods").stdout.strip() == "no"
+    # a certificate the CA did not sign is nobody
+    crt, key = make_cert(server, "/O=system:masters/CN=mallory", "mallory", ca=False)
+    p = as_cert(server, crt, key, "get", "namespaces")
+    assert p.returncode != 0 and "Unauthorized" in p.stderr

@@ -1,6 +1,8 @@
 /* test-registry.c - units of src/registry/: names and routing, ranges,
  * manifest parsing, ACL evaluation, JWT signing/verification and temporary
- * passwords, the users file, upload verification, storage visibility. */
+ * passwords, the users file, upload verification, storage visibility,
+ * Accept lists and url-encoded forms, the catalog, gc beside an open
+ * upload and temp files of writes in flight. */
 #include "tap.h"
 #include "../../src/registry/reg-internal.h"
 #include "../../src/base/fs.h"
@@ -156,6 +158,72 @@ static void test_storage(const char *dir)
 	sha256_buf("hello world", 11, d);
 	ok(rs_upload_finish(rs, u, d, NULL) == 0, "verified and stored");
 	ok(rs_blob_visible(rs, "r", d, NULL) && !rs_blob_visible(rs, "s", d, NULL), "visible in its repository only");
+	char **cat = NULL;
+	ok(rs_catalog(rs, false, &cat, NULL) == 0 && !cat[0], "catalog: a repository with only blobs is not listed");
+	strv_free(cat);
+	ok(rs_catalog(rs, true, &cat, NULL) == 0 && cat[0] && !strcmp(cat[0], "r"), "gc still sees it");
+	strv_free(cat);
+	rs_free(rs);
+	free(root);
+}
+
+static void test_accept_and_form(void)
+{
+	const char *none[] = { "" };
+	ok(reg_accept_allows(NULL, 0, REG_MT_OCI_MANIFEST) && reg_accept_allows(none, 1, REG_MT_OCI_MANIFEST),
+	   "no Accept allows everything");
+	const char *docker[] = { REG_MT_DOCKER_MANIFEST ", " REG_MT_DOCKER_LIST };
+	ok(!reg_accept_allows(docker, 1, REG_MT_OCI_MANIFEST) && reg_accept_allows(docker, 1, REG_MT_DOCKER_LIST),
+	   "a Docker-only list");
+	const char *two[] = { REG_MT_DOCKER_MANIFEST, REG_MT_OCI_MANIFEST "; charset=x" };
+	ok(reg_accept_allows(two, 2, REG_MT_OCI_MANIFEST), "several Accept headers, parameters ignored");
+	const char *wild[] = { "application/*;q=0.5" };
+	ok(reg_accept_allows(wild, 1, REG_MT_OCI_INDEX), "type wildcard");
+	const char *q0[] = { "*/*, " REG_MT_OCI_INDEX ";q=0" };
+	ok(!reg_accept_allows(q0, 1, REG_MT_OCI_INDEX) && reg_accept_allows(q0, 1, REG_MT_OCI_MANIFEST),
+	   "q=0 on the exact type beats the wildcard");
+	const char *body = "grant_type=password&username=al%40ice&password=p+w%26d&scope=a&scope=b%20c";
+	char *v = NULL;
+	ok(reg_form_get(body, strlen(body), "username", 0, &v) == 0 && !strcmp(v, "al@ice"), "form: percent-decoding");
+	free(v);
+	ok(reg_form_get(body, strlen(body), "password", 0, &v) == 0 && !strcmp(v, "p w&d"), "form: plus and escaped ampersand");
+	free(v);
+	ok(reg_form_get(body, strlen(body), "scope", 1, &v) == 0 && !strcmp(v, "b c"), "form: repeated keys");
+	free(v);
+	ok(reg_form_get(body, strlen(body), "scope", 2, &v) == -ENOENT, "form: absent");
+	ok(reg_form_get("a=%4", 4, "a", 0, &v) == -EINVAL && reg_form_get("a=%00", 5, "a", 0, &v) == -EINVAL,
+	   "form: truncated escape and NUL refused");
+}
+
+/* gc with --grace 0 beside an open upload and temp files of writes in flight */
+static void test_gc_in_flight(const char *dir)
+{
+	RegStore *rs;
+	char *root = fs_join(dir, "gcreg");
+	rs_open(root, &rs, NULL);
+	char id[37];
+	RegUpload *u;
+	rs_upload_new(rs, "r", id, NULL);
+	rs_upload_acquire(rs, "r", id, &u, NULL);
+	rs_upload_write(u, "part", 4, NULL);
+	rs_upload_release(rs, u);
+	char hex[65];
+	memset(hex, 'a', 64);
+	hex[64] = 0;
+	char *t1 = xasprintf("%s/.%s.tmp-abc123", rs->blobs, hex), *t2 = xasprintf("%s/%s.tmp.xyz", rs->blobs, hex);
+	fs_write_atomic(t1, "x", 1, 0644, NULL);
+	fs_write_atomic(t2, "y", 1, 0644, NULL);
+	char **lines = NULL;
+	ok(reg_gc(root, false, true, 0, &lines, NULL) == 0, "gc runs");
+	strv_free(lines);
+	ok(fs_exists(t1) && fs_exists(t2), "gc leaves temp files in flight alone");
+	ok(rs_upload_acquire(rs, "r", id, &u, NULL) == 0 && rs_upload_size(u) == 4, "the open upload survives gc");
+	rs_upload_write(u, "ial", 3, NULL);
+	char d[72];
+	sha256_buf("partial", 7, d);
+	ok(rs_upload_finish(rs, u, d, NULL) == 0 && rs_blob_visible(rs, "r", d, NULL), "and finishes after it");
+	free(t1);
+	free(t2);
 	rs_free(rs);
 	free(root);
 }
@@ -172,6 +240,8 @@ int main(void)
 	test_acl();
 	test_jwt_and_users(dir);
 	test_storage(dir);
+	test_accept_and_form();
+	test_gc_in_flight(dir);
 	fs_rm_rf(dir, NULL);
 	return tap_done();
 }
