@@ -105,3 +105,4 @@ open(os.path.join(out, "summary.md"), "w").write(text + "\n")
 PY
 "$TOP/bench/registry.sh"
 "$TOP/bench/build.sh"
+"$TOP/bench/apiserver.sh"

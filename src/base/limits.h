@@ -22,6 +22,11 @@
 #define BERTH_MAX_TEMPLATE_MEMORY  (1u << 30)
 #define BERTH_MAX_TEMPLATE_NESTING 10000     /* Go's maxStackDepth for ( ) */
 #define BERTH_MAX_TEMPLATE_DEPTH   100000    /* Go's maxExecDepth for {{template}} */
+/* charts: a .tgz decompressed (Helm's MaxDecompressedChartSize), one file in it, files, subchart nesting */
+#define BERTH_MAX_CHART_SIZE       (100u << 20)
+#define BERTH_MAX_CHART_FILE       (5u << 20)
+#define BERTH_MAX_CHART_FILES      20000
+#define BERTH_MAX_CHART_DEPTH      32
 #define BERTH_MAX_CGROUP_PROCS   (4u << 20)    /* a cgroup.procs listing */
 #define BERTH_MAX_SPEC_ITEMS     4096          /* mounts, devices, args, env entries... in one OCI spec */
 #define BERTH_MAX_ACCOUNT_FILE   (8u << 20)    /* a container's /etc/passwd or /etc/group */

@@ -153,6 +153,8 @@ static int eval(int argc, char **argv)
 	return eval_run(&ea);
 }
 
+int chart_cmd_template(int argc, char **argv);   /* cmd-chart-template.c */
+
 static int run_chart(Cli *cli, int argc, char **argv)
 {
 	(void)cli;
@@ -161,6 +163,8 @@ static int run_chart(Cli *cli, int argc, char **argv)
 	const char *sub = argv[1];
 	if (!strcmp(sub, "eval"))
 		return eval(argc - 1, argv + 1);
+	if (!strcmp(sub, "template"))
+		return chart_cmd_template(argc - 1, argv + 1);
 	return cli_usage_error(&cmd_chart, "unknown subcommand '%s'", sub);
 }
 
@@ -173,5 +177,8 @@ const CliCommand cmd_chart = {
 		 "and exits 1.  In --data, JSON numbers without '.' or an exponent are int64, the\n"
 		 "rest float64; a file that is not JSON is read as YAML.  The template is named\n"
 		 "after FILE's base name (\"stdin\" for -) unless --name is given; --parse-only\n"
-		 "only checks the syntax.\n",
+		 "only checks the syntax.\n\n"
+		 "       berth chart template [NAME] CHART [-f VALUES]... [--namespace N] [--show-only F]...\n"
+		 "                        [--kube-version V] [--api-versions V]... [--include-crds] [--skip-tests]\n"
+		 "renders a chart directory or .tgz as `helm template` prints it.\n",
 };

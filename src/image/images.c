@@ -138,7 +138,8 @@ static int lookup_by_name(ImgStore *s, json_t *idx, const char *norm, char **ret
 	json_array_foreach(json_object_get(idx, "manifests"), i, e) {
 		const char *ref = entry_ref(e);
 		if (at) {
-			if (strcmp(json_str(e, "digest") ?: "", at + 1))
+			/* the manifest's digest, or the name it was pulled by (an index's digest) */
+			if (strcmp(json_str(e, "digest") ?: "", at + 1) && (!ref || strcmp(ref, norm)))
 				continue;
 			_cleanup_free_ char *erepo = ref ? ref_repo(ref) : NULL;
 			if (erepo && strcmp(erepo, repo))

@@ -199,7 +199,7 @@ int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *nam
 
 #define PULL_SYNC_STEP (32u << 20)  /* start blob writeback every 32 MiB */
 #define PULL_CHUNK (1u << 20)
-#define PULL_QUEUE 6                /* chunks waiting for the unpacker */
+#define PULL_QUEUE 16               /* chunks waiting for the unpacker (16 MiB) */
 #define PULL_SPARE 2                /* emptied chunks kept for reuse */
 
 typedef enum LState { L_PENDING, L_OK, L_FAILED } LState;

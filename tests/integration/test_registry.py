@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -241,9 +242,65 @@ def test_bad_input(registry):
     good, _ = image_manifest(registry, "a")
     st, _, body = put_manifest(registry, "a", "sha256:" + "2" * 64, good)
     assert st == 400 and err_code(body) == "DIGEST_INVALID"
+    # "a" holds blobs but no manifest: not in the catalog (nor a repository with only an open upload)
+    registry.req("POST", "/v2/only/upload/blobs/uploads/")
+    st, _, body = registry.req("GET", "/v2/_catalog")
+    assert json.loads(body)["repositories"] == []
+    assert registry.req("GET", "/v2/a/tags/list")[2] == b'{"name":"a","tags":[]}'
+    assert put_manifest(registry, "a", "t", good)[0] == 201
     st, _, body = registry.req("GET", "/v2/_catalog")
     assert json.loads(body)["repositories"] == ["a"]
-    assert registry.req("GET", "/v2/a/tags/list")[2] == b'{"name":"a","tags":[]}'
+
+
+OCI_M = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_M = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_L = "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+def test_manifest_accept_negotiation(registry):
+    m, _ = image_manifest(registry, "neg/app")
+    st, h, _ = put_manifest(registry, "neg/app", "v1", m)
+    md = h["Docker-Content-Digest"]
+    for accept in [None, OCI_M, f"{DOCKER_M}, {OCI_M}", "*/*", "application/*", f"{OCI_M}; q=0.5"]:
+        for method in ["GET", "HEAD"]:
+            st, h, body = registry.req(method, "/v2/neg/app/manifests/v1",
+                                       headers={"Accept": accept} if accept else {})
+            assert st == 200 and h["Content-Type"] == OCI_M, (method, accept)
+            assert h["Docker-Content-Digest"] == md
+    # a client that reads only Docker types: the tag has nothing for it
+    docker_only = {"Accept": f"{DOCKER_M}, {DOCKER_L}"}
+    st, _, body = registry.req("GET", "/v2/neg/app/manifests/v1", headers=docker_only)
+    assert st == 404 and err_code(body) == "MANIFEST_UNKNOWN"
+    assert registry.req("HEAD", "/v2/neg/app/manifests/v1", headers=docker_only)[0] == 404
+    st, _, _ = registry.req("GET", "/v2/neg/app/manifests/v1", headers={"Accept": f"*/*, {OCI_M};q=0"})
+    assert st == 404
+    # by digest the stored bytes are served whatever Accept says (the spec's MUST)
+    st, h, body = registry.req("GET", f"/v2/neg/app/manifests/{md}", headers=docker_only)
+    assert st == 200 and h["Content-Type"] == OCI_M and json.loads(body) == m
+    # a Docker schema2 manifest for a client asking only for OCI: 404 by tag, 200 by digest
+    dm = dict(m, mediaType=DOCKER_M)
+    dm["config"] = dict(m["config"], mediaType="application/vnd.docker.container.image.v1+json")
+    dm["layers"] = [dict(m["layers"][0], mediaType="application/vnd.docker.image.rootfs.diff.tar.gzip")]
+    st, h, _ = put_manifest(registry, "neg/app", "d1", dm)
+    dd = h["Docker-Content-Digest"]
+    assert registry.req("GET", "/v2/neg/app/manifests/d1", headers={"Accept": OCI_M})[0] == 404
+    st, h, _ = registry.req("GET", "/v2/neg/app/manifests/d1", headers=docker_only)
+    assert st == 200 and h["Content-Type"] == DOCKER_M
+    assert registry.req("GET", f"/v2/neg/app/manifests/{dd}", headers={"Accept": OCI_M})[0] == 200
+
+
+def test_metrics_behind_auth(workdir):
+    users = make_users(workdir, ("mon", "mon-pass"))
+    good = "Basic " + base64.b64encode(b"mon:mon-pass").decode()
+    for mode in ["basic", "token"]:
+        reg = Registry(workdir, "--auth", mode, "--users", users)
+        try:
+            assert reg.req("GET", "/metrics")[0] == 401
+            assert reg.req("GET", "/metrics", auth="Basic " + base64.b64encode(b"mon:x").decode())[0] == 401
+            st, _, body = reg.req("GET", "/metrics", auth=good)
+            assert st == 200 and b"berth_registry_http_requests_total" in body
+        finally:
+            reg.stop()
 
 
 def test_metrics_and_log(registry):
@@ -282,6 +339,40 @@ def test_push_pull_run(bb, registry, workdir):
         assert not b2.cleanup()
 
 
+def test_pull_index_and_by_digest(bb, registry, workdir):
+    """A multi-platform index: pull reports the index digest; a pull by
+    digest names the image by that digest reference."""
+    ref = f"{registry.host}/multi/bb:single"
+    bb.run("tag", "bb", ref)
+    bb.run("push", ref)
+    st, h, body = registry.req("GET", "/v2/multi/bb/manifests/single", headers={"Accept": OCI_M})
+    md = h["Docker-Content-Digest"]
+    idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+           "manifests": [{"mediaType": OCI_M, "digest": md, "size": len(body),
+                          "platform": {"os": "linux", "architecture": "s390x"}},
+                         {"mediaType": OCI_M, "digest": md, "size": len(body),
+                          "platform": {"os": "linux", "architecture": "amd64"}}]}
+    st, h, _ = put_manifest(registry, "multi/bb", "all", idx)
+    assert st == 201
+    xd = h["Docker-Content-Digest"]
+    other = tempfile.mkdtemp(prefix="berth-it-")
+    from conftest import Berth
+    b2 = Berth(other)
+    try:
+        out = b2.out("pull", f"{registry.host}/multi/bb:all")
+        assert f"Digest: {xd}" in out, out
+        byd = f"{registry.host}/multi/bb@{xd}"
+        out = b2.out("pull", byd)
+        assert f"Digest: {xd}" in out and byd in out
+        assert b2.json("inspect", byd)[0]["ManifestDigest"] == md
+        assert b2.out("run", "--rm", byd, "echo", "by-digest").strip() == "by-digest"
+        assert "Image is up to date" in b2.out("pull", byd)
+        images = b2.out("images")
+        assert f"{registry.host}/multi/bb" in images
+    finally:
+        assert not b2.cleanup()
+
+
 def test_gc(bb, registry):
     ref = f"{registry.host}/g/bb:v1"
     bb.run("tag", "bb", ref)
@@ -293,6 +384,27 @@ def test_gc(bb, registry):
     subprocess.run([BERTH, "registry", "gc", "--root", registry.root, "--grace", "0"], check=True,
                    capture_output=True)
     assert registry.req("HEAD", f"/v2/g/bb/blobs/{orphan}")[0] == 404
+    # gc beside an upload in flight and temp files of writes in flight: all left alone
+    st, h, _ = registry.req("POST", "/v2/g/bb/blobs/uploads/")
+    loc = h["Location"]
+    data = os.urandom(200000)
+    assert registry.req("PATCH", loc, data=data[:100000], headers={"Content-Range": "0-99999"})[0] == 202
+    blobs = os.path.join(registry.root, "blobs", "sha256")
+    temps = [os.path.join(blobs, n) for n in ("." + "e" * 64 + ".tmp-Ab12Cd", "f" * 64 + ".tmp.Xy34Zw")]
+    for t in temps:
+        with open(t, "wb") as f:
+            f.write(b"half-written")
+    for extra in [[], ["--delete-untagged"]]:
+        subprocess.run([BERTH, "registry", "gc", "--root", registry.root, "--grace", "0", *extra], check=True,
+                       capture_output=True)
+    assert all(os.path.exists(t) for t in temps)
+    st, h, _ = registry.req("GET", loc)
+    assert st == 204 and h["Range"] == "0-99999"
+    assert registry.req("PATCH", loc, data=data[100000:], headers={"Content-Range": "100000-199999"})[0] == 202
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    assert registry.req("PUT", f"{loc}?digest={d}", data=b"")[0] == 201
+    for t in temps:
+        os.unlink(t)
     other = tempfile.mkdtemp(prefix="berth-it-")
     from conftest import Berth
     b2 = Berth(other)
@@ -364,6 +476,58 @@ def test_token_auth(bb, workdir):
             b2.cleanup()
         assert "Removing login credentials" in bb.out("logout", reg.host, env=env)
         assert reg.host not in json.load(open(os.path.join(workdir, "docker", "config.json")))["auths"]
+    finally:
+        reg.stop()
+
+
+def test_token_oauth2_post_form(bb, workdir):
+    """The token endpoint's OAuth2 form (grant_type=password / refresh_token),
+    as Docker's daemon posts it."""
+    users = make_users(workdir, ("dan", "dan-pass"), ("eve", "eve-pass"))
+    reg = Registry(workdir, "--auth", "token", "--users", users)
+    form = "application/x-www-form-urlencoded"
+
+    def post(fields):
+        data = urllib.parse.urlencode(fields).encode()
+        st, _, body = reg.req("POST", "/token", data=data, headers={"Content-Type": form})
+        return st, json.loads(body)
+
+    try:
+        ref = f"{reg.host}/dan/bb:1"
+        bb.run("tag", "bb", ref)
+        bb.run("push", "--creds", "dan:dan-pass", ref)
+        scope = "repository:dan/bb:pull"
+        st, tok = post({"grant_type": "password", "username": "dan", "password": "dan-pass", "service":
+                        "berth-registry", "client_id": "docker", "access_type": "offline", "scope": scope})
+        assert st == 200 and tok["access_token"] and tok["expires_in"] > 0 and tok["refresh_token"]
+        assert reg.req("GET", "/v2/dan/bb/manifests/1", auth="Bearer " + tok["access_token"])[0] == 200
+        # the refresh token is no bearer token and no password
+        assert reg.req("GET", "/v2/dan/bb/manifests/1", auth="Bearer " + tok["refresh_token"])[0] == 401
+        basic = "Basic " + base64.b64encode(b"dan:" + tok["refresh_token"].encode()).decode()
+        assert reg.req("GET", f"/token?scope={scope}", auth=basic)[0] == 401
+        st, tok2 = post({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"],
+                         "service": "berth-registry", "client_id": "docker", "scope": scope})
+        assert st == 200 and tok2["refresh_token"]
+        assert reg.req("GET", "/v2/dan/bb/manifests/1", auth="Bearer " + tok2["access_token"])[0] == 200
+        # without access_type=offline: no refresh token
+        st, tok3 = post({"grant_type": "password", "username": "dan", "password": "dan-pass", "scope": scope})
+        assert st == 200 and "refresh_token" not in tok3
+        st, e = post({"grant_type": "password", "username": "dan", "password": "nope", "scope": scope})
+        assert st == 401 and e["error"] == "invalid_grant"
+        st, e = post({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"][:-3] + "AAA"})
+        assert st == 401 and e["error"] == "invalid_grant"
+        st, e = post({"grant_type": "client_credentials"})
+        assert st == 400 and e["error"] == "unsupported_grant_type"
+        st, e = post({"username": "dan"})
+        assert st == 400 and e["error"] == "invalid_request"
+        # GET with offline_token=true hands out a refresh token too
+        good = "Basic " + base64.b64encode(b"dan:dan-pass").decode()
+        st, _, body = reg.req("GET", f"/token?scope={scope}&offline_token=true", auth=good)
+        assert st == 200 and json.loads(body)["refresh_token"]
+        # a deleted user's refresh token stops working
+        subprocess.run([BERTH, "registry", "user", "del", "--users", users, "dan"], check=True)
+        st, e = post({"grant_type": "refresh_token", "refresh_token": tok2["refresh_token"]})
+        assert st == 401
     finally:
         reg.stop()
 

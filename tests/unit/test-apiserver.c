@@ -366,9 +366,49 @@ static void test_rbac(void)
 	api_request_release(&req);
 }
 
+/* managedFields paths: fieldsV1 as Kubernetes encodes it, and the apply merge. */
+static void test_fieldsets(void)
+{
+	json_t *pod = json_loads("{\"metadata\":{\"labels\":{\"app\":\"x\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+				 "\"image\":\"i\",\"ports\":[{\"containerPort\":80}]}],\"args\":[\"a\"]}}", 0, NULL);
+	json_t *set = api_fieldset_of(pod);
+	json_t *v1 = api_fieldset_to_v1(set);
+	ok(json_is(json_incref(v1), "{\"f:metadata\":{\"f:labels\":{\"f:app\":{}}},\"f:spec\":{\"f:args\":{},"
+		   "\"f:containers\":{\"k:{\\\"name\\\":\\\"c\\\"}\":{\".\":{},\"f:image\":{},\"f:name\":{},\"f:ports\":"
+		   "{\"k:{\\\"containerPort\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:containerPort\":{}}}}}}}"),
+	   "fieldsV1 of a pod: keyed containers and ports, atomic args");
+	json_t *back = api_fieldset_from_v1(v1);
+	ok(json_equal(back, set), "fieldsV1 round trip");
+	const char *k;
+	json_t *x;
+	char *image = NULL;
+	json_object_foreach(set, k, x)
+		if (strstr(k, "f:image"))
+			image = api_fieldset_path_string(k);
+	ok(image && !strcmp(image, ".spec.containers[name=\"c\"].image"), "path as kubectl prints it");
+	json_t *applied = json_loads("{\"spec\":{\"containers\":[{\"name\":\"d\",\"image\":\"j\"},{\"name\":\"c\","
+				     "\"image\":\"k\"}]}}", 0, NULL);
+	json_t *m = api_fieldset_merge(pod, applied);
+	ok(json_array_size(json_path(m, "spec.containers")) == 2 &&
+	   !strcmp(json_str(json_array_get(json_path(m, "spec.containers"), 0), "image"), "k") &&
+	   json_path(m, "metadata.labels.app"), "apply merge: containers by name, the rest kept");
+	json_object_foreach(set, k, x)
+		if (strstr(k, "f:image"))
+			ok(api_fieldset_remove(m, k) && !json_object_get(json_array_get(json_path(m, "spec.containers"), 0),
+									  "image"), "remove a path");
+	free(image);
+	json_decref(m);
+	json_decref(applied);
+	json_decref(back);
+	json_decref(v1);
+	json_decref(set);
+	json_decref(pod);
+}
+
 int main(void)
 {
 	test_patches();
+	test_fieldsets();
 	test_selectors();
 	char dir[] = "/tmp/test-apiserver-XXXXXX";
 	if (!mkdtemp(dir))

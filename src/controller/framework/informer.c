@@ -175,10 +175,18 @@ static void sleep_ms(Informer *inf, int ms)
 		nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *informer_main(void *arg)
 {
 	Informer *inf = arg;
 	bool need_list = true;
+	int backoff_ms = 100; /* for watches that end at once (an API without its datastore) */
 	while (!inf->stop) {
 		_cleanup_err_ Error *err = NULL;
 		if (need_list) {
@@ -194,12 +202,19 @@ static void *informer_main(void *arg)
 						      inf->path, WATCH_TIMEOUT_S, inf->rv ?: "0");
 		pthread_mutex_unlock(&inf->lock);
 		WatchCtx w = { .inf = inf };
+		int64_t started = mono_ms();
 		int r = kube_watch(inf->kc, path, on_event, &w, &inf->stop, &err);
 		if (w.expired || r == -ESTALE)
 			need_list = true;
 		else if (r < 0) {
 			log_debug("informer %s: %s", inf->path, err_msg(err));
 			sleep_ms(inf, 1000);
+		} else if (mono_ms() - started < 1000) {
+			/* a watch that ended at once: never re-watch in a tight loop */
+			sleep_ms(inf, backoff_ms);
+			backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+		} else {
+			backoff_ms = 100;
 		}
 	}
 	return NULL;
