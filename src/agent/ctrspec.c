@@ -15,6 +15,7 @@
 #include "../base/fs.h"
 #include "../base/parse.h"
 #include "../shared/json.h"
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>

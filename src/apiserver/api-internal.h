@@ -276,5 +276,6 @@ void api_sweep_pod_hint(Api *api, int64_t deadline);
 
 /* ---- gc.c: owner references, namespaces, events ---- */
 void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj);
+bool api_gc_owners_gone(Api *api, const json_t *obj);
 
 #endif

@@ -93,6 +93,31 @@ void api_gc_orphan_dependents(Api *api, const json_t *obj)
 	for_each_dependent(api, obj, orphan_dependent);
 }
 
+/* True when obj names owners and none of them exists any more (by uid): a
+ * controller acting on a stale cache created it after its owner was
+ * deleted.  The garbage collector deletes such dependents; the cascade here
+ * runs at delete time, so a create checks it instead (api_create_object). */
+bool api_gc_owners_gone(Api *api, const json_t *obj)
+{
+	const json_t *refs = json_path(obj, "metadata.ownerReferences");
+	if (!json_array_size(refs))
+		return false;
+	const char *ns = api_meta_str(obj, "namespace");
+	size_t i;
+	json_t *ref;
+	json_array_foreach(refs, i, ref) {
+		const ApiResource *r = api_resource_by_kind(api, json_str(ref, "apiVersion") ?: "", json_str(ref, "kind") ?: "");
+		const char *name = json_str(ref, "name"), *uid = json_str(ref, "uid");
+		if (!r || !name || !uid)
+			return false; /* an owner we cannot look up: keep the object */
+		_cleanup_json_ json_t *owner = NULL;
+		if (api_load(api, r, r->namespaced ? ns : NULL, name, &owner, NULL) == 0 &&
+		    !strcmp(api_meta_str(owner, "uid") ?: "", uid))
+			return false;
+	}
+	return true;
+}
+
 void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj)
 {
 	if (!strcmp(r->resource, "customresourcedefinitions"))

@@ -479,6 +479,10 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 	api_object_set_rv(obj, rev);
 	api_after_create(api, req->res, obj);
 	api_respond_json(resp, 201, json_incref(obj));
+	/* created for an owner that is already gone: collect it at once, as the
+	 * garbage collector would (clients see ADDED, then DELETED) */
+	if (api_gc_owners_gone(api, obj))
+		api_delete_now(api, req->res, req->ns, api_meta_str(obj, "name"), "Background", NULL);
 	return 0;
 }
 

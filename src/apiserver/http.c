@@ -16,9 +16,8 @@
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include <arpa/inet.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
-#include <microhttpd.h>
+#include "../shared/mhd-lazy.h" /* libmicrohttpd, loaded on first use */
+#include "../shared/gnutls-lazy.h" /* GnuTLS, the same */
 #include <poll.h>
 #include <signal.h>
 #include <string.h>

@@ -332,7 +332,7 @@ static int check_conflicts(Mf *mf, const MfEntry *self, const json_t *aset, cons
 			continue;
 		const char *p;
 		json_t *v;
-		json_object_foreach(aset, p, v) {
+		json_object_foreach((json_t *)aset, p, v) {
 			if (!json_object_get(mf->v[i].set, p) || !api_fieldset_lookup(live, p) ||
 			    !path_changed(live, merged, p))
 				continue;

@@ -91,8 +91,7 @@ typedef struct ArchiveApi {
 #undef X
 } ArchiveApi;
 
-/* The table; loads libarchive on the first call.  A missing library is a
- * broken installation: it aborts with one line naming the library. */
+/* The table; loads libarchive on the first call (shared/lazy.h). */
 const ArchiveApi *archive_api(void);
 
 #ifndef ARCHIVE_LAZY_NO_REDIRECT

@@ -16,7 +16,7 @@
 #include "../base/limits.h"
 #include "../base/parse.h"
 #include "../shared/json.h"
-#include <curl/curl.h>
+#include "../shared/curl-lazy.h" /* libcurl, loaded on first use */
 #include <dirent.h>
 #include <ctype.h>
 #include <string.h>

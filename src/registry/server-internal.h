@@ -5,7 +5,7 @@
 
 #include "reg-internal.h"
 #include "../base/strbuf.h"
-#include <microhttpd.h>
+#include "../shared/mhd-lazy.h" /* libmicrohttpd, loaded on first use */
 #include <time.h>
 
 struct RegServer {

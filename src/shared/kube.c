@@ -13,7 +13,7 @@
 #include "../base/fs.h"
 #include "../base/limits.h"
 #include "../base/strbuf.h"
-#include <curl/curl.h>
+#include "curl-lazy.h" /* libcurl, loaded on first use */
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>

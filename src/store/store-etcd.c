@@ -23,7 +23,7 @@
 #include "../base/limits.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
-#include <curl/curl.h>
+#include "../shared/curl-lazy.h" /* libcurl, loaded on first use */
 #include "../shared/json.h"
 #include <openssl/evp.h>
 #include <pthread.h>

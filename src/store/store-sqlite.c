@@ -14,7 +14,7 @@
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include <pthread.h>
-#include <sqlite3.h>
+#include "../shared/sqlite-lazy.h" /* SQLite, loaded on first use */
 #include <string.h>
 #include <time.h>
 

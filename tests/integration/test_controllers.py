@@ -432,3 +432,24 @@ def test_undo_with_every_kubectl(server):
         assert deploy_image(server, ns, "deploy-nginx") != image, k
         h = server.kubectl("rollout", "history", "deployment", "deploy-nginx", "-n", ns, kubectl=k)
         assert "REVISION" in h, k
+
+
+def test_dependent_of_a_deleted_owner_is_collected(server):
+    """A pod created for an owner that no longer exists (a controller acting on
+    a stale cache) is deleted at once, as Kubernetes' garbage collector does;
+    one whose owner exists stays."""
+    ns = server.namespace("gc-orphan")
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "late", "ownerReferences": [{
+               "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "gone", "controller": True,
+               "uid": "00000000-0000-0000-0000-000000000001"}]},
+           "spec": {"containers": [{"name": "c", "image": "bb"}]}}
+    server.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod))
+    assert server.pods(ns) == []
+    server.kubectl("create", "configmap", "owner", "-n", ns)
+    cm = server.json("get", "configmap", "owner", "-n", ns)
+    pod["metadata"]["name"] = "kept"
+    pod["metadata"]["ownerReferences"] = [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
+                                           "uid": cm["metadata"]["uid"]}]
+    server.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod))
+    assert [p["metadata"]["name"] for p in server.pods(ns)] == ["kept"]

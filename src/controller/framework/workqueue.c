@@ -9,6 +9,7 @@
  */
 #include "framework.h"
 #include "../../base/cleanup.h"
+#include "../../shared/json.h"
 #include <string.h>
 #include <time.h>
 
