@@ -7,41 +7,14 @@
 
 static int run_push(Cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "tls-verify", optional_argument, 0, 't' }, { "cert-dir", required_argument, 0, 'C' }, { "quiet", no_argument, 0, 'q' },
-		{ "creds", required_argument, 0, 'c' }, { 0, 0, 0, 0 },
-	};
 	RegClientOpts o;
-	cli_reg_opts_init(&o, false);
-	bool quiet = false;
+	bool quiet;
 	_cleanup_free_ char *creds = NULL;
-	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "q", opts, NULL)) != -1) {
-		switch (c) {
-		case 'C': o.cert_dir = optarg; break;
-		case 't':
-			if (cli_tls_verify_parse(optarg, &o.tls_verify) < 0)
-				return cli_usage_error(&cmd_push, "--tls-verify: true or false");
-			break;
-		case 'q': quiet = true; break;
-		case 'c': creds = xstrdup(optarg); break;
-		default: return cli_usage_error(&cmd_push, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
+	int r = cli_reg_transfer_opts(&cmd_push, argc, argv, &o, &quiet, &creds);
+	if (r)
+		return r;
 	if (argc - optind < 1 || argc - optind > 2)
 		return cli_usage_error(&cmd_push, "requires IMAGE [DESTINATION]");
-	if (quiet)
-		o.progress = NULL;
-	if (creds) {
-		char *colon = strchr(creds, ':');
-		if (!colon)
-			return cli_usage_error(&cmd_push, "--creds USER:PASSWORD");
-		*colon = '\0';
-		o.user = creds;
-		o.password = colon + 1;
-	}
 	const char *name = argv[optind], *dest = optind + 1 < argc ? argv[optind + 1] : NULL;
 	Error *e = NULL;
 	ImgStore *s;
@@ -49,7 +22,7 @@ static int run_push(Cli *cli, int argc, char **argv)
 		return cli_fail_err(e, EXIT_BERTH);
 	_cleanup_free_ char *digest = NULL;
 	int64_t size = 0;
-	int r = reg_push(s, name, dest, &o, &digest, &size, &e);
+	r = reg_push(s, name, dest, &o, &digest, &size, &e);
 	img_store_free(s);
 	if (r < 0)
 		return cli_fail_err(e, EXIT_BERTH);

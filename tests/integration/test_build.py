@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from test_images import Podman, cgroup_dirs
+from test_images import podman  # noqa: F401  (the shared podman fixture: private store, full cleanup)
 
 
 def ctx(tmp_path, dockerfile, files=None):
@@ -217,30 +217,6 @@ def test_help_and_usage(berth):
     assert p.stdout.startswith("Usage: berth build")
     p = berth.run("build", check=False)
     assert p.returncode == 125 and "berth: error:" in p.stderr
-
-
-@pytest.fixture(scope="module")
-def podman(tmp_path_factory):
-    for tool in ("podman", "skopeo", "runc"):
-        assert shutil.which(tool), f"{tool} is missing: run tools/deps.sh --peers"
-    base = str(tmp_path_factory.mktemp("podman-build"))
-    leftovers = [p for p in ("/var/lib/containers", "/run/runc", "/run/libpod") if not os.path.exists(p)]
-    cgroups_before = cgroup_dirs()
-    pm = Podman(base)
-    yield pm
-    pm.run("rm", "-af", check=False)
-    with open("/proc/self/mountinfo") as f:
-        mounts = [line.split()[4] for line in f if line.split()[4].startswith(base)]
-    for mp in reversed(mounts):
-        subprocess.run(["umount", "-l", mp], capture_output=True)
-    for d in sorted(cgroup_dirs() - cgroups_before, key=len, reverse=True):
-        try:
-            os.rmdir(d)
-        except OSError:
-            pass
-    for p in leftovers:
-        shutil.rmtree(p, ignore_errors=True)
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_podman_runs_and_skopeo_inspects_built_image(bb, podman, tmp_path):
