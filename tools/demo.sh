@@ -88,7 +88,7 @@ data=$(mktemp -d /tmp/berth-demo-server-XXXXXX)
 srvpid=$!
 for i in $(seq 100); do [ -s "$data/kubeconfig.yaml" ] && KUBECONFIG="$data/kubeconfig.yaml" kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 0.1; done
 export KUBECONFIG="$data/kubeconfig.yaml"
-say "kubectl version"; kubectl version 2>/dev/null | head -2
+say "kubectl version"; kubectl version
 cat > "$data/site.yaml" <<'YAML'
 apiVersion: apps/v1
 kind: Deployment
