@@ -265,54 +265,20 @@ static int oci_layer_blob(ImgStore *s, int rootfd, const char *digest, Error **e
 	return blob_writer_commit(s, &w, digest, err);
 }
 
-static const char *oci_media(const char *mt)
-{
-	if (!strcmp(mt, MT_DOCKER_LAYER_GZ))
-		return MT_OCI_LAYER_GZ;
-	if (!strcmp(mt, MT_DOCKER_FOREIGN))
-		return "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
-	return mt;
-}
-
+/* Copy every layer blob of the manifest from the archive into the store,
+ * then unpack what is not unpacked yet (layers_from_blobs). */
 static int oci_layers(ImgStore *s, int rootfd, json_t *mlayers, json_t *config, json_t *out, int64_t *size,
 		      Error **err)
 {
-	json_t *diff_ids = json_path(config, "rootfs.diff_ids");
-	char chain[72] = "";
 	for (size_t i = 0; i < json_array_size(mlayers); i++) {
-		json_t *l = json_array_get(mlayers, i);
-		const char *ld = json_str(l, "digest"), *mt = json_str(l, "mediaType");
-		const char *d = json_string_value(json_array_get(diff_ids, i));
-		if (!digest_valid(ld) || !config_layer_media_ok(mt))
-			return err_set(err, EINVAL, "layer #%zu: unsupported media type '%s'", i, mt ? mt : "(none)");
+		const char *ld = json_str(json_array_get(mlayers, i), "digest");
+		if (!digest_valid(ld))
+			return err_set(err, EINVAL, "layer #%zu: invalid digest '%s'", i, ld ? ld : "(none)");
 		int r = oci_layer_blob(s, rootfd, ld, err);
 		if (r < 0)
 			return err_prefix(err, "layer %s", ld);
-		char next[72];
-		layer_chain_id(i ? chain : NULL, d, next);
-		if (layer_exists(s, next)) {
-			_cleanup_json_ json_t *info = NULL;
-			if (layer_info_read(s, next, &info, NULL) == 0)
-				*size += json_int(info, "size", 0);
-		} else {
-			_cleanup_free_ char *bp = store_blob_path(s, ld);
-			_cleanup_close_ int fd = open(bp, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return err_sys(err, errno, "layer %s", ld);
-			LayerResult res = { .blob_size = json_int(l, "size", 0) };
-			memcpy(res.blob_digest, ld, 72);
-			snprintf(res.blob_media, sizeof(res.blob_media), "%s", oci_media(mt));
-			r = layer_unpack(s, fd, i ? chain : NULL, d, false, &res, err);
-			if (r < 0)
-				return err_prefix(err, "layer %s", ld);
-			*size += res.size;
-		}
-		memcpy(chain, next, 72);
-		json_t *desc = json_deep_copy(l);
-		json_object_set_new(desc, "mediaType", json_string(oci_media(mt)));
-		json_array_append_new(out, desc);
 	}
-	return 0;
+	return layers_from_blobs(s, mlayers, json_path(config, "rootfs.diff_ids"), out, size, err);
 }
 
 static int load_oci_manifest(ImgStore *s, int rootfd, const char *mdigest, const char *name, char ***names,

@@ -198,6 +198,11 @@ int layer_adopt(ImgStore *s, const char *dir, const char *parent_chain, LayerRes
 const char *layer_media_sniff(int fd);
 /* Read layers/<chain>/info.json (NULL fields when absent). */
 int layer_info_read(ImgStore *s, const char *chain_id, json_t **ret, Error **err);
+/* Docker schema2 layer media types as their OCI equivalents (others as they are). */
+const char *layer_media_oci(const char *mt);
+/* Unpack a manifest's layers whose blobs are in the store (load, pull); see layer.c. */
+int layers_from_blobs(ImgStore *s, const json_t *mlayers, const json_t *diff_ids, json_t *out, int64_t *size,
+		      Error **err);
 /* Unpack img's layers that are missing; the caller holds the gc lock shared. */
 int layer_ensure_locked(ImgStore *s, const ImgInfo *img, Error **err);
 /* Does the absolute path exist in the image (whiteouts and opaque dirs honoured)? */

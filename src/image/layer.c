@@ -488,3 +488,53 @@ bool img_path_in_image(ImgStore *s, const ImgInfo *img, const char *path)
 	layer_close_diffs(fds, n);
 	return r;
 }
+
+/* Docker schema2 layer media types as their OCI equivalents (others as they are). */
+const char *layer_media_oci(const char *mt)
+{
+	if (!strcmp(mt, MT_DOCKER_LAYER_GZ))
+		return MT_OCI_LAYER_GZ;
+	if (!strcmp(mt, MT_DOCKER_FOREIGN))
+		return "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+	return mt;
+}
+
+/* Unpack a manifest's layers whose blobs are in the store, bottom up, each
+ * only if it is not unpacked yet; *size adds up their unpacked sizes and out
+ * gets their descriptors with OCI media types.  Used by load and pull. */
+int layers_from_blobs(ImgStore *s, const json_t *mlayers, const json_t *diff_ids, json_t *out, int64_t *size,
+		      Error **err)
+{
+	char chain[72] = "";
+	for (size_t i = 0; i < json_array_size(mlayers); i++) {
+		json_t *l = json_array_get(mlayers, i);
+		const char *ld = json_str(l, "digest"), *mt = json_str(l, "mediaType");
+		const char *d = json_string_value(json_array_get(diff_ids, i));
+		if (!digest_valid(ld) || !mt || !config_layer_media_ok(layer_media_oci(mt)) || !digest_valid(d))
+			return err_set(err, EINVAL, "layer #%zu: unsupported layer '%s'", i, mt ? mt : "(none)");
+		char next[72];
+		layer_chain_id(i ? chain : NULL, d, next);
+		if (layer_exists(s, next)) {
+			_cleanup_json_ json_t *info = NULL;
+			if (layer_info_read(s, next, &info, NULL) == 0)
+				*size += json_int(info, "size", 0);
+		} else {
+			_cleanup_free_ char *bp = store_blob_path(s, ld);
+			_cleanup_close_ int fd = open(bp, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return err_sys(err, errno, "layer %s", ld);
+			LayerResult res = { .blob_size = json_int(l, "size", 0) };
+			memcpy(res.blob_digest, ld, 72);
+			snprintf(res.blob_media, sizeof(res.blob_media), "%s", layer_media_oci(mt));
+			int r = layer_unpack(s, fd, i ? chain : NULL, d, false, &res, err);
+			if (r < 0)
+				return err_prefix(err, "layer %s", ld);
+			*size += res.size;
+		}
+		memcpy(chain, next, 72);
+		json_t *desc = json_deep_copy(l);
+		json_object_set_new(desc, "mediaType", json_string(layer_media_oci(mt)));
+		json_array_append_new(out, desc);
+	}
+	return 0;
+}

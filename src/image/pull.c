@@ -87,52 +87,6 @@ int img_lock_content(ImgStore *s, int *ret_fd, Error **err)
 	return store_lock(s, "gc", LOCK_SH, ret_fd, err);
 }
 
-static const char *oci_layer_media(const char *mt)
-{
-	if (!strcmp(mt, MT_DOCKER_LAYER_GZ))
-		return MT_OCI_LAYER_GZ;
-	if (!strcmp(mt, MT_DOCKER_FOREIGN))
-		return "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
-	return mt;
-}
-
-/* Unpack the manifest's layers (blobs in the store) bottom up; out gets OCI descriptors. */
-static int put_layers(ImgStore *s, json_t *mlayers, json_t *diff_ids, json_t *out, int64_t *size, Error **err)
-{
-	char chain[72] = "";
-	for (size_t i = 0; i < json_array_size(mlayers); i++) {
-		json_t *l = json_array_get(mlayers, i);
-		const char *ld = json_str(l, "digest"), *mt = json_str(l, "mediaType");
-		const char *d = json_string_value(json_array_get(diff_ids, i));
-		if (!digest_valid(ld) || !mt || !config_layer_media_ok(oci_layer_media(mt)) || !digest_valid(d))
-			return err_set(err, EINVAL, "layer #%zu: unsupported layer '%s'", i, mt ? mt : "(none)");
-		char next[72];
-		layer_chain_id(i ? chain : NULL, d, next);
-		if (layer_exists(s, next)) {
-			_cleanup_json_ json_t *info = NULL;
-			if (layer_info_read(s, next, &info, NULL) == 0)
-				*size += json_int(info, "size", 0);
-		} else {
-			_cleanup_free_ char *bp = store_blob_path(s, ld);
-			_cleanup_close_ int fd = open(bp, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				return err_sys(err, errno, "layer %s", ld);
-			LayerResult res = { .blob_size = json_int(l, "size", 0) };
-			memcpy(res.blob_digest, ld, 72);
-			snprintf(res.blob_media, sizeof(res.blob_media), "%s", oci_layer_media(mt));
-			int r = layer_unpack(s, fd, i ? chain : NULL, d, false, &res, err);
-			if (r < 0)
-				return err_prefix(err, "layer %s", ld);
-			*size += res.size;
-		}
-		memcpy(chain, next, 72);
-		json_t *desc = json_deep_copy(l);
-		json_object_set_new(desc, "mediaType", json_string(oci_layer_media(mt)));
-		json_array_append_new(out, desc);
-	}
-	return 0;
-}
-
 int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *name, char **ret_id, Error **err)
 {
 	_cleanup_json_ json_t *m = NULL, *config = NULL;
@@ -163,7 +117,7 @@ int img_put_manifest(ImgStore *s, const char *mbuf, size_t mlen, const char *nam
 		return r;
 	_cleanup_json_ json_t *layers = json_array();
 	int64_t size = 0;
-	r = put_layers(s, mlayers, diff_ids, layers, &size, err);
+	r = layers_from_blobs(s, mlayers, diff_ids, layers, &size, err);
 	if (r < 0)
 		return r;
 	char id[72];
@@ -369,7 +323,7 @@ ImgPullLayers *img_pull_layers_new(ImgStore *s, size_t n, const char *const *dig
 		pthread_cond_init(&l->q.cond, NULL);
 		snprintf(l->digest, sizeof(l->digest), "%s", digests[i]);
 		snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_ids[i]);
-		snprintf(l->media, sizeof(l->media), "%s", oci_layer_media(media[i] ? media[i] : MT_OCI_LAYER_GZ));
+		snprintf(l->media, sizeof(l->media), "%s", layer_media_oci(media[i] ? media[i] : MT_OCI_LAYER_GZ));
 		layer_chain_id(i ? g->l[i - 1].chain : NULL, l->diff_id, l->chain);
 	}
 	return g;
