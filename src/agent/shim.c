@@ -14,6 +14,7 @@
  * an adopting agent needs.
  */
 #include "agent-internal.h"
+#include "../base/memtrim.h"
 #include "../base/fs.h"
 #include "../base/parse.h"
 #include "../runtime/crilog.h"
@@ -149,7 +150,7 @@ static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0 && !exited) {
-			rt_trim_memory();
+			mem_trim();
 			trimmed = true;
 			continue;
 		}

@@ -143,10 +143,6 @@ json_t *rt_spec_default(void);
 int rt_resolve_user(const char *rootfs, const char *spec, uid_t *uid, gid_t *gid, gid_t **groups,
 		    size_t *n_groups, char **ret_home, Error **err);
 
-/* For long-lived forks of a bigger process (supervisors, the node agent's
- * shims): return free heap and the clean file-backed pages inherited from
- * the parent (they stay in the page cache).  Implemented in supervisor.c. */
-void rt_trim_memory(void);
 
 /* Kernel features found (for `berth version`): overlay, seccomp, namespaces. */
 json_t *rt_host_features(void);

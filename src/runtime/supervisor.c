@@ -203,22 +203,6 @@ static int stdio_setup(Supervisor *sv, Stdio *io, Error **err)
 	return 0;
 }
 
-/* ---- memory ---- */
-
-/* The supervisor is a fork of the CLI: it starts with every page the CLI
- * touched (library text, the CLI's heap).  While it holds a container it
- * needs a few pages of its own code.  Give back what it does not use:
- * free heap (malloc_trim), and clean, file-backed private mappings (library
- * text and read-only data that were never written: dropping them only
- * removes our page-table entries; the pages stay in the page cache and fault
- * back in on use).  Mappings with dirty or anonymous pages are left alone
- * (relocated data, heap, stack).  Read from /proc/self/smaps. */
-static void trim_memory(void)
-{
-	mem_trim(); /* base/memtrim.c */
-}
-
-void rt_trim_memory(void) { trim_memory(); }
 
 /* ---- output pump ---- */
 
@@ -290,7 +274,9 @@ static int hold(Supervisor *sv, Stdio *io, CriLog *log, pid_t pid, int sigfd)
 		if (r == 0 && !exited) {
 			/* running for a second: a long-lived container; shed what the
 			 * CLI left us (short ones never pay for this) */
-			trim_memory();
+			/* the supervisor is a fork of the CLI: give back the heap and the
+			 * clean library pages it inherited and will not use (base/memtrim.c) */
+			mem_trim();
 			trimmed = true;
 			continue;
 		}
