@@ -331,7 +331,10 @@ def test_security_context_and_limits(agent):
                              "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}},
         {"name": "nonroot", "image": "bb:latest", "command": ["sleep", "3600"],
          "securityContext": {"runAsNonRoot": True}}]))
-    text = wait_for(lambda: "rofs" in agent.log_text("sec", "app") and agent.log_text("sec", "app"), "app output")
+    # the three lines are written one after another; wait for the last one
+    text = wait_for(lambda: str(64 * 1024 * 1024) in agent.log_text("sec", "app") and agent.log_text("sec", "app"),
+                    "app output")
+    assert "rofs" in text
     assert "uid=1000 gid=1000" in text
     assert str(64 * 1024 * 1024) in text
     c = wait_for(lambda: (agent.ctr("sec", "nonroot") or {}).get("state", {}).get("waiting", {})
