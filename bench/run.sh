@@ -108,4 +108,6 @@ if [ "${BENCH_ONLY:-}" != runtime ]; then
 	"$TOP/bench/registry.sh"
 	"$TOP/bench/build.sh"
 	"$TOP/bench/apiserver.sh"
+	"$TOP/bench/scheduler.sh"
+	"$TOP/bench/chart.sh"
 fi

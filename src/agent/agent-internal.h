@@ -120,6 +120,9 @@ char *pod_cgroup_path(const Pod *p, const char *ctr); /* ctr NULL: the pod's */
 /* volumes.c */
 int volumes_setup(Agent *a, Pod *p, Error **err);
 void volumes_teardown(Agent *a, Pod *p);
+/* Write a configMap/secret/downwardAPI/projected volume again (atomically:
+ * ..data swapped), e.g. a ServiceAccount token near its expiry. */
+int volumes_refresh(Agent *a, Pod *p, const char *name, Error **err);
 /* mounts[] entries for the container's volumeMounts */
 int volumes_mounts(Agent *a, Pod *p, const json_t *container, json_t *mounts, Error **err);
 char *volume_dir(const Pod *p, const char *plugin, const char *name);
@@ -161,6 +164,10 @@ void pod_free(Pod *p);
 void pod_tick(Agent *a, Pod *p, int64_t now);
 void pod_set_spec(Pod *p, const json_t *pod);
 int pod_save(Pod *p);
+
+/* events.c: an Event through cfg.on_event (c NULL: about the pod) */
+void agent_event(Agent *a, Pod *p, const PodCtr *c, const char *type, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 /* podspec.c */
 const char *pod_restart_policy(const json_t *pod);

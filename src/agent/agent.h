@@ -42,6 +42,15 @@ typedef int (*AgentLookupFn)(void *ud, const char *kind, const char *ns, const c
 typedef void (*AgentStatusFn)(void *ud, const json_t *pod, const json_t *status);
 /* Called once a killed pod is completely gone (uid). */
 typedef void (*AgentGoneFn)(void *ud, const char *uid);
+/* An Event the runtime records about a pod, as the kubelet words them
+ * (reasons Pulled, Created, Started, Killing, BackOff, Unhealthy, Failed);
+ * field_path "spec.containers{NAME}" / "spec.initContainers{NAME}" or NULL;
+ * type "Normal" or "Warning".  Everything borrowed. */
+typedef void (*AgentEventFn)(void *ud, const json_t *pod, const char *field_path, const char *type,
+			     const char *reason, const char *message);
+/* A token for a projected serviceAccountToken source (src: its
+ * {audience, expirationSeconds, path}) bound to pod: *ret caller frees. */
+typedef int (*AgentTokenFn)(void *ud, const json_t *pod, const json_t *src, char **ret, Error **err);
 
 typedef struct AgentConfig {
 	const char *root;          /* state root (the berth root) */
@@ -53,6 +62,8 @@ typedef struct AgentConfig {
 	AgentLookupFn lookup;
 	AgentStatusFn on_status;
 	AgentGoneFn on_gone;
+	AgentEventFn on_event;     /* optional */
+	AgentTokenFn token;        /* optional: serviceAccountToken volumes fail without */
 	void *ud;
 } AgentConfig;
 
@@ -132,5 +143,77 @@ void agent_probe_spec_release(ProbeSpec *p);
 
 /* The pod phase from container statuses as the kubelet derives it. */
 const char *agent_pod_phase(const json_t *pod, const json_t *init_statuses, const json_t *statuses);
+
+
+/* ---- API mode: the node and its pods from an API server (node.c,
+ * events.c, apisource.c; docs/agent.md) ---- */
+
+/* What the Node object says about this machine (strings owned). */
+typedef struct AgentNodeInfo {
+	char *name, *ip, *hostname, *pod_cidr;
+	char *arch, *kernel, *os_image, *machine_id, *system_uuid, *boot_id;
+	char *runtime_version, *kubelet_version;
+	json_t *labels;            /* extra labels (object) or NULL */
+	json_t *taints;            /* array or NULL */
+	int64_t cpus, mem_kib, storage_kib, pods;
+	int kubelet_port;          /* daemonEndpoints (0: 10250) */
+} AgentNodeInfo;
+
+/* Fill what the machine tells (uname, os-release, machine-id, boot_id,
+ * CPUs, memory, the root's filesystem); name/ip/labels/taints untouched. */
+void agent_node_info_detect(AgentNodeInfo *ni, const char *root);
+void agent_node_info_release(AgentNodeInfo *ni);
+/* The address this node reaches the API server from (the route's source
+ * address; nothing is sent), "127.0.0.1" if that fails.  Caller frees. */
+char *agent_node_ip_detect(const char *server_url);
+/* "k=v,k2=v2" -> object; "k=v:Effect,k:Effect" -> taints array.  New ref. */
+int agent_labels_parse(const char *s, json_t **ret, Error **err);
+int agent_taints_parse(const char *s, json_t **ret, Error **err);
+/* The Node to register (new ref): labels (hostname, os, arch + extra),
+ * spec (podCIDR, taints), status (see agent_node_status). */
+json_t *agent_node_object(const AgentNodeInfo *ni, const char *now);
+/* status.capacity/allocatable, addresses, nodeInfo, daemonEndpoints and the
+ * conditions with heartbeat now, transition times kept from old_status
+ * (may be NULL) when a condition's status did not change.  New ref. */
+json_t *agent_node_status(const AgentNodeInfo *ni, const json_t *old_status, const char *now);
+/* The node's Lease in kube-node-lease (new ref); now_micro RFC 3339 with
+ * microseconds. */
+json_t *agent_lease_object(const char *node, const char *now_micro, int duration_s);
+/* A v1 Event about a pod from the kubelet on node (new ref; name
+ * "<pod>.<hex nanoseconds>"). */
+json_t *agent_event_new(const json_t *pod, const char *field_path, const char *type, const char *reason,
+			const char *message, const char *node, const char *now);
+/* The key repeats of an event share (source, involved object, type,
+ * reason, message): they bump count/lastTimestamp instead of a new Event.
+ * Caller frees. */
+char *agent_event_key(const json_t *event);
+
+/* The API source: registers and heartbeats the Node, renews its Lease,
+ * lists and watches the pods bound to it (spec.nodeName) and feeds them to
+ * the Agent, writes pod statuses and Events, deletes pods for good once
+ * they are gone.  Two threads (the watch, the writer); the Agent is only
+ * touched from the caller's thread in agent_api_process. */
+typedef struct AgentApi AgentApi;
+typedef struct KubeClient KubeClient;
+/* kc and ni are borrowed and must outlive the AgentApi. */
+AgentApi *agent_api_new(KubeClient *kc, const AgentNodeInfo *ni);
+/* Point cfg's lookup / on_status / on_gone / on_event / token at the source. */
+void agent_api_hook(AgentApi *api, AgentConfig *cfg);
+/* The cluster CA pods see as ca.crt in their ServiceAccount volume when the
+ * server has no kube-root-ca.crt ConfigMap: PEM text, or base64 of it (as a
+ * kubeconfig's certificate-authority-data); either may be NULL. */
+void agent_api_set_root_ca(AgentApi *api, const char *pem, const char *pem_b64);
+/* Rewrite pods' ServiceAccount tokens this often (default, 0: at 80% of
+ * their expirationSeconds, as the kubelet does). */
+void agent_api_set_token_refresh(AgentApi *api, int64_t period_ms);
+/* Register the Node (an authentication failure is returned, other errors
+ * are retried in the background) and start the threads. */
+int agent_api_start(AgentApi *api, Agent *a, Error **err);
+/* Readable when pod events wait for agent_api_process. */
+int agent_api_fd(AgentApi *api);
+/* Apply waiting pod events to the Agent (caller's thread). */
+void agent_api_process(AgentApi *api);
+/* Stop the threads (pending writes are flushed for up to flush_ms). */
+void agent_api_free(AgentApi *api, int flush_ms);
 
 #endif

@@ -221,6 +221,8 @@ static int probe_step(Agent *a, Pod *p, PodCtr *c, Probe *pr, int64_t now)
 	} else {
 		pr->failures++;
 		pr->successes = 0;
+		agent_event(a, p, c, "Warning", "Unhealthy", "%s probe failed",
+			    pr == &c->liveness ? "Liveness" : pr == &c->readiness ? "Readiness" : "Startup");
 	}
 	return 1;
 }

@@ -294,6 +294,19 @@ static int emptydir_setup(Pod *p, const char *name, const json_t *ed, Error **er
 	return 0;
 }
 
+/* A serviceAccountToken source: the token from the API server (cfg.token). */
+static int payload_sa_token(Agent *a, Pod *p, const json_t *src, int mode, Payload *pl, Error **err)
+{
+	if (!a->cfg.token)
+		return err_set(err, ENOTSUP, "serviceAccountToken: no API server to ask");
+	_cleanup_free_ char *tok = NULL;
+	int r = a->cfg.token(a->cfg.ud, p->pod, src, &tok, err);
+	if (r < 0)
+		return r;
+	payload_add(pl, json_str(src, "path") ? json_str(src, "path") : "token", tok, strlen(tok), mode);
+	return 0;
+}
+
 static int volume_setup(Agent *a, Pod *p, const json_t *vol, Error **err)
 {
 	const char *name = json_str(vol, "name");
@@ -328,7 +341,8 @@ static int volume_setup(Agent *a, Pod *p, const json_t *vol, Error **err)
 				r = payload_object(a, p, "Secret", o, mode, &pl, err);
 			else if ((o = json_object_get(s, "downwardAPI")))
 				r = payload_downward(a, p, o, mode, &pl, err);
-			/* serviceAccountToken: needs the API server (later) */
+			else if ((o = json_object_get(s, "serviceAccountToken")))
+				r = payload_sa_token(a, p, o, mode, &pl, err);
 		}
 	} else {
 		r = err_set(err, EINVAL, "unsupported volume type");
@@ -339,6 +353,16 @@ static int volume_setup(Agent *a, Pod *p, const json_t *vol, Error **err)
 	}
 	json_decref(pl.files);
 	return r < 0 ? err_prefix(err, "MountVolume.SetUp failed for volume \"%s\"", name) : 0;
+}
+
+int volumes_refresh(Agent *a, Pod *p, const char *name, Error **err)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v)
+		if (!strcmp(json_str(v, "name") ? json_str(v, "name") : "", name))
+			return volume_setup(a, p, v, err);
+	return err_set(err, ENOENT, "volume \"%s\" not found", name);
 }
 
 int volumes_setup(Agent *a, Pod *p, Error **err)

@@ -255,6 +255,7 @@ static void pctr_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 			set_str(&c->reason, reason);
 			set_str(&c->message, err_msg(e));
 			c->next_try_ms = now + agent_backoff_ms(++c->crashes, a->cfg.backoff_base_ms, a->cfg.backoff_max_ms);
+			agent_event(a, p, c, "Warning", "Failed", "Error: %s", err_msg(e));
 		} else {
 			/* the runtime could not start it: terminated StartError, 128 */
 			c->exit_code = 128;
@@ -263,11 +264,16 @@ static void pctr_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 			c->started_at[0] = 0;
 			status_ctr_terminated(c, "StartError");
 			set_str(&c->message, err_msg(e));
+			agent_event(a, p, c, "Warning", "Failed", "Error: %s", err_msg(e));
 		}
 		err_free(e);
 		podctr_state_save(p, c);
 		return;
 	}
+	agent_event(a, p, c, "Normal", "Pulled", "Container image \"%s\" already present on machine",
+		    json_str(c->spec, "image") ? json_str(c->spec, "image") : "");
+	agent_event(a, p, c, "Normal", "Created", "Created container %s", c->name);
+	agent_event(a, p, c, "Normal", "Started", "Started container %s", c->name);
 	c->phase = CTR_RUN;
 	c->stopping = c->term_sent = false;
 	c->stop_reason = NULL;
@@ -337,6 +343,8 @@ static void pctr_maybe_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 					     p->name, p->ns, p->uid);
 	set_str(&c->message, msg);
 	c->backoff_until_ms = now + delay;
+	agent_event(a, p, c, "Warning", "BackOff", "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
+		    p->name, p->ns, p->uid);
 	podctr_state_save(p, c);
 }
 
@@ -370,6 +378,8 @@ static void pctr_watch(Agent *a, Pod *p, PodCtr *c, int64_t now)
 				      : !strcmp(c->stop_reason, "startup") ? &c->startup.spec : NULL;
 		if (ps && ps->termination_grace_s >= 0)
 			grace = ps->termination_grace_s;
+		agent_event(a, p, c, "Normal", "Killing", "Container %s failed %s%s, will be restarted", c->name,
+			    c->stop_reason, strcmp(c->stop_reason, "postStart") ? " probe" : " hook");
 		pctr_stop_begin(a, p, c, grace, now);
 	}
 }
@@ -422,6 +432,7 @@ static void pod_kill_tick(Agent *a, Pod *p, int64_t now)
 			PodCtr *c = &lists[l][i];
 			if (c->phase == CTR_RUN && !c->stopping) {
 				int64_t left = (p->kill_deadline_ms - now + 999) / 1000;
+				agent_event(a, p, c, "Normal", "Killing", "Stopping container %s", c->name);
 				pctr_stop_begin(a, p, c, left > 0 ? left : 0, now);
 				c->stop_deadline_ms = p->kill_deadline_ms;
 			}

@@ -18,6 +18,7 @@
 #include "../base/limits.h"
 #include "../shared/json.h"
 #include "../store/store.h"
+#include "cache.h"
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -60,14 +61,19 @@ char *api_resource_api_version(const ApiResource *r);
 const ApiResource **api_resources_all(Api *api, size_t *ret_n);
 /* Custom resources: (re)build the CRD-served table from the store. */
 void api_crd_refresh(Api *api);
+/* Free every custom resource table (server shutdown). */
+void api_crd_release(Api *api);
 
 /* ---- the server state ---- */
 struct Api {
 	Store *store;
+	ApiCache *cache;             /* the watch cache (cache.c); NULL: lists and watches read the store */
 	ApiServerConfig cfg;
 	pthread_mutex_t lock;        /* custom resources, IP allocation */
 	ApiResource **custom;
 	size_t ncustom;
+	ApiResource ***custom_old;  /* replaced tables, kept for requests in flight, freed at exit */
+	size_t *ncustom_old, nold;
 	char *tokens_path;           /* DATA/tokens: "token,user,uid,groups" lines */
 	char **tokens;               /* loaded lines, reloaded when the file changes */
 	int64_t tokens_mtime;
@@ -109,6 +115,7 @@ struct ApiRequest {
 };
 
 typedef struct ApiWatch ApiWatch;
+typedef struct ApiProxy ApiProxy;  /* pods/log, pods/exec relayed to the node agent (podproxy.c) */
 
 typedef struct ApiResponse {
 	int status;
@@ -116,6 +123,7 @@ typedef struct ApiResponse {
 	size_t len;
 	const char *content_type;
 	ApiWatch *watch;             /* a streaming watch instead of a body */
+	ApiProxy *proxy;             /* relay to a node agent instead of a body */
 	char *warning;
 } ApiResponse;
 
@@ -172,6 +180,7 @@ void api_defaults_secret(Api *api, json_t *obj);
 void api_validate_meta(const ApiResource *r, const json_t *obj, const char *ns, json_t *causes);
 void api_validate_pod(const json_t *obj, json_t *causes);
 void api_validate_workload(const json_t *obj, json_t *causes);
+void api_validate_cronjob(const json_t *obj, json_t *causes);  /* schedule, timeZone (base/cron.h) */
 void api_validate_service(const json_t *obj, json_t *causes);
 void api_validate_configmap(const json_t *obj, json_t *causes);
 void api_validate_pod_template(const json_t *spec, const char *path, json_t *causes);
@@ -277,5 +286,11 @@ void api_sweep_pod_hint(Api *api, int64_t deadline);
 /* ---- gc.c: owner references, namespaces, events ---- */
 void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj);
 bool api_gc_owners_gone(Api *api, const json_t *obj);
+
+/* ---- podproxy.c: pods/log and pods/exec through the node agent ---- */
+/* Decide the agent and path for req (sub log or exec) on pod: resp->proxy,
+ * or an error Status in resp. */
+void api_podproxy_prepare(Api *api, ApiRequest *req, const json_t *pod, ApiResponse *resp);
+void api_proxy_free(ApiProxy *p);
 
 #endif

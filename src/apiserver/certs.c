@@ -13,6 +13,7 @@
 #include "../base/fs.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
+#include "../shared/x509.h"
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -20,79 +21,6 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 #include <sys/stat.h>
-
-DEFINE_CLEANUP(EVP_PKEY, EVP_PKEY_free)
-DEFINE_CLEANUP(X509, X509_free)
-
-static EVP_PKEY *key_new(void)
-{
-	return EVP_EC_gen("P-256");
-}
-
-static char *key_pem(EVP_PKEY *k)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-	char *data;
-	long n = BIO_get_mem_data(b, &data);
-	char *s = xstrndup(data, (size_t)n);
-	BIO_free(b);
-	return s;
-}
-
-static char *cert_pem(X509 *c)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	PEM_write_bio_X509(b, c);
-	char *data;
-	long n = BIO_get_mem_data(b, &data);
-	char *s = xstrndup(data, (size_t)n);
-	BIO_free(b);
-	return s;
-}
-
-static void add_ext(X509 *issuer, X509 *c, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx(&ctx, issuer ? issuer : c, c, NULL, NULL, 0);
-	X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (ex) {
-		X509_add_ext(c, ex, -1);
-		X509_EXTENSION_free(ex);
-	}
-}
-
-/* A certificate for key signed by (issuer, ikey), or self-signed when issuer is NULL. */
-static X509 *cert_new(EVP_PKEY *key, const char *cn, const char *org, X509 *issuer, EVP_PKEY *ikey,
-		      bool ca, const char *usage, const char *san)
-{
-	X509 *c = X509_new();
-	X509_set_version(c, 2);
-	unsigned char serial[16];
-	RAND_bytes(serial, sizeof(serial));
-	serial[0] &= 0x7f;
-	BIGNUM *bn = BN_bin2bn(serial, sizeof(serial), NULL);
-	BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(c));
-	BN_free(bn);
-	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(c), (long)3650 * 86400);
-	X509_set_pubkey(c, key);
-	X509_NAME *name = X509_get_subject_name(c);
-	if (org)
-		X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)org, -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
-	add_ext(issuer, c, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-	add_ext(issuer, c, NID_key_usage, ca ? "critical,keyCertSign,cRLSign,digitalSignature" :
-					       "critical,digitalSignature,keyEncipherment");
-	add_ext(issuer, c, NID_subject_key_identifier, "hash");
-	if (usage)
-		add_ext(issuer, c, NID_ext_key_usage, usage);
-	if (san)
-		add_ext(issuer, c, NID_subject_alt_name, san);
-	X509_sign(c, ikey ? ikey : key, EVP_sha256());
-	return c;
-}
 
 static int write_secret(const char *dir, const char *name, const char *text, mode_t mode, Error **err)
 {
@@ -120,7 +48,7 @@ static int load_pair(const char *dir, const char *base, X509 **ret_cert, EVP_PKE
 static int write_pair(const char *dir, const char *base, X509 *c, EVP_PKEY *k, Error **err)
 {
 	_cleanup_free_ char *cn = xasprintf("%s.crt", base), *kn = xasprintf("%s.key", base);
-	_cleanup_free_ char *cp = cert_pem(c), *kp = key_pem(k);
+	_cleanup_free_ char *cp = x509_cert_pem(c), *kp = x509_key_pem(k);
 	int r = write_secret(dir, kn, kp, 0600, err);
 	return r < 0 ? r : write_secret(dir, cn, cp, 0644, err);
 }
@@ -160,8 +88,8 @@ static int ensure_ca_and_serving(const char *tls, const char *server_url, X509 *
 {
 	int r;
 	if (load_pair(tls, "ca", ret_ca, ret_cakey) < 0) {
-		*ret_cakey = key_new();
-		*ret_ca = cert_new(*ret_cakey, "berth-ca", "berth", NULL, NULL, true, NULL, NULL);
+		*ret_cakey = x509_key_new();
+		*ret_ca = x509_cert_new(*ret_cakey, "berth-ca", "berth", NULL, NULL, true, NULL, NULL);
 		if ((r = write_pair(tls, "ca", *ret_ca, *ret_cakey, err)) < 0)
 			return r;
 	}
@@ -172,8 +100,8 @@ static int ensure_ca_and_serving(const char *tls, const char *server_url, X509 *
 		_cleanup_free_ char *san = xasprintf("IP:127.0.0.1,IP:::1,DNS:localhost,DNS:kubernetes,"
 						     "DNS:kubernetes.default,DNS:kubernetes.default.svc%s%s",
 						     *host ? (ip ? ",IP:" : ",DNS:") : "", host);
-		_cleanup_(EVP_PKEY_freep) EVP_PKEY *k = key_new();
-		_cleanup_(X509_freep) X509 *c = cert_new(k, "berth-apiserver", NULL, *ret_ca, *ret_cakey, false,
+		_cleanup_(EVP_PKEY_freep) EVP_PKEY *k = x509_key_new();
+		_cleanup_(X509_freep) X509 *c = x509_cert_new(k, "berth-apiserver", NULL, *ret_ca, *ret_cakey, false,
 							 "serverAuth", san);
 		if ((r = write_pair(tls, "serving", c, k, err)) < 0)
 			return r;
@@ -187,8 +115,8 @@ static int ensure_admin(const char *data_dir, const char *tls, X509 *ca, EVP_PKE
 	int r;
 	_cleanup_free_ char *ap = fs_join(tls, "admin.crt");
 	if (!fs_exists(ap)) {
-		_cleanup_(EVP_PKEY_freep) EVP_PKEY *k = key_new();
-		_cleanup_(X509_freep) X509 *c = cert_new(k, "admin", "system:masters", ca, cakey, false, "clientAuth", NULL);
+		_cleanup_(EVP_PKEY_freep) EVP_PKEY *k = x509_key_new();
+		_cleanup_(X509_freep) X509 *c = x509_cert_new(k, "admin", "system:masters", ca, cakey, false, "clientAuth", NULL);
 		if ((r = write_pair(tls, "admin", c, k, err)) < 0)
 			return r;
 	}

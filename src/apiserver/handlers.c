@@ -45,6 +45,7 @@ void api_response_release(ApiResponse *resp)
 	free(resp->warning);
 	if (resp->watch)
 		api_watch_free(resp->watch);
+	api_proxy_free(resp->proxy);
 	memset(resp, 0, sizeof(*resp));
 }
 
@@ -272,6 +273,8 @@ static void handle_list(Api *api, ApiRequest *req, ApiResponse *resp)
 			return;
 		}
 	}
+	if (api_cache_serve_list(api, req, resp, prefix, labels, fields, limit))
+		return;
 	_cleanup_json_ json_t *items = json_array();
 	_cleanup_free_ char *last = NULL;
 	bool more;
@@ -444,7 +447,9 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 	json_object_del(meta, "deletionGracePeriodSeconds");
 	if (json_object_get(obj, "spec") || req->res->custom)
 		json_object_set_new(meta, "generation", json_integer(1));
-	if (req->res->has_status && strcmp(req->res->resource, "namespaces"))
+	/* status is the controllers' to write, except a Node's: its agent
+	 * registers it with capacity and conditions (as kube-apiserver allows) */
+	if (req->res->has_status && strcmp(req->res->resource, "namespaces") && strcmp(req->res->resource, "nodes"))
 		json_object_del(obj, "status");
 	if (!strcmp(req->res->resource, "namespaces")) {
 		json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Active"));

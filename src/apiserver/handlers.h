@@ -47,4 +47,10 @@ void api_crd_deleted(Api *api, const json_t *crd);
 /* The namespaces, ServiceAccounts and the kubernetes Service every cluster has. */
 void api_bootstrap(Api *api);
 
+/* cache-serve.c: lists from the watch cache; false when it cannot serve the request. */
+bool api_cache_serve_list(Api *api, ApiRequest *req, ApiResponse *resp, const char *prefix,
+			  const ApiSelector *labels, const ApiSelector *fields, int64_t limit);
+bool api_cache_ready_for(Api *api, const ApiRequest *req);
+bool api_cache_obj_match(const CacheObj *o, const ApiSelector *labels, const ApiSelector *fields);
+
 #endif

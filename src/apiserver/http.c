@@ -9,6 +9,7 @@
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "podproxy.h"
 #include "../base/cleanup.h"
 #include "../base/fs.h"
 #include "../base/log.h"
@@ -115,6 +116,8 @@ static void watch_done(void *cls)
 static enum MHD_Result send_response(struct MHD_Connection *mc, ApiResponse *resp)
 {
 	struct MHD_Response *r;
+	if (resp->proxy)
+		return api_podproxy_respond(mc, resp->proxy);
 	if (resp->watch) {
 		WatchStream *ws = xcalloc(1, sizeof(*ws));
 		ws->watch = TAKE_PTR(resp->watch);
@@ -271,11 +274,11 @@ static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const c
 				       const char *ca)
 {
 	return MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-					MHD_USE_ERROR_LOG,
+					MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
 				0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
 				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_TRUST, ca,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
 }
 
@@ -317,6 +320,11 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 		return r;
 	if ((r = api_auth_init(&api, err)) < 0)
 		goto out;
+	int64_t ring = 0; /* BERTH_WATCH_CACHE_EVENTS: the ring's size (tests shrink it) */
+	if (getenv("BERTH_WATCH_CACHE_EVENTS"))
+		parse_int64(getenv("BERTH_WATCH_CACHE_EVENTS"), &ring);
+	if ((r = api_cache_start(api.store, ring > 0 ? (size_t)ring : 0, &api.cache, err)) < 0)
+		goto out;
 	api_crd_refresh(&api);
 	api_bootstrap(&api);
 	struct MHD_Daemon *d = start_daemon(&api, &sa, cert, key, ca);
@@ -338,7 +346,9 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 	MHD_stop_daemon(d);
 	r = 0;
 out:
+	api_cache_stop(api.cache);
 	api_auth_release(&api);
+	api_crd_release(&api);
 	store_free(api.store);
 	free(api.ip_used);
 	pthread_mutex_destroy(&api.lock);

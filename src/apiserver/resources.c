@@ -56,7 +56,7 @@ static const ApiResource builtin[] = {
 	  NULL, NULL, false, false, NULL },
 	{ "batch", "v1", "jobs", "Job", "job", NS, NULL, "all", "status", NULL, api_defaults_job, api_validate_workload,
 	  true, false, NULL },
-	{ "batch", "v1", "cronjobs", "CronJob", "cronjob", NS, "cj", "all", "status", NULL, api_defaults_cronjob, NULL,
+	{ "batch", "v1", "cronjobs", "CronJob", "cronjob", NS, "cj", "all", "status", NULL, api_defaults_cronjob, api_validate_cronjob,
 	  true, false, NULL },
 	{ "coordination.k8s.io", "v1", "leases", "Lease", "lease", NS, NULL, NULL, NULL, NULL, NULL, NULL, false, false,
 	  NULL },
@@ -252,8 +252,50 @@ void api_crd_refresh(Api *api)
 	}
 	store_kv_list_release(&l);
 	pthread_mutex_lock(&api->lock);
-	/* older entries stay allocated: requests in flight may hold them (bounded by CRD edits) */
+	/* the old table stays allocated until shutdown: requests in flight may
+	 * hold its entries (bounded by CRD edits) */
+	if (api->custom) {
+		api->custom_old = xrealloc(api->custom_old, (api->nold + 1) * sizeof(*api->custom_old));
+		api->ncustom_old = xrealloc(api->ncustom_old, (api->nold + 1) * sizeof(*api->ncustom_old));
+		api->custom_old[api->nold] = api->custom;
+		api->ncustom_old[api->nold++] = api->ncustom;
+	}
 	api->custom = v;
 	api->ncustom = n;
 	pthread_mutex_unlock(&api->lock);
+}
+
+static void crd_resource_free(ApiResource *r)
+{
+	free((char *)r->group);
+	free((char *)r->version);
+	free((char *)r->resource);
+	free((char *)r->kind);
+	free((char *)r->singular);
+	free((char *)r->short_names);
+	free((char *)r->categories);
+	free((char *)r->subresources);
+	free((char *)r->list_kind);
+	json_decref(r->schema);
+	free(r);
+}
+
+static void crd_table_free(ApiResource **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		crd_resource_free(v[i]);
+	free(v);
+}
+
+void api_crd_release(Api *api)
+{
+	crd_table_free(api->custom, api->ncustom);
+	for (size_t i = 0; i < api->nold; i++)
+		crd_table_free(api->custom_old[i], api->ncustom_old[i]);
+	free(api->custom_old);
+	free(api->ncustom_old);
+	api->custom = NULL;
+	api->custom_old = NULL;
+	api->ncustom_old = NULL;
+	api->ncustom = api->nold = 0;
 }

@@ -82,6 +82,30 @@ static void token_request(Api *api, ApiRequest *req, ApiResponse *resp)
 	api_respond_json(resp, 201, json_incref(body));
 }
 
+/* What kube-apiserver's binding does to the status: PodScheduled=True
+ * (replacing an earlier Unschedulable condition). */
+static void pod_set_scheduled(json_t *pod)
+{
+	json_t *status = json_obj_ensure(pod, "status");
+	json_t *conds = json_object_get(status, "conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		json_object_set_new(status, "conditions", conds);
+	}
+	char now[40];
+	api_now_rfc3339(now, sizeof(now));
+	json_t *cond = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status", "True", "lastProbeTime",
+				 "lastTransitionTime", now);
+	size_t i;
+	json_t *c;
+	json_array_foreach(conds, i, c)
+		if (!strcmp(json_str(c, "type") ?: "", "PodScheduled")) {
+			json_array_set_new(conds, i, cond);
+			return;
+		}
+	json_array_append_new(conds, cond);
+}
+
 static void pod_binding(Api *api, ApiRequest *req, ApiResponse *resp)
 {
 	_cleanup_json_ json_t *body = api_body_object(req, resp);
@@ -103,6 +127,7 @@ static void pod_binding(Api *api, ApiRequest *req, ApiResponse *resp)
 			return;
 		}
 		json_object_set_new(spec, "nodeName", json_string(node ? node : ""));
+		pod_set_scheduled(pod);
 		size_t len;
 		_cleanup_free_ char *val = api_object_encode(pod, &len);
 		_cleanup_free_ char *key = api_resource_key(req->res, req->ns, req->name);
@@ -137,9 +162,8 @@ void api_handle_connect(Api *api, ApiRequest *req, ApiResponse *resp)
 			api_respond_not_found(resp, req);
 			return;
 		}
+		api_podproxy_prepare(api, req, pod, resp);
 		json_decref(pod);
-		api_respond_status(resp, 400, "BadRequest", "pod %s/%s: %s is served by the node agent, and no node "
-				   "runs this pod", req->ns, req->name, sub);
 	} else {
 		api_respond_status(resp, 405, "MethodNotAllowed", "the server does not allow this method on the requested "
 				   "resource");

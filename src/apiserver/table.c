@@ -225,7 +225,8 @@ static void row_job(const json_t *obj, json_t *cells, int64_t now)
 	json_array_foreach(json_object_get(st, "conditions"), i, c)
 		if (!strcmp(json_str(c, "status") ?: "", "True") && json_str(c, "type"))
 			status = !strcmp(json_str(c, "type"), "Complete") ? "Complete" :
-				 !strcmp(json_str(c, "type"), "Failed") ? "Failed" : status;
+				 !strcmp(json_str(c, "type"), "Failed") ? "Failed" :
+				 !strcmp(json_str(c, "type"), "Suspended") && !strcmp(status, "Running") ? "Suspended" : status;
 	cell_s(cells, status);
 	cell_s(cells, buf);
 	const char *start = json_str(st, "startTime"), *end = json_str(st, "completionTime");

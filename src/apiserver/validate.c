@@ -5,6 +5,7 @@
  */
 #include "api-internal.h"
 #include "../base/cleanup.h"
+#include "../base/cron.h"
 #include "../base/strbuf.h"
 #include <ctype.h>
 #include <string.h>
@@ -256,6 +257,29 @@ void api_validate_workload(const json_t *obj, json_t *causes)
 	if (!job && rp && strcmp(rp, "Always") && strcmp(kind, "CronJob"))
 		api_cause(causes, UNSUPPORTED, "spec.template.spec.restartPolicy",
 			  "Unsupported value: \"%s\": supported values: \"Always\"", rp);
+}
+
+/* CronJob: the schedule parses (robfig's messages), no TZ= in it, a loadable timeZone. */
+void api_validate_cronjob(const json_t *obj, json_t *causes)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const char *sched = json_str(spec, "schedule");
+	CronSched cs;
+	_cleanup_err_ Error *e = NULL;
+	if (!sched || !*sched)
+		api_cause(causes, REQUIRED, "spec.schedule", "Required value");
+	else if (cron_parse(sched, &cs, &e) < 0)
+		api_cause(causes, INVALID, "spec.schedule", "Invalid value: \"%s\": %s", sched, err_msg(e));
+	if (sched && strstr(sched, "TZ"))
+		api_cause(causes, INVALID, "spec.schedule",
+			  "Invalid value: \"%s\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead", sched);
+	const json_t *tz = json_object_get(spec, "timeZone");
+	err_freep(&e);
+	if (tz && !json_is_null(tz) && !cron_zone_name_valid(json_string_value(tz), &e))
+		api_cause(causes, INVALID, "spec.timeZone", "Invalid value: \"%s\": %s", json_string_value(tz) ?: "",
+			  err_msg(e));
+	if (!json_is_object(json_path(spec, "jobTemplate.spec.template")))
+		api_cause(causes, REQUIRED, "spec.jobTemplate.spec.template", "Required value");
 }
 
 void api_validate_service(const json_t *obj, json_t *causes)

@@ -30,6 +30,13 @@ struct ApiWatch {
 	size_t ipos;
 	char *error;                /* a final ERROR event */
 	int64_t deadline, last_bookmark;
+	/* served from the watch cache (api->cache) */
+	char *prefix;
+	int64_t cursor;             /* every event <= cursor was delivered or filtered */
+	CacheObj **cinit;           /* initial objects */
+	size_t ncinit, cipos;
+	CacheEvent pend[64];        /* events taken from the ring, not yet sent */
+	size_t npend, ppos;
 };
 
 static int64_t now_s(void)
@@ -44,6 +51,12 @@ void api_watch_free(ApiWatch *w)
 	if (!w)
 		return;
 	store_watch_free(w->sw);
+	for (size_t i = w->ppos; i < w->npend; i++)
+		cache_event_release(&w->pend[i]);
+	for (size_t i = w->cipos; i < w->ncinit; i++)
+		cache_obj_unref(w->cinit[i]);
+	free(w->cinit);
+	free(w->prefix);
 	api_selector_free(w->labels);
 	api_selector_free(w->fields);
 	json_decref(w->initial);
@@ -94,6 +107,103 @@ static char *bookmark(ApiWatch *w, int64_t rev, bool initial_end)
 	return encode_event("BOOKMARK", o);
 }
 
+/* Initial objects and the starting revision from the cache; -EAGAIN when it
+ * cannot serve (a revision it has not reached in time). */
+static int cache_watch_start(ApiWatch *w, ApiRequest *req, int64_t rev, bool send_initial)
+{
+	if (!api_cache_ready_for(w->api, req))
+		return -EAGAIN;
+	_cleanup_free_ char *prefix = api_resource_key(req->res, req->ns, NULL);
+	if (send_initial) {
+		size_t n, keep = 0;
+		bool more;
+		api_cache_list(w->api->cache, prefix, NULL, 0, &w->cinit, &n, &rev, &more);
+		for (size_t i = 0; i < n; i++) {
+			CacheObj *o = w->cinit[i];
+			w->cinit[i] = NULL;
+			if (api_cache_obj_match(o, w->labels, w->fields))
+				w->cinit[keep++] = o;
+			else
+				cache_obj_unref(o);
+		}
+		w->ncinit = keep;
+		w->initial_end = api_param_true(req, "sendInitialEvents");
+	}
+	w->cursor = rev;
+	w->prefix = TAKE_PTR(prefix);
+	return 0;
+}
+
+/* A watch line around a cached object's text: no encoding at all. */
+static char *cache_line(ApiWatch *w, const char *type, const CacheObj *o)
+{
+	if (w->table) {
+		json_t *obj = cache_obj_decode(o);
+		return obj ? encode_event(type, event_object(w, obj)) : NULL;
+	}
+	return xasprintf("{\"type\":\"%s\",\"object\":%.*s}\n", type, (int)o->raw_len, o->raw);
+}
+
+static const char *cache_type(int t)
+{
+	return t == CACHE_ADDED ? "ADDED" : t == CACHE_MODIFIED ? "MODIFIED" : "DELETED";
+}
+
+static int cache_watch_next(ApiWatch *w, char **ret, size_t *ret_len, int timeout_ms)
+{
+	if (w->cipos < w->ncinit) {
+		CacheObj *o = w->cinit[w->cipos++];
+		*ret = cache_line(w, "ADDED", o);
+		cache_obj_unref(o);
+		if (!*ret)
+			return 0;
+		*ret_len = strlen(*ret);
+		return 1;
+	}
+	if (w->initial_end) {
+		w->initial_end = false;
+		*ret = bookmark(w, w->cursor, true);
+		*ret_len = strlen(*ret);
+		return 1;
+	}
+	if (now_s() >= w->deadline)
+		return -1;
+	if (w->ppos == w->npend) {
+		int64_t seen;
+		int n = api_cache_events(w->api->cache, w->prefix, w->cursor, w->pend, ARRAY_SIZE(w->pend), timeout_ms,
+					 &seen);
+		w->npend = w->ppos = 0;
+		if (n == -ERANGE) {
+			_cleanup_free_ char *msg = xasprintf("too old resource version: %lld (%lld)", (long long)w->cursor,
+							     (long long)seen);
+			*ret = encode_event("ERROR", api_status(410, "Expired", msg, NULL));
+			*ret_len = strlen(*ret);
+			w->deadline = 0;
+			return 1;
+		}
+		if (n <= 0) {
+			if (seen > w->cursor)
+				w->cursor = seen;
+			if (w->bookmarks && now_s() - w->last_bookmark >= BOOKMARK_INTERVAL) {
+				*ret = bookmark(w, w->cursor, false);
+				*ret_len = strlen(*ret);
+				return 1;
+			}
+			return 0;
+		}
+		w->npend = (size_t)n;
+	}
+	CacheEvent *e = &w->pend[w->ppos++];
+	w->cursor = e->rev;
+	char *line = api_cache_obj_match(e->obj, w->labels, w->fields) ? cache_line(w, cache_type(e->type), e->obj) : NULL;
+	cache_event_release(e);
+	if (!line)
+		return 0;
+	*ret = line;
+	*ret_len = strlen(line);
+	return 1;
+}
+
 int api_watch_start(Api *api, ApiRequest *req, ApiResponse *resp, const char *prefix, int64_t rev)
 {
 	_cleanup_(api_watch_freep) ApiWatch *w = xcalloc(1, sizeof(*w));
@@ -116,6 +226,12 @@ int api_watch_start(Api *api, ApiRequest *req, ApiResponse *resp, const char *pr
 	w->deadline = now_s() + (timeout ? timeout : DEFAULT_TIMEOUT);
 	w->last_bookmark = now_s();
 	bool send_initial = rev == 0 || api_param_true(req, "sendInitialEvents");
+	if (api->cache && cache_watch_start(w, req, rev, send_initial) == 0) {
+		resp->status = 200;
+		resp->content_type = "application/json";
+		resp->watch = TAKE_PTR(w);
+		return 0;
+	}
 	if (send_initial) {
 		w->initial = json_array();
 		int64_t read_rev;
@@ -155,6 +271,8 @@ int api_watch_next(ApiWatch *w, char **ret, size_t *ret_len, int timeout_ms)
 		w->deadline = 0;
 		return 1;
 	}
+	if (w->prefix)
+		return cache_watch_next(w, ret, ret_len, timeout_ms);
 	if (w->initial && w->ipos < json_array_size(w->initial)) {
 		json_t *o = json_incref(json_array_get(w->initial, w->ipos++));
 		*ret = encode_event("ADDED", event_object(w, o));

@@ -11,6 +11,8 @@ int chart_tar_read(const char *data, size_t len, ChartFile **ret, size_t *ret_n,
 /* Write files as a gzipped ustar archive appended to out. */
 int chart_tar_write(const ChartFile *files, size_t n, long mtime, StrBuf *out, Error **err);
 void chart_files_free(ChartFile *f, size_t n);
+/* chart-loaddir.c: a chart directory's files, .helmignore applied (lexical order). */
+int chart_dir_files(const char *path, ChartFile **ret, size_t *ret_n, Error **err);
 /* chart-load.c: build a chart from loose files (Helm's LoadFiles); takes the files. */
 int chart_from_files(ChartFile *files, size_t n, int depth, Chart **ret, Error **err);
 /* Deep copy of a chart (for aliased dependencies). */

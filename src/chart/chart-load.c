@@ -216,7 +216,8 @@ static int cmp_files(const void *a, const void *b)
 
 static int load_subcharts(Chart *c, ChartFile *sub, size_t nsub, int depth, Error **err)
 {
-	qsort(sub, nsub, sizeof *sub, cmp_files);
+	if (nsub)
+		qsort(sub, nsub, sizeof *sub, cmp_files);
 	size_t i = 0;
 	int rc = 0;
 	while (i < nsub && rc == 0) {

@@ -105,7 +105,8 @@ static int walk(Walk *w, const char *root, const char *rel, int depth, Error **e
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp_names);
+	if (n)
+		qsort(names, n, sizeof *names, cmp_names);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		_cleanup_free_ char *r = *rel ? xasprintf("%s/%s", rel, names[i]) : xstrdup(names[i]);
@@ -188,4 +189,39 @@ int chart_load(const char *path, Chart **ret, Error **err)
 	if (fs_read_file(path, BERTH_MAX_CHART_SIZE, &buf, &len, err) < 0)
 		return -EINVAL;
 	return chart_load_archive(buf, len, path, ret, err);
+}
+
+/* The files of a chart directory as the loader sees them (.helmignore applied,
+ * lexical order), for packaging (chart-package.c). */
+int chart_dir_files(const char *path, ChartFile **ret, size_t *ret_n, Error **err)
+{
+	Walk w = { 0 };
+	int rc = 0;
+	_cleanup_free_ char *ign = xasprintf("%s/.helmignore", path);
+	if (fs_exists(ign)) {
+		_cleanup_free_ char *buf = NULL;
+		size_t len = 0;
+		rc = fs_read_file(ign, 1u << 20, &buf, &len, err);
+		for (size_t i = 0; rc == 0 && i < len;) {
+			size_t e = i;
+			while (e < len && buf[e] != '\n')
+				e++;
+			rc = add_rule(&w, buf + i, e - i, err);
+			i = e + 1;
+		}
+	}
+	if (rc == 0)
+		rc = add_rule(&w, "templates/.?*", 13, err);
+	if (rc == 0)
+		rc = walk(&w, path, "", 0, err);
+	for (size_t i = 0; i < w.nrules; i++)
+		free(w.rules[i].pat);
+	free(w.rules);
+	if (rc < 0) {
+		chart_files_free(w.files, w.nfiles);
+		return rc;
+	}
+	*ret = w.files;
+	*ret_n = w.nfiles;
+	return 0;
 }

@@ -243,7 +243,9 @@ int chart_template(Chart *c, const TemplateOptions *o, StrBuf *out, Error **err)
 		return -EINVAL;
 	json_t *vals = chart_coalesce_values(c, user, false);
 	Rendered r = { 0 };
-	int rc = chart_render(c, vals, &o->r, &r, err);
+	int rc = chart_validate_values(c, vals, err);   /* values.schema.json (schema.c) */
+	if (rc == 0)
+		rc = chart_render(c, vals, &o->r, &r, err);
 	json_decref(vals);
 	if (rc == 0)
 		rc = sort_and_print(c, &r, o, out, err);

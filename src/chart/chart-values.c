@@ -8,7 +8,9 @@
  * for results except in warnings, which are emitted in key order.
  */
 #include "chart-internal.h"
+#include "chart.h"
 #include "../base/cleanup.h"
+#include "../base/limits.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +40,9 @@ void chart_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+static void fmt_scalar(const json_t *v, char *buf, size_t n);
+
 static char *concat_prefix(const char *a, const char *b)
 {
 	return *a ? xasprintf("%s.%s", a, b) : xstrdup(b);
@@ -51,12 +56,77 @@ static bool is_sub(const Chart *c, const char *key)
 	return false;
 }
 
+/* Go's %v of a values tree (map[k:v ...], [a b], <nil>). */
+static void go_v(StrBuf *sb, const json_t *v)
+{
+	if (json_is_object(v)) {
+		const char **keys = xcalloc(json_object_size(v) + 1, sizeof *keys);
+		size_t n = 0;
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)v, k, x)
+			keys[n++] = k;
+		qsort(keys, n, sizeof *keys, cmp_str);
+		sb_adds(sb, "map[");
+		for (size_t i = 0; i < n; i++) {
+			sb_addf(sb, "%s%s:", i ? " " : "", keys[i]);
+			go_v(sb, json_object_get(v, keys[i]));
+		}
+		sb_addc(sb, ']');
+		free(keys);
+	} else if (json_is_array(v)) {
+		sb_addc(sb, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				sb_addc(sb, ' ');
+			go_v(sb, json_array_get(v, i));
+		}
+		sb_addc(sb, ']');
+	} else {
+		char b[128];
+		fmt_scalar(v, b, sizeof b);
+		sb_adds(sb, b);
+	}
+}
+
 static void fmt_val(const json_t *v, char *buf, size_t n)
+{
+	if (json_is_object(v) || json_is_array(v)) {
+		StrBuf sb = STRBUF_INIT;
+		go_v(&sb, v);
+		snprintf(buf, n, "%s", sb.buf ? sb.buf : "");
+		sb_release(&sb);
+		return;
+	}
+	fmt_scalar(v, buf, n);
+}
+
+/* Go's %v of a float64: shortest digits, exponent form below 1e-4 or from 1e21... as strconv 'g' with eprec 6. */
+static void go_float(double d, char *buf, size_t n)
+{
+	char t[64];
+	int p = 0;
+	for (p = 0; p < 17; p++) {
+		snprintf(t, sizeof t, "%.*e", p, d);
+		if (strtod(t, NULL) == d)
+			break;
+	}
+	int exp = atoi(strchr(t, 'e') + 1);
+	if (exp < -4 || exp >= (p + 1 > 6 ? 6 : 6)) {
+		snprintf(buf, n, "%s", t);
+		/* drop a trailing ".0..." mantissa part C keeps only when p > 0: fine as is */
+	} else {
+		int dec = p - exp;
+		snprintf(buf, n, "%.*f", dec > 0 ? dec : 0, d);
+	}
+}
+
+static void fmt_scalar(const json_t *v, char *buf, size_t n)
 {
 	if (json_is_string(v))
 		snprintf(buf, n, "%s", json_string_value(v));
 	else if (json_is_real(v))
-		snprintf(buf, n, "%g", json_real_value(v));
+		go_float(json_real_value(v), buf, n);
 	else if (json_is_integer(v))
 		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
 	else if (json_is_boolean(v))
@@ -75,14 +145,19 @@ static json_t *tables_full_key(json_t *dst, json_t *src, const char *prefix, boo
 	const char *k;
 	json_t *v;
 	void *tmp;
-	/* A null in dst overrides (deletes) src's value. */
+	/* A null in dst overrides (deletes) a non-null default of src; a null
+	 * for a key src never had (or had as null) is kept (Helm #31643). */
+	json_t *src_nonnull = json_object();
+	json_object_foreach(src, k, v)
+		if (!json_is_null(v))
+			json_object_set_new(src_nonnull, k, json_true());
 	json_object_foreach(dst, k, v)
 		if (json_is_null(v) && json_is_object(src))
 			json_object_set_new(src, k, json_null());
 	json_object_foreach_safe(src, tmp, k, v) {
 		_cleanup_free_ char *full = concat_prefix(prefix, k);
 		json_t *dv = json_object_get(dst, k);
-		if (dv && !merge && json_is_null(dv)) {
+		if (dv && !merge && json_is_null(dv) && json_object_get(src_nonnull, k)) {
 			json_object_del(dst, k);
 		} else if (!dv) {
 			json_object_set_new(dst, k, json_deep_copy(v));
@@ -90,9 +165,9 @@ static json_t *tables_full_key(json_t *dst, json_t *src, const char *prefix, boo
 			if (json_is_object(dv))
 				tables_full_key(dv, v, full, merge);
 			else {
-				char b[128];
+				char b[1024];
 				fmt_val(v, b, sizeof b);
-				chart_warnf("warning: cannot overwrite table with non table for %s (map[...])", full);
+				chart_warnf("warning: cannot overwrite table with non table for %s (%s)", full, b);
 			}
 		} else if (json_is_object(dv) && !json_is_null(v)) {
 			char b[128];
@@ -100,6 +175,7 @@ static json_t *tables_full_key(json_t *dst, json_t *src, const char *prefix, boo
 			chart_warnf("warning: destination for %s is a table. Ignoring non-table value (%s)", full, b);
 		}
 	}
+	json_decref(src_nonnull);
 	return dst;
 }
 
@@ -246,4 +322,18 @@ json_t *chart_values_path(const json_t *vals, const char *path)
 			p++;
 	}
 	return (json_t *)cur;
+}
+
+/* ---- --name-template (action.TemplateName) ---------------------------------------------- */
+int chart_name_template(const char *tmpl, char **ret, Error **err)
+{
+	TmplOptions o = { .name = "name-template" };
+	_cleanup_tmplset_ TmplSet *set = tmpl_set_new(&o);
+	_cleanup_arena_ Arena *a = arena_new(BERTH_MAX_TEMPLATE_MEMORY);
+	_cleanup_sb_ StrBuf out = STRBUF_INIT;
+	if (tmpl_set_parse(set, "name-template", tmpl, strlen(tmpl), err) < 0 ||
+	    tmpl_set_execute(set, "name-template", a, value_nil(), &out, err) < 0)
+		return -EINVAL;
+	*ret = xstrdup(out.buf ? out.buf : "");
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* funcs-helm.c - the functions Helm adds to Sprig: include and tpl (which
  * run templates of the executing set), required and fail, the YAML and
  * TOML converters (toYaml, toYamlPretty, fromYaml, fromYamlArray, toToml,
- * fromToml and their must* forms) and lookup (empty without a cluster).
+ * fromToml and their must* forms) and lookup (the cluster during install and
+ * upgrade through chart_set_lookup, else empty).
  *
  * Errors are worded as Helm's Go code words them, including the
  * HELM_ERR_START/HELM_ERR_END markers around required/fail messages that
@@ -9,6 +10,7 @@
  */
 #include "tmpl.h"
 #include "toml.h"
+#include "release.h"
 #include "../shared/yaml.h"
 #include <stdlib.h>
 #include <string.h>
@@ -136,10 +138,35 @@ static int f_fail(Ctx *c, Value **a, int n, Value **r)
 	return fn_error(c, "HELM_ERR_START%.*sHELM_ERR_END", (int)a[0]->u.s.n, a[0]->u.s.p);
 }
 
+/* During install/upgrade release.c points lookup at the cluster (release.h). */
+static ChartLookupFn lookup_fn;
+static void *lookup_ctx;
+
+void chart_set_lookup(ChartLookupFn fn, void *ctx)
+{
+	lookup_fn = fn;
+	lookup_ctx = ctx;
+}
+
 static int f_lookup(Ctx *c, Value **a, int n, Value **r)
 {
-	(void)a; (void)n;
-	*r = value_map(c->a, GT_ANY);
+	(void)n;
+	if (!lookup_fn) {
+		*r = value_map(c->a, GT_ANY);
+		return 0;
+	}
+	const char *s[4];
+	for (int i = 0; i < 4; i++)
+		s[i] = arena_strndup(c->a, a[i]->u.s.p, a[i]->u.s.n);
+	json_t *j = NULL;
+	Error *e = NULL;
+	if (lookup_fn(lookup_ctx, s[0], s[1], s[2], s[3], &j, &e) < 0) {
+		const char *msg = arena_strdup(c->a, err_msg(e));
+		err_free(e);
+		return fn_error(c, "%s", msg);
+	}
+	*r = j ? value_from_json(c->a, j, JSON_INT_AS_INT64) : value_map(c->a, GT_ANY);
+	json_decref(j);
 	return 0;
 }
 

@@ -73,6 +73,35 @@ void chart_merge_maps(json_t *dst, const json_t *src);
 /* Value at a dotted path ("a.b.c") or NULL. Borrowed. */
 json_t *chart_values_path(const json_t *vals, const char *path);
 
+/* ---- user values: -f and the --set family (strvals.c) ---- */
+typedef enum {
+	STRVALS_TYPED,      /* --set: true/false, int64, null inferred */
+	STRVALS_STRING,     /* --set-string */
+	STRVALS_JSON,       /* --set-json KEY=JSON */
+	STRVALS_FILE,       /* --set-file KEY=PATH: the file's contents */
+	STRVALS_LITERAL,    /* --set-literal: one key, the rest verbatim */
+} StrvalsMode;
+/* Helm's strvals.Parse*Into: parse s into dest (an object), Helm's error texts. */
+int chart_strvals_parse(json_t *dest, const char *s, size_t len, StrvalsMode mode, Error **err);
+/* The user's values options; each list NULL-terminated (or NULL). */
+typedef struct ChartValueOpts {
+	const char *const *value_files;   /* -f/--values, "-" = stdin */
+	const char *const *set_json, *const *set, *const *set_string, *const *set_file, *const *set_literal;
+} ChartValueOpts;
+/* Helm's values.Options.MergeValues: -f files merged map by map, then
+ * --set-json, --set, --set-string, --set-file, --set-literal, in that order.
+ * *ret: a new object (caller json_decref's). */
+int chart_user_values(const ChartValueOpts *o, json_t **ret, Error **err);
+/* values.schema.json (schema.c): validate vals against one schema text;
+ * *report = NULL when valid, else Helm's "- FIELD: MESSAGE\n" lines (malloc'd).
+ * Fails only when the schema itself cannot be read. */
+int chart_schema_validate(const char *schema, size_t len, const json_t *vals, char **report, Error **err);
+/* Helm's ValidateAgainstSchema over c and its subcharts (scoped values), with
+ * "values don't meet the specifications of the schema(s) in the following chart(s):\n..." */
+int chart_validate_values(const Chart *c, const json_t *vals, Error **err);
+/* --name-template: the text rendered with no data (action.TemplateName); *ret malloc'd. */
+int chart_name_template(const char *tmpl, char **ret, Error **err);
+
 /* ---- rendering (chart-render.c) ---- */
 typedef struct RenderOptions {
 	const char *release_name, *namespace;
@@ -108,5 +137,29 @@ typedef struct TemplateOptions {
 int chart_template(Chart *c, const TemplateOptions *o, StrBuf *out, Error **err);
 /* Split a manifest stream as releaseutil.SplitManifests does (trimmed docs). */
 size_t chart_split_manifests(const char *text, char ***ret);
+
+/* ---- authoring (chart-create.c, chart-lint.c, chart-package.c) ---- */
+/* helm create: the scaffold for NAME in DIR (must exist); overwrite warnings
+ * are appended to notes. */
+int chart_create(const char *name, const char *dir, StrBuf *notes, Error **err);
+/* helm lint of one chart (directory or .tgz) with user values: appends
+ * "[SEVERITY] PATH: message" lines to out; returns the number of errors (>= 0). */
+int chart_lint(const char *path, const json_t *user_values, bool strict, StrBuf *out);
+typedef struct ChartPackageOpts {
+	const char *version, *app_version;   /* override Chart.yaml (NULL: keep) */
+	const char *dest;                    /* NULL: the working directory */
+} ChartPackageOpts;
+/* helm package: *ret_path = the written NAME-VERSION.tgz (malloc'd). */
+int chart_package(const char *path, const ChartPackageOpts *o, char **ret_path, Error **err);
+/* helm repo index DIR [--url URL] [--merge FILE]: writes DIR/index.yaml. */
+int chart_repo_index(const char *dir, const char *url, const char *merge, Error **err);
+/* helm dependency list|update|build for file:// and charts/ dependencies. */
+int chart_dep_list(const char *chart_dir, StrBuf *out, Error **err);
+int chart_dep_update(const char *chart_dir, StrBuf *out, Error **err);
+int chart_dep_build(const char *chart_dir, StrBuf *out, Error **err);
+/* The chart's files as stored (directory with .helmignore, or archive without
+ * its top directory); free with chart_files_free. */
+int chart_raw_files(const char *path, ChartFile **ret, size_t *ret_n, Error **err);
+void chart_files_free(ChartFile *f, size_t n);
 
 #endif

@@ -1,20 +1,32 @@
 /* cmd-agent.c - `berth agent`: the node agent in the foreground (the
- * kubelet).  Today it runs static pods from --pod-manifest-path, re-read on
- * every change (inotify) and every --file-check-frequency; the API flags
- * (--server, --token) are refused until the agent speaks to the API server.
- * SIGTERM/SIGINT stop the agent and leave the pods running: the next agent
- * on the same --root adopts them (as the kubelet does across restarts). */
+ * kubelet).  Pods come from two sources, alone or together: static pods
+ * from --pod-manifest-path (re-read on every change through inotify and
+ * every --file-check-frequency) and an API server (--server URL --token T,
+ * or --kubeconfig FILE): the agent registers its Node, renews its Lease and
+ * runs the pods bound to it (src/agent/apisource.c).  One loop polls the
+ * agent's wake fd (a child exited), the API source's (pod events waiting)
+ * and inotify.  SIGTERM/SIGINT stop the agent and leave the pods running:
+ * the next agent on the same --root adopts them (as the kubelet does across
+ * restarts). */
 #include "cli.h"
 #include "../agent/agent.h"
+#include "../base/fs.h"
 #include "../base/log.h"
 #include "../base/parse.h"
+#include "../shared/json.h"
+#include "../shared/kube.h"
+#include "../shared/yaml.h"
+#include "version.h"
+#include <ctype.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -50,25 +62,30 @@ static void scan(Agent *a, const char *dir, char **last_bad)
 	*last_bad = bad;
 }
 
-static int agent_loop(Agent *a, const char *dir, int64_t freq_ms)
+/* dir and api may each be NULL (not both). */
+static int agent_loop(Agent *a, const char *dir, int64_t freq_ms, AgentApi *api)
 {
-	int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	int ino = dir ? inotify_init1(IN_CLOEXEC | IN_NONBLOCK) : -1;
 	if (ino >= 0)
 		inotify_add_watch(ino, dir, IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_MODIFY);
 	char *last_bad = NULL;
-	int64_t next_scan = 0;
+	int64_t next_scan = dir ? 0 : INT64_MAX;
 	while (!stop_requested) {
 		int64_t now = mono_ms();
-		if (now >= next_scan) {
+		if (dir && now >= next_scan) {
 			scan(a, dir, &last_bad);
 			next_scan = now + freq_ms;
 		}
+		if (api)
+			agent_api_process(api);
 		int t = agent_tick(a);
 		now = mono_ms();
 		if (next_scan - now < t)
 			t = next_scan - now < 0 ? 0 : (int)(next_scan - now);
-		struct pollfd fds[2] = { { .fd = agent_wake_fd(a), .events = POLLIN }, { .fd = ino, .events = POLLIN } };
-		if (poll(fds, 2, t) > 0 && fds[1].revents) {
+		struct pollfd fds[3] = { { .fd = agent_wake_fd(a), .events = POLLIN },
+					 { .fd = ino, .events = POLLIN },
+					 { .fd = api ? agent_api_fd(api) : -1, .events = POLLIN } };
+		if (poll(fds, 3, t) > 0 && fds[1].revents) {
 			char buf[4096];
 			while (read(ino, buf, sizeof(buf)) > 0)
 				;
@@ -81,6 +98,104 @@ static int agent_loop(Agent *a, const char *dir, int64_t freq_ms)
 	return 0;
 }
 
+typedef struct ApiOpts {
+	const char *server, *token, *kubeconfig, *ca_file, *node_ip, *pod_cidr, *labels, *taints;
+	bool insecure;
+	int64_t token_refresh_ms;
+} ApiOpts;
+
+/* A client from --kubeconfig, or from --server/--token/--ca-file. */
+static int api_client(const ApiOpts *o, KubeClient **ret, Error **err)
+{
+	if (o->kubeconfig) {
+		int r = kube_client_new_from_file(o->kubeconfig, ret, err);
+		if (r >= 0 && o->server)
+			kube_client_set_server(*ret, o->server);
+		return r;
+	}
+	json_t *cluster = json_pack("{s:s}", "server", o->server);
+	if (o->ca_file) {
+		char *abs = realpath(o->ca_file, NULL);
+		if (!abs) {
+			json_decref(cluster);
+			return err_sys(err, errno, "--ca-file '%s'", o->ca_file);
+		}
+		json_object_set_new(cluster, "certificate-authority", json_string(abs));
+		free(abs);
+	}
+	if (o->insecure)
+		json_object_set_new(cluster, "insecure-skip-tls-verify", json_true());
+	_cleanup_json_ json_t *cfg = json_pack(
+		"{s:s, s:s, s:s, s:[{s:s, s:{s:s, s:s}}], s:[{s:s, s:o}], s:[{s:s, s:{s:s}}]}", "apiVersion", "v1", "kind",
+		"Config", "current-context", "agent", "contexts", "name", "agent", "context", "cluster", "agent", "user",
+		"agent", "clusters", "name", "agent", "cluster", cluster, "users", "name", "agent", "user", "token",
+		o->token);
+	_cleanup_free_ char *text = json_dumps(cfg, JSON_COMPACT);
+	return kube_client_new(text, ret, err);
+}
+
+/* The cluster CA for pods' ServiceAccount volumes: --ca-file, or the
+ * kubeconfig's current cluster (certificate-authority[-data]). */
+static void api_root_ca(const ApiOpts *o, AgentApi *api)
+{
+	_cleanup_free_ char *pem = NULL, *text = NULL;
+	size_t len = 0;
+	if (o->ca_file && !o->kubeconfig) {
+		if (fs_read_file(o->ca_file, 1 << 20, &pem, &len, NULL) == 0)
+			agent_api_set_root_ca(api, pem, NULL);
+		return;
+	}
+	_cleanup_json_ json_t *cfg = NULL;
+	if (!o->kubeconfig || fs_read_file(o->kubeconfig, 1 << 22, &text, &len, NULL) < 0 ||
+	    yaml_parse_buf(text, len, &cfg, NULL) < 0)
+		return;
+	const char *ctx_name = json_str(cfg, "current-context"), *cl_name = NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(cfg, "contexts"), i, e)
+		if (!ctx_name || !strcmp(json_str(e, "name") ?: "", ctx_name)) {
+			cl_name = json_str(json_object_get(e, "context"), "cluster");
+			break;
+		}
+	json_array_foreach(json_object_get(cfg, "clusters"), i, e) {
+		if (cl_name && strcmp(json_str(e, "name") ?: "", cl_name))
+			continue;
+		const json_t *cl = json_object_get(e, "cluster");
+		if (json_str(cl, "certificate-authority-data"))
+			agent_api_set_root_ca(api, NULL, json_str(cl, "certificate-authority-data"));
+		else if (json_str(cl, "certificate-authority") &&
+			 fs_read_file(json_str(cl, "certificate-authority"), 1 << 20, &pem, &len, NULL) == 0)
+			agent_api_set_root_ca(api, pem, NULL);
+		break;
+	}
+}
+
+static char *default_node_name(void)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	for (char *p = host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return strdup(host[0] ? host : "localhost");
+}
+
+static int node_info_fill(const ApiOpts *o, const char *name, const char *root, const char *server,
+			  AgentNodeInfo *ni, Error **err)
+{
+	ni->name = strdup(name);
+	ni->ip = o->node_ip ? strdup(o->node_ip) : agent_node_ip_detect(server);
+	ni->pod_cidr = o->pod_cidr ? strdup(o->pod_cidr) : NULL;
+	ni->runtime_version = strdup("berth://" BERTH_VERSION);
+	ni->kubelet_version = strdup("v1.31.0-berth." BERTH_VERSION);
+	int r = agent_labels_parse(o->labels, &ni->labels, err);
+	if (r >= 0)
+		r = agent_taints_parse(o->taints, &ni->taints, err);
+	if (r < 0)
+		return r;
+	agent_node_info_detect(ni, root);
+	return 0;
+}
+
 static int agent_run(Cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -88,12 +203,18 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' }, { "runroot", required_argument, NULL, 'R' },
 		{ "file-check-frequency", required_argument, NULL, 'f' },
 		{ "crash-backoff", required_argument, NULL, 'b' }, { "server", required_argument, NULL, 's' },
-		{ "token", required_argument, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "token", required_argument, NULL, 't' }, { "kubeconfig", required_argument, NULL, 'k' },
+		{ "ca-file", required_argument, NULL, 'c' }, { "insecure-skip-tls-verify", no_argument, NULL, 'I' },
+		{ "node-ip", required_argument, NULL, 'i' }, { "pod-cidr", required_argument, NULL, 'p' },
+		{ "labels", required_argument, NULL, 'l' }, { "taints", required_argument, NULL, 'T' },
+		{ "token-refresh", required_argument, NULL, 'x' },
+		{ NULL, 0, NULL, 0 },
 	};
 	if (cli_help_requested(&cmd_agent, argc, argv))
 		return 0;
 	AgentConfig cfg = { .root = cli->root, .runroot = cli->runroot };
-	const char *manifests = NULL, *server = NULL;
+	ApiOpts ao = { 0 };
+	const char *manifests = NULL;
 	int64_t freq_ms = 20000;
 	optind = 1;
 	int c;
@@ -111,47 +232,94 @@ static int agent_run(Cli *cli, int argc, char **argv)
 			if (parse_duration_ms(optarg, &cfg.backoff_base_ms) < 0 || cfg.backoff_base_ms <= 0)
 				return cli_usage_error(&cmd_agent, "--crash-backoff: invalid duration '%s'", optarg);
 			break;
-		case 's': server = optarg; break;
-		case 't': break;
+		case 's': ao.server = optarg; break;
+		case 't': ao.token = optarg; break;
+		case 'k': ao.kubeconfig = optarg; break;
+		case 'c': ao.ca_file = optarg; break;
+		case 'I': ao.insecure = true; break;
+		case 'i': ao.node_ip = optarg; break;
+		case 'p': ao.pod_cidr = optarg; break;
+		case 'l': ao.labels = optarg; break;
+		case 'T': ao.taints = optarg; break;
+		case 'x':
+			if (parse_duration_ms(optarg, &ao.token_refresh_ms) < 0 || ao.token_refresh_ms <= 0)
+				return cli_usage_error(&cmd_agent, "--token-refresh: invalid duration '%s'", optarg);
+			break;
 		default: return cli_usage_error(&cmd_agent, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_agent, "unexpected argument '%s'", argv[optind]);
-	if (server)
-		return cli_fail("agent: --server: joining an API server is not available yet; use --pod-manifest-path");
-	if (!manifests)
-		return cli_usage_error(&cmd_agent, "nothing to run: give --pod-manifest-path DIR");
+	bool api_mode = ao.server || ao.kubeconfig;
+	if (ao.server && !ao.kubeconfig && !ao.token)
+		return cli_usage_error(&cmd_agent, "--server needs --token (or use --kubeconfig)");
+	if (!api_mode && (ao.token || ao.ca_file || ao.insecure))
+		return cli_usage_error(&cmd_agent, "--token/--ca-file need --server");
+	if (!manifests && !api_mode)
+		return cli_usage_error(&cmd_agent, "nothing to run: give --pod-manifest-path DIR and/or --server URL");
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (log_get_level() < LOG_INFO_)
 		log_set_level(LOG_INFO_);
-	Agent *a = NULL;
+	_cleanup_free_ char *node_name = cfg.node_name ? strdup(cfg.node_name) : default_node_name();
+	cfg.node_name = node_name;
 	Error *err = NULL;
-	if (agent_new(&cfg, &a, &err) < 0)
-		return cli_fail_err(err, EXIT_BERTH);
-	agent_loop(a, manifests, freq_ms);
+	_cleanup_(kube_client_freep) KubeClient *kc = NULL;
+	AgentNodeInfo ni = { 0 };
+	AgentApi *api = NULL;
+	if (api_mode) {
+		if (api_client(&ao, &kc, &err) < 0 ||
+		    node_info_fill(&ao, node_name, cfg.root, kube_client_server(kc), &ni, &err) < 0) {
+			agent_node_info_release(&ni);
+			return cli_fail_err(err, EXIT_BERTH);
+		}
+		api = agent_api_new(kc, &ni);
+		api_root_ca(&ao, api);
+		agent_api_set_token_refresh(api, ao.token_refresh_ms);
+		agent_api_hook(api, &cfg);
+	}
+	Agent *a = NULL;
+	int rc = 0;
+	if (agent_new(&cfg, &a, &err) < 0 || (api && agent_api_start(api, a, &err) < 0)) {
+		rc = cli_fail_err(err, EXIT_BERTH);
+	} else {
+		agent_loop(a, manifests, freq_ms, api);
+	}
+	agent_api_free(api, 1000);
 	agent_free(a);
-	return 0;
+	agent_node_info_release(&ni);
+	return rc;
 }
 
 const CliCommand cmd_agent = {
 	.name = "agent",
 	.run = agent_run,
-	.summary = "Run the node agent (static pods from a manifest directory)",
-	.usage = "Usage: berth agent --pod-manifest-path DIR [--node-name NAME] [--root DIR]\n"
-		 "                   [--file-check-frequency 20s] [--crash-backoff 10s]\n\n"
-		 "Run Kubernetes pods on this node as the kubelet does: every file in DIR holds one\n"
-		 "Pod (YAML or JSON); pods start when their file appears and stop gracefully when it\n"
-		 "is removed.  Status: ROOT/pods/<ns>_<name>_<uid>/status.json; logs next to it.\n"
+	.summary = "Run the node agent (static pods and/or pods from an API server)",
+	.usage = "Usage: berth agent [--pod-manifest-path DIR] [--server URL --token T | --kubeconfig FILE]\n"
+		 "                   [--node-name NAME] [--root DIR] [--runroot DIR] [options]\n\n"
+		 "Run Kubernetes pods on this node as the kubelet does.  Static pods: every file in\n"
+		 "DIR holds one Pod (YAML or JSON); pods start when their file appears and stop\n"
+		 "gracefully when it is removed.  API server: the agent registers the Node (Ready,\n"
+		 "capacity, addresses), renews its Lease in kube-node-lease, runs the pods bound to\n"
+		 "it (spec.nodeName), reports their status and Events, and finishes their deletion.\n"
+		 "Status: ROOT/pods/<ns>_<name>_<uid>/status.json; logs next to it.\n"
 		 "Stopping the agent leaves the pods running; the next agent adopts them.\n\n"
 		 "Options:\n"
 		 "  --pod-manifest-path DIR     static pod manifests\n"
+		 "  --server URL, --token T     the API server and a bearer token\n"
+		 "  --kubeconfig FILE           the API server from a kubeconfig instead\n"
+		 "  --ca-file FILE              the server's CA (e.g. DATA/tls/ca.crt)\n"
+		 "  --insecure-skip-tls-verify  do not verify the server's certificate\n"
 		 "  --node-name NAME            the node's name (default: the hostname)\n"
+		 "  --node-ip IP                the node's InternalIP (default: the route to the server)\n"
+		 "  --pod-cidr CIDR             spec.podCIDR of the Node\n"
+		 "  --labels k=v,...            extra Node labels\n"
+		 "  --taints k=v:Effect,...     Node taints (NoSchedule, PreferNoSchedule, NoExecute)\n"
+		 "  --token-refresh D           rewrite pods' ServiceAccount tokens this often\n"
+		 "                              (default: at 80% of their lifetime)\n"
 		 "  --root DIR, --runroot DIR   state roots (as the global options)\n"
 		 "  --file-check-frequency D    re-read DIR this often besides on changes (default 20s)\n"
-		 "  --crash-backoff D           first restart back-off (default 10s, doubling to 30x)\n"
-		 "  --server URL, --token T     join an API server (not available yet)\n",
+		 "  --crash-backoff D           first restart back-off (default 10s, doubling to 30x)\n",
 };

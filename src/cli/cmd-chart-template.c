@@ -1,5 +1,6 @@
 /* cmd-chart-template.c - `berth chart template [NAME] CHART [-f F]...
- * [--namespace N] [--show-only F]... [--kube-version V] [--api-versions V]...
+ * [--set|--set-string|--set-json|--set-file|--set-literal K=V]...
+ * [--name-template T] [--namespace N] [--show-only F]... [--kube-version V] [--api-versions V]...
  * [--include-crds] [--skip-tests] [--debug]`: renders a chart exactly as
  * `helm template` prints it (chart/chart-template.c does the work).
  */
@@ -35,10 +36,15 @@ int chart_cmd_template(int argc, char **argv)
 		{ "values", required_argument, 0, 'f' }, { "namespace", required_argument, 0, 'n' },
 		{ "show-only", required_argument, 0, 's' }, { "kube-version", required_argument, 0, 'k' },
 		{ "api-versions", required_argument, 0, 'a' }, { "include-crds", no_argument, 0, 'C' },
-		{ "skip-tests", no_argument, 0, 'T' }, { "debug", no_argument, 0, 'D' }, { 0, 0, 0, 0 },
+		{ "skip-tests", no_argument, 0, 'T' }, { "debug", no_argument, 0, 'D' },
+		{ "set", required_argument, 0, 1 }, { "set-string", required_argument, 0, 2 },
+		{ "set-json", required_argument, 0, 3 }, { "set-file", required_argument, 0, 4 },
+		{ "set-literal", required_argument, 0, 5 }, { "name-template", required_argument, 0, 'N' },
+		{ 0, 0, 0, 0 },
 	};
-	const char *files[MAX_MULTI], *show[MAX_MULTI + 1] = { 0 }, *apis[MAX_MULTI + 1] = { 0 };
-	int nf = 0, ns = 0, na = 0, c;
+	const char *files[MAX_MULTI + 1] = { 0 }, *show[MAX_MULTI + 1] = { 0 }, *apis[MAX_MULTI + 1] = { 0 };
+	const char *sets[5][MAX_MULTI + 1] = { { 0 } }, *name_tmpl = NULL;
+	int nf = 0, ns = 0, na = 0, nsets[5] = { 0 }, c;
 	TemplateOptions o = { .r = { .release_name = "release-name", .namespace = "default" } };
 	optind = 0;
 	opterr = 0;
@@ -55,6 +61,11 @@ int chart_cmd_template(int argc, char **argv)
 		case 'C': o.include_crds = true; break;
 		case 'T': o.skip_tests = true; break;
 		case 'D': o.debug = true; break;
+		case 'N': name_tmpl = optarg; break;
+		case 1: case 2: case 3: case 4: case 5:
+			if (nsets[c - 1] < MAX_MULTI)
+				sets[c - 1][nsets[c - 1]++] = optarg;
+			break;
 		default: return cli_usage_error(&cmd_chart, "template: unknown option '%s'", argv[optind - 1]);
 		}
 	}
@@ -63,22 +74,25 @@ int chart_cmd_template(int argc, char **argv)
 		return cli_usage_error(&cmd_chart, "\"chart template\" requires 1 or 2 arguments: [NAME] CHART");
 	if (rest == 2)
 		o.r.release_name = argv[optind++];
+	_cleanup_free_ char *tmpl_name = NULL;
+	Error *e = NULL;
+	if (name_tmpl && rest == 1) {
+		if (chart_name_template(name_tmpl, &tmpl_name, &e) < 0)
+			return fail(e);
+		o.r.release_name = tmpl_name;
+	}
 	o.show_only = show;
 	o.r.api_versions = apis;
 	chart_set_warn(warn_cb, NULL);
-	Error *e = NULL;
 	_cleanup_chart_ Chart *ch = NULL;
-	if (chart_load(argv[optind], &ch, &e) < 0)
+	json_t *user = NULL;
+	const ChartValueOpts vo = { .value_files = files, .set = sets[0], .set_string = sets[1],
+				    .set_json = sets[2], .set_file = sets[3], .set_literal = sets[4] };
+	if (chart_user_values(&vo, &user, &e) < 0)
 		return fail(e);
-	json_t *user = json_object();
-	for (int i = 0; i < nf; i++) {
-		_cleanup_free_ char *buf = NULL;
-		size_t len = 0;
-		if (fs_read_file(files[i], BERTH_MAX_JSON_FILE, &buf, &len, &e) < 0 ||
-		    chart_values_merge_yaml(user, buf, len, files[i], &e) < 0) {
-			json_decref(user);
-			return fail(e);
-		}
+	if (chart_load(argv[optind], &ch, &e) < 0) {
+		json_decref(user);
+		return fail(e);
 	}
 	o.user_values = user;
 	_cleanup_sb_ StrBuf out = STRBUF_INIT;

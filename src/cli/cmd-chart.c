@@ -154,6 +154,10 @@ static int eval(int argc, char **argv)
 }
 
 int chart_cmd_template(int argc, char **argv);   /* cmd-chart-template.c */
+int chart_cmd_install(int argc, char **argv);    /* cmd-chart-install.c */
+int chart_cmd_upgrade(int argc, char **argv);    /* cmd-chart-install.c */
+int chart_cmd_release(const char *sub, int argc, char **argv);   /* cmd-chart-release.c */
+int chart_cmd_author(const char *sub, int argc, char **argv);    /* cmd-chart-author.c */
 
 static int run_chart(Cli *cli, int argc, char **argv)
 {
@@ -165,6 +169,16 @@ static int run_chart(Cli *cli, int argc, char **argv)
 		return eval(argc - 1, argv + 1);
 	if (!strcmp(sub, "template"))
 		return chart_cmd_template(argc - 1, argv + 1);
+	if (!strcmp(sub, "install"))
+		return chart_cmd_install(argc - 1, argv + 1);
+	if (!strcmp(sub, "upgrade"))
+		return chart_cmd_upgrade(argc - 1, argv + 1);
+	int rrc = chart_cmd_release(sub, argc - 1, argv + 1);
+	if (rrc >= 0)
+		return rrc;
+	int arc = chart_cmd_author(sub, argc - 1, argv + 1);
+	if (arc >= 0)
+		return arc;
 	return cli_usage_error(&cmd_chart, "unknown subcommand '%s'", sub);
 }
 
@@ -180,5 +194,8 @@ const CliCommand cmd_chart = {
 		 "only checks the syntax.\n\n"
 		 "       berth chart template [NAME] CHART [-f VALUES]... [--namespace N] [--show-only F]...\n"
 		 "                        [--kube-version V] [--api-versions V]... [--include-crds] [--skip-tests]\n"
-		 "renders a chart directory or .tgz as `helm template` prints it.\n",
+		 "renders a chart directory or .tgz as `helm template` prints it.\n\n"
+		 "       berth chart install|upgrade|rollback|uninstall|list|status|history|get|test ...\n"
+		 "manage Helm releases on a cluster (--kubeconfig, $KUBECONFIG, ~/.kube/config) with\n"
+		 "helm's flags and output; releases are Secrets in Helm's own format.\n",
 };

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "../apiserver/apiserver.h"
 #include "../controller/controller.h"
+#include "../scheduler/scheduler.h"
 #include "../base/log.h"
 #include <getopt.h>
 #include <signal.h>
@@ -25,6 +26,7 @@ static int server_run(Cli *cli, int argc, char **argv)
 		{ "data-dir", required_argument, NULL, 'd' }, { "listen", required_argument, NULL, 'l' },
 		{ "datastore", required_argument, NULL, 's' }, { "service-cidr", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' }, { "disable-controllers", no_argument, NULL, 'C' },
+		{ "disable-scheduler", no_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	ApiServerConfig cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = "127.0.0.1:6443",
@@ -33,7 +35,7 @@ static int server_run(Cli *cli, int argc, char **argv)
 		return 0;
 	optind = 1;
 	int c;
-	bool no_controllers = false;
+	bool no_controllers = false, no_scheduler = false;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': cfg.data_dir = optarg; break;
@@ -42,6 +44,7 @@ static int server_run(Cli *cli, int argc, char **argv)
 		case 'c': cfg.service_cidr = optarg; break;
 		case 't': cfg.token_file = optarg; break;
 		case 'C': no_controllers = true; break;
+		case 'S': no_scheduler = true; break;
 		default: return cli_usage_error(&cmd_server, "unknown option");
 		}
 	}
@@ -59,7 +62,11 @@ static int server_run(Cli *cli, int argc, char **argv)
 	ControllerManager *controllers = NULL;  /* in-process, over loopback once /readyz answers */
 	if (!no_controllers && controller_manager_start_when_ready(cfg.data_dir, cfg.listen, &controllers, &err) < 0)
 		return cli_fail_err(err, EXIT_BERTH);
+	Scheduler *scheduler = NULL;  /* in-process too */
+	if (!no_scheduler && scheduler_start_when_ready(cfg.data_dir, cfg.listen, &scheduler, &err) < 0)
+		return cli_fail_err(err, EXIT_BERTH);
 	int r = apiserver_run(&cfg, &err);
+	scheduler_stop(scheduler);
 	controller_manager_stop(controllers);
 	if (r < 0)
 		return cli_fail_err(err, EXIT_BERTH);
@@ -71,7 +78,8 @@ const CliCommand cmd_server = {
 	.run = server_run,
 	.summary = "Run the cluster API server (Kubernetes API for kubectl)",
 	.usage = "Usage: berth server [--data-dir DIR] [--listen 127.0.0.1:6443] [--datastore SPEC]\n"
-		 "                    [--service-cidr CIDR] [--token-file FILE] [--disable-controllers]\n\n"
+		 "                    [--service-cidr CIDR] [--token-file FILE] [--disable-controllers]\n"
+		 "                    [--disable-scheduler]\n\n"
 		 "Serve the Kubernetes API over HTTPS.  The first start creates a CA, a serving\n"
 		 "certificate and admin credentials in the data dir and writes DATA/kubeconfig.yaml\n"
 		 "(print it with 'berth kubeconfig').\n\n"
@@ -82,5 +90,6 @@ const CliCommand cmd_server = {
 		 "                       etcd:http://HOST:2379[,http://HOST2:2379...] (etcd v3)\n"
 		 "  --service-cidr CIDR  ClusterIP range (default 10.43.0.0/16)\n"
 		 "  --token-file FILE    extra bearer tokens, lines of token,user,uid[,groups]\n"
-		 "  --disable-controllers  do not run the workload controllers in-process\n",
+		 "  --disable-controllers  do not run the workload controllers in-process\n"
+		 "  --disable-scheduler  do not run the scheduler in-process\n",
 };

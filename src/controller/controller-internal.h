@@ -34,6 +34,14 @@ struct ControllerManager {
 	KubeClient *kc;
 	Informer *pods, *rs, *rc, *deploy;
 	Ctl rsc, rcc, dc;
+	Informer *svc, *eps;  /* endpoints.c: services, endpoints (mirroring) */
+	Ctl epc, esc;       /* Endpoints, EndpointSlice */
+	Informer *nodes, *ds, *sts, *crs, *pvcs;  /* DaemonSet / StatefulSet */
+	Ctl dsc, stsc;
+	Informer *jobs, *cronjobs;  /* job.c, cronjob.c */
+	Ctl jobc, cjc;
+	Informer *leases;   /* kube-node-lease: nodelifecycle.c */
+	Ctl nlc;
 	int64_t (*now_ms)(void);
 	volatile int stop;
 	bool running;
@@ -59,8 +67,101 @@ void deploy_template_hash(const json_t *tmpl, int64_t collision, char *buf, size
 int deploy_new_rs_replicas(int replicas, int max_surge, int total_current, int new_current);
 int deploy_max_scaled_down(int replicas, int max_unavailable, int all_pods, int new_replicas, int new_available);
 
+/* ---- history.c: ControllerRevisions of DaemonSets and StatefulSets ---- */
+/* A deep copy of v, or a new empty object when v is NULL. */
+static inline json_t *obj_copy_or_new(const json_t *v) { return v ? json_deep_copy(v) : json_object(); }
+/* {"spec":{"template":{...,"$patch":"replace"}}} of owner's template (new ref). */
+json_t *hist_patch(const json_t *owner);
+/* Its bytes as Go's json.Marshal writes them (caller frees). */
+char *hist_patch_text(const json_t *patch);
+/* FNV-32 of text (+ collision in decimal when >= 0), SafeEncodeString. buf >= 11. */
+void hist_hash(const char *text, int64_t collision, char *buf, size_t n);
+int64_t hist_revision(const json_t *cr);
+void hist_sort(json_t *revs);
+/* The revisions owner controls, sorted by revision (new array). */
+json_t *hist_owned(Informer *crs, const json_t *owner);
+int64_t hist_max_revision(const json_t *revs);
+/* A revision's template without "$patch" (new ref). */
+json_t *hist_template(const json_t *cr);
+/* The revision of owner's current template: found (moved to max+1 if older)
+ * or created with hash_label; *ret new ref.  A name taken by another object
+ * bumps status.collisionCount and fails -EEXIST. */
+int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, const json_t *revs, json_t **ret,
+			 Error **err);
+/* Delete revisions not named in live (array of names) beyond revisionHistoryLimit. */
+void hist_prune(Ctl *c, const json_t *owner, const json_t *revs, const json_t *live);
+
+/* ---- daemonset.c ---- */
+void ds_ctl_init(Ctl *c, Manager *m);
+/* The pod a DaemonSet makes (template + the DaemonSet tolerations); new ref. */
+json_t *ds_pod_template(const json_t *ds);
+/* Node eligibility: *should_run (a new pod may go there), *should_continue
+ * (an existing pod may stay: only NoExecute taints evict). */
+void ds_node_should_run(const json_t *node, const json_t *pod_spec, bool *should_run, bool *should_continue);
+/* The node a daemon pod targets: spec.nodeName or its matchFields metadata.name. */
+const char *ds_pod_node(const json_t *pod);
+/* Rolling update: may another node's old pod go? (maxUnavailable, surge 0) */
+int ds_max_unavailable(const json_t *ds, int desired);
+int ds_max_surge(const json_t *ds, int desired);
+
+/* ---- statefulset.c ---- */
+void sts_ctl_init(Ctl *c, Manager *m);
+/* The ordinal of pod name "<set>-<n>", -1 when it is not one. */
+int sts_ordinal(const char *set, const char *pod);
+/* Sort pods by ordinal, descending when desc (scale-down and update order). */
+void sts_sort_ordinal(const char *set, json_t *pods, bool desc);
+/* Which pod to act on next in a RollingUpdate: the highest ordinal >= partition
+ * not at update_rev; -1 none; -2 wait (a pod is unhealthy or terminating). */
+int sts_next_update(const char *set, const json_t *pods, int replicas, int partition, const char *update_rev);
+
+/* ---- endpoints.c ---- */
+void ep_ctl_init(Ctl *c, Manager *m, bool slices);
+/* Desired Endpoints object / EndpointSlice bodies (generateName) of svc from pods. New refs. */
+json_t *ep_build_endpoints(const json_t *svc, const json_t *pods);
+json_t *ep_build_slices(const json_t *svc, const json_t *pods);
+/* Slices mirroring the Endpoints of a selector-less svc (none when endpoints is NULL). New ref. */
+json_t *ep_mirror_slices(const json_t *svc, const json_t *endpoints);
+/* A service port's target port on pod (number, or the named container port), -1 if none. */
+int ep_target_port(const json_t *svc_port, const json_t *pod);
+bool ep_service_selects(const json_t *svc, const json_t *pod);
+
+/* ---- job.c ---- */
+void job_ctl_init(Ctl *c, Manager *m);
+/* Pods to create (> 0) or delete (< 0): toward min(parallelism, completions -
+ * succeeded); completions < 0 is nil (parallelism until one succeeds). */
+int job_pods_diff(int parallelism, int completions, int active, int succeeded);
+/* Seconds before replacing a pod after `failures` consecutive failures: 10 s doubling, 6 min cap. */
+int64_t job_backoff_delay(int failures);
+/* "0-2,4" of the set indexes in set[0..n) (caller frees). */
+char *job_format_indexes(const bool *set, int n);
+/* Post a v1 Event about obj (a Job or CronJob) from component; failures are logged. */
+void batch_event(Manager *m, const json_t *obj, const char *kind, const char *component, const char *type,
+		 const char *reason, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+/* ---- cronjob.c ---- */
+#include "../base/cron.h"
+void cronjob_ctl_init(Ctl *c, Manager *m);
+typedef enum { CJ_WAIT, CJ_SUSPENDED, CJ_TOO_LATE, CJ_FORBIDDEN, CJ_REPLACE, CJ_CREATE } CjDecision;
+typedef struct {
+	int64_t scheduled;  /* the start time due now, -1 none */
+	int64_t next;       /* the next start time after now, -1 none */
+	int missed;         /* start times since the last one (capped at 101) */
+} CjPlan;
+/* What a CronJob with nactive running Jobs does at now. */
+CjDecision cj_decide(const json_t *cj, const CronSched *sched, const CronZone *z, int64_t now, int nactive,
+		     CjPlan *plan);
+
 /* ---- manager.c ---- */
 void ctl_enqueue_obj(Ctl *c, const json_t *obj);
 int64_t mgr_now_s(Manager *m);
+
+/* ---- nodelifecycle.c ---- */
+void nodelife_ctl_init(Ctl *c, Manager *m, Informer *nodes, Informer *leases);
+const char *node_ready_status(const json_t *node);
+bool toleration_matches(const json_t *tol, const json_t *taint);
+/* Epoch second at which a pod must leave a node with these taints, -1 never. */
+int64_t pod_eviction_time(const json_t *pod, const json_t *taints);
+/* The node's taints with unreachable/not-ready set for its Ready status. */
+json_t *node_condition_taints(const json_t *node, const char *ready_status, int64_t now_s, bool *changed);
 
 #endif

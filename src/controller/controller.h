@@ -22,4 +22,7 @@ int controller_manager_start_when_ready(const char *data_dir, const char *listen
 /* Stop workers and informers and free everything (NULL is fine). */
 void controller_manager_stop(ControllerManager *m);
 
+/* The node lifecycle controller's grace period (default 40 s; tests shorten it). */
+void controller_set_node_grace_ms(int64_t ms);
+
 #endif

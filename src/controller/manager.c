@@ -70,39 +70,87 @@ static void ctl_free(Ctl *c)
 	c->exp = NULL;
 }
 
-static Manager *manager_new(KubeClient *kc)
+#define MGR_MAX 16
+
+/* Every informer the controllers share, in start order (the pods first:
+ * every controller's sync reads them).  Returns how many. */
+static size_t manager_informers(Manager *m, Informer *out[MGR_MAX])
 {
-	Manager *m = xcalloc(1, sizeof(*m));
+	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy, m->svc, m->eps, m->nodes, m->ds, m->sts, m->crs, m->pvcs,
+			    m->jobs, m->cronjobs, m->leases };
+	_Static_assert(ARRAY_SIZE(all) <= MGR_MAX, "informer list");
+	memcpy(out, all, sizeof(all));
+	return ARRAY_SIZE(all);
+}
+
+static size_t manager_ctls(Manager *m, Ctl *out[MGR_MAX])
+{
+	Ctl *all[] = { &m->rsc, &m->rcc, &m->dc, &m->epc, &m->esc, &m->dsc, &m->stsc, &m->jobc, &m->cjc, &m->nlc };
+	_Static_assert(ARRAY_SIZE(all) <= MGR_MAX, "controller list");
+	memcpy(out, all, sizeof(all));
+	return ARRAY_SIZE(all);
+}
+
+/* Make the informers and controllers over kc (the in-process start makes
+ * them once the server answers). */
+static void manager_build(Manager *m, KubeClient *kc)
+{
 	m->kc = kc;
-	m->now_ms = clock_real_ms;
 	m->pods = informer_new(kc, "/api/v1/pods");
 	m->rs = informer_new(kc, "/apis/apps/v1/replicasets");
 	m->rc = informer_new(kc, "/api/v1/replicationcontrollers");
 	m->deploy = informer_new(kc, "/apis/apps/v1/deployments");
+	m->svc = informer_new(kc, "/api/v1/services");
+	m->eps = informer_new(kc, "/api/v1/endpoints");
+	m->nodes = informer_new(kc, "/api/v1/nodes");
+	m->ds = informer_new(kc, "/apis/apps/v1/daemonsets");
+	m->sts = informer_new(kc, "/apis/apps/v1/statefulsets");
+	m->crs = informer_new(kc, "/apis/apps/v1/controllerrevisions");
+	m->pvcs = informer_new(kc, "/api/v1/persistentvolumeclaims");
+	m->jobs = informer_new(kc, "/apis/batch/v1/jobs");
+	m->cronjobs = informer_new(kc, "/apis/batch/v1/cronjobs");
+	m->leases = informer_new(kc, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
 	rs_ctl_init(&m->rsc, m, false);
 	rs_ctl_init(&m->rcc, m, true);
 	deploy_ctl_init(&m->dc, m);
+	ep_ctl_init(&m->epc, m, false);
+	ep_ctl_init(&m->esc, m, true);
+	ds_ctl_init(&m->dsc, m);
+	sts_ctl_init(&m->stsc, m);
+	job_ctl_init(&m->jobc, m);
+	cronjob_ctl_init(&m->cjc, m);
+	nodelife_ctl_init(&m->nlc, m, m->nodes, m->leases);
+}
+
+static Manager *manager_new(KubeClient *kc)
+{
+	Manager *m = xcalloc(1, sizeof(*m));
+	m->now_ms = clock_real_ms;
+	manager_build(m, kc);
 	return m;
 }
 
 static int manager_run(Manager *m, Error **err)
 {
-	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy };
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++) {
-		int r = informer_start(all[i], err);
+	Informer *inf[MGR_MAX];
+	Ctl *ctls[MGR_MAX];
+	size_t ni = manager_informers(m, inf);
+	for (size_t i = 0; i < ni; i++) {
+		int r = informer_start(inf[i], err);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		while (!m->stop && !informer_wait_synced(all[i], 1000))
+	for (size_t i = 0; i < ni; i++)
+		while (!m->stop && !informer_wait_synced(inf[i], 1000))
 			;
 	if (m->stop)
 		return 0;
-	ctl_start(&m->rsc);
-	ctl_start(&m->rcc);
-	ctl_start(&m->dc);
+	size_t nc = manager_ctls(m, ctls);
+	for (size_t i = 0; i < nc; i++)
+		ctl_start(ctls[i]);
 	m->running = true;
-	log_info("controllers: replicaset, replicationcontroller, deployment running");
+	log_info("controllers: replicaset, replicationcontroller, deployment, endpoints, endpointslice, daemonset, "
+		 "statefulset, job, cronjob, nodelifecycle running");
 	return 0;
 }
 
@@ -148,15 +196,7 @@ static void *starter_main(void *arg)
 	kube_client_set_server(kc, url);
 	while (!m->stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
 		nap();
-	m->kc = kc;
-	/* the informers were made with a NULL client: make them now */
-	m->pods = informer_new(kc, "/api/v1/pods");
-	m->rs = informer_new(kc, "/apis/apps/v1/replicasets");
-	m->rc = informer_new(kc, "/api/v1/replicationcontrollers");
-	m->deploy = informer_new(kc, "/apis/apps/v1/deployments");
-	rs_ctl_init(&m->rsc, m, false);
-	rs_ctl_init(&m->rcc, m, true);
-	deploy_ctl_init(&m->dc, m);
+	manager_build(m, kc);
 	_cleanup_err_ Error *err = NULL;
 	if (!m->stop && manager_run(m, &err) < 0)
 		log_error("controllers: %s", err_msg(err));
@@ -189,17 +229,17 @@ void controller_manager_stop(ControllerManager *m)
 	m->stop = 1;
 	if (m->has_starter)
 		pthread_join(m->starter, NULL);
-	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy };
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		informer_stop(all[i]);  /* no more handler calls into the queues */
-	ctl_stop(&m->rsc);
-	ctl_stop(&m->rcc);
-	ctl_stop(&m->dc);
-	for (size_t i = 0; i < ARRAY_SIZE(all); i++)
-		informer_free(all[i]);
-	ctl_free(&m->rsc);
-	ctl_free(&m->rcc);
-	ctl_free(&m->dc);
+	Informer *inf[MGR_MAX];
+	Ctl *ctls[MGR_MAX];
+	size_t ni = manager_informers(m, inf), nc = manager_ctls(m, ctls);
+	for (size_t i = 0; i < ni; i++)
+		informer_stop(inf[i]);  /* no more handler calls into the queues */
+	for (size_t i = 0; i < nc; i++)
+		ctl_stop(ctls[i]);
+	for (size_t i = 0; i < ni; i++)
+		informer_free(inf[i]);
+	for (size_t i = 0; i < nc; i++)
+		ctl_free(ctls[i]);
 	kube_client_free(m->kc);
 	free(m->data_dir);
 	free(m->listen);

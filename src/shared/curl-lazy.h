@@ -14,7 +14,9 @@
 	X(curl_easy_getinfo) \
 	X(curl_easy_init) \
 	X(curl_easy_perform) \
+	X(curl_easy_recv) \
 	X(curl_easy_reset) \
+	X(curl_easy_send) \
 	X(curl_easy_setopt) \
 	X(curl_easy_strerror) \
 	X(curl_free) \
@@ -43,7 +45,9 @@ const CurlApi *curl_api(void);
 #define curl_easy_getinfo (curl_api()->curl_easy_getinfo)
 #define curl_easy_init (curl_api()->curl_easy_init)
 #define curl_easy_perform (curl_api()->curl_easy_perform)
+#define curl_easy_recv (curl_api()->curl_easy_recv)
 #define curl_easy_reset (curl_api()->curl_easy_reset)
+#define curl_easy_send (curl_api()->curl_easy_send)
 #define curl_easy_setopt (curl_api()->curl_easy_setopt)
 #define curl_easy_strerror (curl_api()->curl_easy_strerror)
 #define curl_free (curl_api()->curl_free)

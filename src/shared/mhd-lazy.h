@@ -16,6 +16,7 @@
 	X(MHD_create_response_from_buffer) \
 	X(MHD_create_response_from_callback) \
 	X(MHD_create_response_from_fd_at_offset64) \
+	X(MHD_create_response_for_upgrade) \
 	X(MHD_destroy_response) \
 	X(MHD_get_connection_info) \
 	X(MHD_get_connection_values) \
@@ -24,7 +25,8 @@
 	X(MHD_lookup_connection_value) \
 	X(MHD_queue_response) \
 	X(MHD_start_daemon) \
-	X(MHD_stop_daemon)
+	X(MHD_stop_daemon) \
+	X(MHD_upgrade_action)
 
 typedef struct MhdApi {
 	MHD_LAZY_FUNCS(LAZY_MEMBER)
@@ -37,6 +39,7 @@ const MhdApi *mhd_api(void);
 #define MHD_create_response_from_buffer (mhd_api()->MHD_create_response_from_buffer)
 #define MHD_create_response_from_callback (mhd_api()->MHD_create_response_from_callback)
 #define MHD_create_response_from_fd_at_offset64 (mhd_api()->MHD_create_response_from_fd_at_offset64)
+#define MHD_create_response_for_upgrade (mhd_api()->MHD_create_response_for_upgrade)
 #define MHD_destroy_response (mhd_api()->MHD_destroy_response)
 #define MHD_get_connection_info (mhd_api()->MHD_get_connection_info)
 #define MHD_get_connection_values (mhd_api()->MHD_get_connection_values)
@@ -46,6 +49,7 @@ const MhdApi *mhd_api(void);
 #define MHD_queue_response (mhd_api()->MHD_queue_response)
 #define MHD_start_daemon (mhd_api()->MHD_start_daemon)
 #define MHD_stop_daemon (mhd_api()->MHD_stop_daemon)
+#define MHD_upgrade_action (mhd_api()->MHD_upgrade_action)
 #endif
 
 #endif

@@ -67,8 +67,8 @@ static int64_t query_int(sqlite3 *db, const char *sql)
 static int store_prepare(SqliteStore *s, Error **err)
 {
 	static const char *latest = "SELECT id, create_revision, deleted FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1";
-	static const char *insert = "INSERT INTO kv(name, created, deleted, create_revision, prev_revision, value)"
-				    " VALUES (?, ?, ?, ?, ?, ?)";
+	static const char *insert = "INSERT INTO kv(name, created, deleted, create_revision, prev_revision, value, id)"
+				    " VALUES (?, ?, ?, ?, ?, ?, ?)";
 	static const char *get = "SELECT id, create_revision, deleted, value FROM kv WHERE name = ? ORDER BY id DESC LIMIT 1";
 	if (sqlite3_prepare_v2(s->db, latest, -1, &s->st_latest, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, insert, -1, &s->st_insert, NULL) != SQLITE_OK ||
@@ -279,11 +279,15 @@ static int latest_locked(SqliteStore *s, const char *key, int64_t *ret_id, int64
 static int insert_locked(SqliteStore *s, const char *key, bool created, bool deleted, int64_t crev, int64_t prev,
 			 const char *value, size_t len, int64_t *ret_rev, Error **err)
 {
+	/* one process owns the file: the next revision is known, so a create's
+	 * create_revision (its own revision) is written with the row */
+	int64_t next = s->rev + 1;
 	sqlite3_stmt *st = s->st_insert;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, created);
 	sqlite3_bind_int(st, 3, deleted);
-	sqlite3_bind_int64(st, 4, crev);
+	sqlite3_bind_int64(st, 4, created && crev == 0 ? next : crev);
+	sqlite3_bind_int64(st, 7, next);
 	sqlite3_bind_int64(st, 5, prev);
 	sqlite3_bind_blob(st, 6, value, (int)len, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
@@ -291,16 +295,7 @@ static int insert_locked(SqliteStore *s, const char *key, bool created, bool del
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(s, err, "write");
-	int64_t id = sqlite3_last_insert_rowid(s->db);
-	if (created && crev == 0) {
-		/* a create's create_revision is its own revision */
-		sqlite3_stmt *up = NULL;
-		if (sqlite3_prepare_v2(s->db, "UPDATE kv SET create_revision = id WHERE id = ?", -1, &up, NULL) == SQLITE_OK) {
-			sqlite3_bind_int64(up, 1, id);
-			sqlite3_step(up);
-		}
-		sqlite3_finalize(up);
-	}
+	int64_t id = next;
 	s->rev = id;
 	*ret_rev = id;
 	pthread_cond_broadcast(&s->changed);

@@ -176,6 +176,72 @@ static void test_informer_cache(void)
 	informer_free(inf);
 }
 
+static json_t *J(const char *text)
+{
+	json_error_t e;
+	json_t *j = json_loads(text, 0, &e);
+	if (!j)
+		tap_diag("bad JSON in test: %s", e.text);
+	return j;
+}
+
+static void test_node_lifecycle(void)
+{
+	json_t *node = J("{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"taints\":[{\"key\":\"dedicated\",\"value\":\"x\",\"effect\":\"NoSchedule\"}]},"
+			 "\"status\":{\"conditions\":[{\"type\":\"MemoryPressure\",\"status\":\"False\"},{\"type\":\"Ready\",\"status\":\"True\"}]}}");
+	is_str(node_ready_status(node), "True", "Ready condition read");
+	bool changed;
+	json_t *t = node_condition_taints(node, "True", 1000, &changed);
+	ok(!changed && json_array_size(t) == 1, "a Ready node keeps its taints unchanged");
+	json_decref(t);
+	t = node_condition_taints(node, "Unknown", 1000, &changed);
+	ok(changed && json_array_size(t) == 3, "Unknown adds unreachable NoSchedule + NoExecute");
+	is_str(json_string_value(json_object_get(json_array_get(t, 2), "key")), "node.kubernetes.io/unreachable",
+	       "unreachable key");
+	is_str(json_string_value(json_object_get(json_array_get(t, 2), "effect")), "NoExecute", "NoExecute effect");
+	/* the same node with those taints: unchanged; ready again: removed */
+	json_object_set(json_object_get(node, "spec"), "taints", t);
+	json_t *t2 = node_condition_taints(node, "Unknown", 2000, &changed);
+	ok(!changed && json_equal(t, t2), "taints already there keep their timeAdded");
+	json_decref(t2);
+	t2 = node_condition_taints(node, "False", 2000, &changed);
+	ok(changed && json_array_size(t2) == 3 &&
+	   !strcmp(json_string_value(json_object_get(json_array_get(t2, 1), "key")), "node.kubernetes.io/not-ready"),
+	   "Ready=False swaps unreachable for not-ready");
+	json_decref(t2);
+	t2 = node_condition_taints(node, "True", 2000, &changed);
+	ok(changed && json_array_size(t2) == 1, "Ready=True removes the condition taints");
+	json_decref(t2);
+	json_decref(t);
+
+	json_t *taints = J("[{\"key\":\"node.kubernetes.io/unreachable\",\"effect\":\"NoExecute\",\"timeAdded\":\"2026-01-01T00:00:00Z\"}]");
+	int64_t added = 1767225600;  /* 2026-01-01T00:00:00Z */
+	json_t *pod = J("{\"spec\":{\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"operator\":\"Exists\",\"effect\":\"NoExecute\",\"tolerationSeconds\":300}]}}");
+	is_int(pod_eviction_time(pod, taints), added + 300, "tolerationSeconds 300 delays eviction");
+	json_decref(pod);
+	pod = J("{\"spec\":{}}");
+	is_int(pod_eviction_time(pod, taints), added, "no toleration: evicted at once");
+	json_decref(pod);
+	pod = J("{\"spec\":{\"tolerations\":[{\"operator\":\"Exists\"}]}}");
+	is_int(pod_eviction_time(pod, taints), -1, "tolerate-everything stays forever");
+	json_decref(pod);
+	pod = J("{\"spec\":{\"tolerations\":[{\"operator\":\"Exists\"},{\"key\":\"node.kubernetes.io/unreachable\",\"effect\":\"NoExecute\",\"operator\":\"Exists\",\"tolerationSeconds\":5}]}}");
+	is_int(pod_eviction_time(pod, taints), added + 5, "a bounded toleration wins over an unbounded one");
+	json_decref(pod);
+	pod = J("{\"spec\":{\"tolerations\":[{\"key\":\"node.kubernetes.io/unreachable\",\"effect\":\"NoSchedule\",\"operator\":\"Exists\"}]}}");
+	is_int(pod_eviction_time(pod, taints), added, "a NoSchedule toleration does not tolerate NoExecute");
+	json_decref(pod);
+	json_t *tol = J("{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}");
+	json_t *taint = J("{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}");
+	ok(toleration_matches(tol, taint), "Equal with the same value tolerates");
+	json_object_set_new(taint, "value", json_string("w"));
+	ok(!toleration_matches(tol, taint), "Equal with another value does not");
+	json_decref(tol);
+	json_decref(taint);
+	json_decref(taints);
+	json_decref(node);
+}
+
 int main(void)
 {
 	test_workqueue();
@@ -185,5 +251,6 @@ int main(void)
 	test_victims();
 	test_hash();
 	test_rolling();
+	test_node_lifecycle();
 	return tap_done();
 }

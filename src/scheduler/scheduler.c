@@ -1,0 +1,699 @@
+/* scheduler.c - the running scheduler: two informers (pods, nodes) feed a
+ * cache of SchedNodes with what their pods request and the scheduling queue;
+ * one thread runs scheduling cycles (filter from a rotating start until
+ * enough feasible nodes are found, score, pick, assume); binder threads POST
+ * pods/binding; one reporter thread writes Events and PodScheduled
+ * conditions, off the binding path (it lets the binders go first).
+ *
+ * Assume/forget as kube-scheduler: a chosen pod is accounted on its node at
+ * once (assumed), so the next cycles see its requests while the binding is
+ * in flight; the informer's update with spec.nodeName confirms it; a failed
+ * binding forgets it and sends the pod to back-off.  The cache lock is held
+ * for one cycle (no I/O under it); informer handlers take it briefly.
+ * A FailedScheduling Event and the condition are written when the message
+ * for that pod changes, not on every retry (kube-scheduler's event
+ * correlator would fold them into one Event with a count).
+ */
+#include "sched-internal.h"
+#include "../base/cleanup.h"
+#include "../base/fs.h"
+#include "../base/log.h"
+#include "../controller/framework/framework.h"
+#include "../shared/json.h"
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BINDERS 8
+#define READY_WAIT_MS 50
+#define REPORT_YIELD_MS 200
+
+typedef struct Placed {
+	SchedPod *pod;
+	char *node;
+	bool assumed;
+} Placed;
+
+typedef enum { JOB_BIND, JOB_FAILED, JOB_SCHEDULED } JobKind;
+
+typedef struct Job Job;
+struct Job {
+	JobKind kind;
+	char *key, *ns, *name, *uid, *node, *msg;
+	bool was_unschedulable;
+	Job *next;
+};
+
+typedef struct JobQueue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	Job *head, *tail;
+	int active;          /* popped and not done */
+	bool shutdown;
+} JobQueue;
+
+struct Scheduler {
+	KubeClient *kc;
+	Informer *pod_inf, *node_inf;
+	SchedQueue *q;
+	pthread_mutex_t lock;          /* the cache below */
+	json_t *node_idx;              /* name -> index in nodes[] */
+	SchedNode **nodes;
+	size_t nnodes, cnodes, next_start;
+	json_t *placed;                /* pod key -> Placed* (as integer) */
+	json_t *reported;              /* pod key -> last unschedulable message */
+	unsigned seed;
+	JobQueue binds, reports;
+	pthread_t loop_th, bind_th[BINDERS], report_th;
+	int nbinders;
+	bool loop_started, report_started;
+	char *instance;
+	volatile int stop;
+	pthread_t starter;
+	bool has_starter;
+	char *data_dir, *listen;
+};
+
+/* ---- jobs ---- */
+static void job_free(Job *j)
+{
+	if (!j)
+		return;
+	free(j->key);
+	free(j->ns);
+	free(j->name);
+	free(j->uid);
+	free(j->node);
+	free(j->msg);
+	free(j);
+}
+
+static void jq_init(JobQueue *jq)
+{
+	pthread_mutex_init(&jq->lock, NULL);
+	pthread_cond_init(&jq->cond, NULL);
+}
+
+static void jq_push(JobQueue *jq, Job *j)
+{
+	pthread_mutex_lock(&jq->lock);
+	if (jq->tail)
+		jq->tail->next = j;
+	else
+		jq->head = j;
+	jq->tail = j;
+	pthread_cond_signal(&jq->cond);
+	pthread_mutex_unlock(&jq->lock);
+}
+
+static Job *jq_pop(JobQueue *jq)
+{
+	pthread_mutex_lock(&jq->lock);
+	while (!jq->head && !jq->shutdown)
+		pthread_cond_wait(&jq->cond, &jq->lock);
+	Job *j = jq->head;
+	if (j) {
+		jq->head = j->next;
+		if (!jq->head)
+			jq->tail = NULL;
+		j->next = NULL;
+		jq->active++;
+	}
+	pthread_mutex_unlock(&jq->lock);
+	return j;
+}
+
+static void jq_done(JobQueue *jq)
+{
+	pthread_mutex_lock(&jq->lock);
+	jq->active--;
+	pthread_cond_broadcast(&jq->cond);
+	pthread_mutex_unlock(&jq->lock);
+}
+
+/* Wait (at most ms) until nothing is queued or in progress. */
+static void jq_wait_idle(JobQueue *jq, int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (long)ms * 1000000L;
+	ts.tv_sec += ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&jq->lock);
+	while ((jq->head || jq->active) && !jq->shutdown)
+		if (pthread_cond_timedwait(&jq->cond, &jq->lock, &ts))
+			break;
+	pthread_mutex_unlock(&jq->lock);
+}
+
+static void jq_shutdown(JobQueue *jq)
+{
+	pthread_mutex_lock(&jq->lock);
+	jq->shutdown = true;
+	pthread_cond_broadcast(&jq->cond);
+	pthread_mutex_unlock(&jq->lock);
+}
+
+static void jq_release(JobQueue *jq)
+{
+	while (jq->head) {
+		Job *j = jq->head;
+		jq->head = j->next;
+		job_free(j);
+	}
+	pthread_mutex_destroy(&jq->lock);
+	pthread_cond_destroy(&jq->cond);
+}
+
+static Job *job_new(JobKind kind, const SchedPod *p, const char *key, const char *node, const char *msg)
+{
+	Job *j = xcalloc(1, sizeof(*j));
+	j->kind = kind;
+	j->key = xstrdup(key);
+	j->ns = xstrdup(p->ns);
+	j->name = xstrdup(p->name);
+	j->uid = xstrdup(p->uid);
+	j->node = node ? xstrdup(node) : NULL;
+	j->msg = msg ? xstrdup(msg) : NULL;
+	return j;
+}
+
+/* ---- the cache (callers hold s->lock) ---- */
+static Placed *placed_get(Scheduler *s, const char *key)
+{
+	json_t *v = json_object_get(s->placed, key);
+	return v ? (Placed *)(intptr_t)json_integer_value(v) : NULL;
+}
+
+static SchedNode *node_get(Scheduler *s, const char *name)
+{
+	json_t *v = json_object_get(s->node_idx, name);
+	return v ? s->nodes[json_integer_value(v)] : NULL;
+}
+
+static void placed_remove(Scheduler *s, const char *key)
+{
+	Placed *pl = placed_get(s, key);
+	if (!pl)
+		return;
+	SchedNode *n = node_get(s, pl->node);
+	if (n)
+		sched_node_remove_pod(n, pl->pod);
+	sched_pod_free(pl->pod);
+	free(pl->node);
+	free(pl);
+	json_object_del(s->placed, key);
+}
+
+static void placed_add(Scheduler *s, const char *key, SchedPod *p, const char *node, bool assumed)
+{
+	Placed *pl = xcalloc(1, sizeof(*pl));
+	pl->pod = p;
+	pl->node = xstrdup(node);
+	pl->assumed = assumed;
+	json_object_set_new(s->placed, key, json_integer((json_int_t)(intptr_t)pl));
+	SchedNode *n = node_get(s, node);
+	if (n)
+		sched_node_add_pod(n, p);
+}
+
+/* ---- informer handlers ---- */
+static bool spec_changed(const json_t *old, const json_t *obj)
+{
+	if (!old)
+		return true;
+	const json_t *om = json_object_get(old, "metadata"), *nm = json_object_get(obj, "metadata");
+	return !json_equal(json_object_get(old, "spec"), json_object_get(obj, "spec")) ||
+	       !json_equal(json_object_get(om, "labels"), json_object_get(nm, "labels")) ||
+	       !json_equal(json_object_get(om, "annotations"), json_object_get(nm, "annotations"));
+}
+
+static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
+{
+	Scheduler *s = ud;
+	_cleanup_free_ char *key = obj_key(obj);
+	bool freed = false;
+	if (ev == INF_DELETE || !sched_pod_is_assigned(obj)) {
+		pthread_mutex_lock(&s->lock);
+		Placed *pl = placed_get(s, key);
+		if (pl && (ev == INF_DELETE || !pl->assumed)) {
+			placed_remove(s, key);  /* deleted, or finished: its resources are free */
+			freed = true;
+		}
+		if (ev == INF_DELETE)
+			json_object_del(s->reported, key);
+		pthread_mutex_unlock(&s->lock);
+		if (ev == INF_DELETE)
+			sched_queue_forget(s->q, key);
+		else if (sched_pod_wants_scheduling(obj) && (ev == INF_ADD || spec_changed(old, obj)))
+			sched_queue_add(s->q, key);
+	} else {
+		const char *node = json_str(json_object_get(obj, "spec"), "nodeName");
+		pthread_mutex_lock(&s->lock);
+		Placed *pl = placed_get(s, key);
+		if (pl && !strcmp(pl->node, node))
+			pl->assumed = false;  /* confirmed */
+		else {
+			if (pl)
+				placed_remove(s, key);
+			placed_add(s, key, sched_pod_new(obj), node, false);
+		}
+		pthread_mutex_unlock(&s->lock);
+		sched_queue_forget(s->q, key);
+	}
+	if (freed)
+		sched_queue_move_all(s->q);
+}
+
+static bool node_changed(const json_t *old, const json_t *obj)
+{
+	_cleanup_sched_node_ SchedNode *a = sched_node_new(old), *b = sched_node_new(obj);
+	if (!json_equal(json_object_get(old, "spec"), json_object_get(obj, "spec")) ||
+	    !json_equal(a->labels, b->labels) || a->ntaints != b->ntaints)
+		return true;
+	return memcmp(&a->alloc, &b->alloc, sizeof(a->alloc)) || a->alloc_pods != b->alloc_pods;
+}
+
+static void node_insert(Scheduler *s, SchedNode *n)
+{
+	if (s->nnodes == s->cnodes) {
+		s->cnodes = s->cnodes ? s->cnodes * 2 : 64;
+		s->nodes = xrealloc(s->nodes, s->cnodes * sizeof(*s->nodes));
+	}
+	json_object_set_new(s->node_idx, n->name, json_integer((json_int_t)s->nnodes));
+	s->nodes[s->nnodes++] = n;
+	/* pods already bound to it (a node deleted and added again) */
+	const char *k;
+	json_t *v;
+	json_object_foreach(s->placed, k, v) {
+		Placed *pl = (Placed *)(intptr_t)json_integer_value(v);
+		if (!strcmp(pl->node, n->name))
+			sched_node_add_pod(n, pl->pod);
+	}
+}
+
+static void node_delete(Scheduler *s, const char *name)
+{
+	json_t *v = json_object_get(s->node_idx, name);
+	if (!v)
+		return;
+	size_t i = (size_t)json_integer_value(v);
+	SchedNode *gone = s->nodes[i];
+	s->nodes[i] = s->nodes[--s->nnodes];
+	if (i < s->nnodes)
+		json_object_set_new(s->node_idx, s->nodes[i]->name, json_integer((json_int_t)i));
+	json_object_del(s->node_idx, name);
+	sched_node_free(gone);
+}
+
+static void on_node(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
+{
+	Scheduler *s = ud;
+	const char *name = json_str(json_object_get(obj, "metadata"), "name");
+	if (!name)
+		return;
+	if (ev == INF_UPDATE && !node_changed(old, obj))
+		return;
+	pthread_mutex_lock(&s->lock);
+	if (ev == INF_DELETE)
+		node_delete(s, name);
+	else {
+		SchedNode *n = sched_node_new(obj), *cur = node_get(s, name);
+		if (cur) {
+			sched_node_take_accounting(n, cur);
+			json_t *v = json_object_get(s->node_idx, name);
+			s->nodes[json_integer_value(v)] = n;
+			sched_node_free(cur);
+		} else
+			node_insert(s, n);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (ev != INF_DELETE)
+		sched_queue_move_all(s->q);
+}
+
+/* ---- one scheduling cycle ---- */
+static char *cycle_fail_message(Scheduler *s, const SchedPod *p)
+{
+	SchedReasons *r = xcalloc(s->nnodes ? s->nnodes : 1, sizeof(*r));
+	for (size_t i = 0; i < s->nnodes; i++)
+		sched_filter(p, s->nodes[i], &r[i]);
+	char *msg = sched_fit_message(r, s->nnodes);
+	free(r);
+	return msg;
+}
+
+/* Pick a node for p (under the lock): its name (borrowed from the cache) or NULL with *msg. */
+static const char *cycle_pick(Scheduler *s, const SchedPod *p, char **msg)
+{
+	size_t n = s->nnodes, want = sched_nodes_to_find(n), found = 0, i;
+	if (!n) {
+		*msg = sched_fit_message(NULL, 0);
+		return NULL;
+	}
+	SchedNode **feasible = xcalloc(want ? want : 1, sizeof(*feasible));
+	size_t start = s->next_start % n;
+	for (i = 0; i < n && found < want; i++) {
+		SchedNode *node = s->nodes[(start + i) % n];
+		if (sched_filter(p, node, NULL))
+			feasible[found++] = node;
+	}
+	s->next_start = (start + i) % n;
+	const char *pick = NULL;
+	if (!found)
+		*msg = cycle_fail_message(s, p);
+	else if (found == 1)
+		pick = feasible[0]->name;
+	else {
+		int64_t *scores = xcalloc(found, sizeof(*scores));
+		sched_score(p, feasible, found, scores);
+		pick = feasible[sched_select(scores, found, &s->seed)]->name;
+		free(scores);
+	}
+	free(feasible);
+	return pick;
+}
+
+static void schedule_one(Scheduler *s, const char *key)
+{
+	char ns[256], name[256];
+	key_split(key, ns, sizeof(ns), name, sizeof(name));
+	_cleanup_json_ json_t *obj = informer_get(s->pod_inf, ns, name);
+	if (!obj || !sched_pod_wants_scheduling(obj)) {
+		sched_queue_done(s->q, key);
+		return;
+	}
+	SchedPod *p = sched_pod_new(obj);
+	_cleanup_free_ char *msg = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (placed_get(s, key)) {  /* assumed, binding in flight */
+		pthread_mutex_unlock(&s->lock);
+		sched_pod_free(p);
+		sched_queue_done(s->q, key);
+		return;
+	}
+	const char *node = cycle_pick(s, p, &msg);
+	Job *j;
+	if (node) {
+		json_t *rep = json_object_get(s->reported, key);
+		j = job_new(JOB_BIND, p, key, node, NULL);
+		j->was_unschedulable = rep != NULL;
+		placed_add(s, key, p, node, true);
+		pthread_mutex_unlock(&s->lock);
+		jq_push(&s->binds, j);  /* the queue entry stays in flight until the binding answers */
+		return;
+	}
+	const char *last = json_str(s->reported, key);
+	bool report = !last || strcmp(last, msg);
+	if (report)
+		json_object_set_new(s->reported, key, json_string(msg));
+	pthread_mutex_unlock(&s->lock);
+	log_debug("scheduler: %s: %s", key, msg);
+	if (report)
+		jq_push(&s->reports, job_new(JOB_FAILED, p, key, NULL, msg));
+	sched_pod_free(p);
+	sched_queue_failed(s->q, key, true);
+}
+
+static void *loop_main(void *arg)
+{
+	Scheduler *s = arg;
+	for (;;) {
+		bool shutdown = false;
+		char *key = sched_queue_pop(s->q, -1, &shutdown);
+		if (shutdown) {
+			free(key);
+			break;
+		}
+		if (key)
+			schedule_one(s, key);
+		free(key);
+	}
+	return NULL;
+}
+
+/* ---- binding ---- */
+static void bind_one(Scheduler *s, Job *j)
+{
+	_cleanup_json_ json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "apiVersion", "v1",
+						"kind", "Binding", "metadata", "name", j->name, "namespace", j->ns,
+						"uid", j->uid, "target", "apiVersion", "v1", "kind", "Node", "name",
+						j->node);
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/binding", j->ns, j->name);
+	_cleanup_err_ Error *err = NULL;
+	int r = kube_post(s->kc, path, body, NULL, &err);
+	if (r < 0) {
+		log_info("scheduler: binding %s to %s: %s", j->key, j->node, err_msg(err));
+		pthread_mutex_lock(&s->lock);
+		Placed *pl = placed_get(s, j->key);
+		if (pl && pl->assumed)
+			placed_remove(s, j->key);  /* forget */
+		pthread_mutex_unlock(&s->lock);
+		sched_queue_failed(s->q, j->key, false);
+		sched_queue_move_all(s->q);
+		job_free(j);
+		return;
+	}
+	sched_queue_done(s->q, j->key);
+	pthread_mutex_lock(&s->lock);
+	json_object_del(s->reported, j->key);
+	pthread_mutex_unlock(&s->lock);
+	j->kind = JOB_SCHEDULED;
+	jq_push(&s->reports, j);
+}
+
+static void *bind_main(void *arg)
+{
+	Scheduler *s = arg;
+	Job *j;
+	while ((j = jq_pop(&s->binds))) {
+		bind_one(s, j);
+		jq_done(&s->binds);
+	}
+	return NULL;
+}
+
+/* ---- Events and conditions ---- */
+/* Now as RFC 3339 seconds, and in hex nanoseconds (Event names, as client-go makes them). */
+static void now_rfc3339(char *buf, size_t n, char *hexnano, size_t hn)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(hexnano, hn, "%llx", (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec);
+}
+
+static void post_event(Scheduler *s, const Job *j, const char *type, const char *reason, const char *action,
+		       const char *msg)
+{
+	char now[40], hex[32];
+	now_rfc3339(now, sizeof(now), hex, sizeof(hex));
+	_cleanup_free_ char *name = xasprintf("%s.%s", j->name, hex);
+	_cleanup_json_ json_t *ev = json_pack(
+		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:s, s:s, s:i}",
+		"apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", j->ns, "involvedObject",
+		"apiVersion", "v1", "kind", "Pod", "namespace", j->ns, "name", j->name, "uid", j->uid, "reason", reason,
+		"message", msg, "type", type, "source", "component", SCHED_DEFAULT_NAME, "reportingComponent",
+		SCHED_DEFAULT_NAME, "reportingInstance", s->instance, "firstTimestamp", now, "lastTimestamp", now,
+		"count", 1);
+	json_object_set_new(ev, "action", json_string(action));
+	json_object_set_new(ev, "eventTime", json_null());
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", j->ns);
+	_cleanup_err_ Error *err = NULL;
+	if (kube_post(s->kc, path, ev, NULL, &err) < 0)
+		log_debug("scheduler: event for %s: %s", j->key, err_msg(err));
+}
+
+static void patch_condition(Scheduler *s, const Job *j, bool scheduled)
+{
+	char now[40], hex[32];
+	now_rfc3339(now, sizeof(now), hex, sizeof(hex));
+	json_t *cond = json_pack("{s:s, s:s, s:n, s:s}", "type", "PodScheduled", "status", scheduled ? "True" : "False",
+				 "lastProbeTime", "lastTransitionTime", now);
+	if (!scheduled) {
+		json_object_set_new(cond, "reason", json_string("Unschedulable"));
+		json_object_set_new(cond, "message", json_string(j->msg));
+	}
+	_cleanup_json_ json_t *patch = json_pack("{s:{s:[o]}}", "status", "conditions", cond);
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", j->ns, j->name);
+	_cleanup_err_ Error *err = NULL;
+	if (kube_request(s->kc, "PATCH", path, patch, "application/strategic-merge-patch+json", NULL, NULL, &err) < 0)
+		log_debug("scheduler: status of %s: %s", j->key, err_msg(err));
+}
+
+static void *report_main(void *arg)
+{
+	Scheduler *s = arg;
+	Job *j;
+	while ((j = jq_pop(&s->reports))) {
+		/* bindings first: under a burst, Events wait (a little) for the binders */
+		jq_wait_idle(&s->binds, REPORT_YIELD_MS);
+		if (j->kind == JOB_FAILED) {
+			patch_condition(s, j, false);
+			post_event(s, j, "Warning", "FailedScheduling", "Scheduling", j->msg);
+		} else {
+			if (j->was_unschedulable)
+				patch_condition(s, j, true);
+			_cleanup_free_ char *m = xasprintf("Successfully assigned %s/%s to %s", j->ns, j->name, j->node);
+			post_event(s, j, "Normal", "Scheduled", "Binding", m);
+		}
+		job_free(j);
+		jq_done(&s->reports);
+	}
+	return NULL;
+}
+
+/* ---- start / stop ---- */
+static Scheduler *sched_alloc(void)
+{
+	Scheduler *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->node_idx = json_object();
+	s->placed = json_object();
+	s->reported = json_object();
+	s->q = sched_queue_new(NULL);
+	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+	jq_init(&s->binds);
+	jq_init(&s->reports);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	s->instance = xasprintf("%s-%s", SCHED_DEFAULT_NAME, host);
+	return s;
+}
+
+static int sched_run(Scheduler *s, Error **err)
+{
+	s->pod_inf = informer_new(s->kc, "/api/v1/pods");
+	s->node_inf = informer_new(s->kc, "/api/v1/nodes");
+	informer_add_handler(s->pod_inf, on_pod, s);
+	informer_add_handler(s->node_inf, on_node, s);
+	int r = informer_start(s->node_inf, err);
+	if (r >= 0)
+		r = informer_start(s->pod_inf, err);
+	if (r < 0)
+		return r;
+	while (!s->stop && !informer_wait_synced(s->node_inf, 1000))
+		;
+	while (!s->stop && !informer_wait_synced(s->pod_inf, 1000))
+		;
+	if (s->stop)
+		return 0;
+	for (s->nbinders = 0; s->nbinders < BINDERS; s->nbinders++)
+		if (pthread_create(&s->bind_th[s->nbinders], NULL, bind_main, s))
+			break;
+	s->report_started = !pthread_create(&s->report_th, NULL, report_main, s);
+	s->loop_started = !pthread_create(&s->loop_th, NULL, loop_main, s);
+	log_info("scheduler: running (%zu nodes)", s->nnodes);
+	return 0;
+}
+
+int scheduler_start(KubeClient *kc, Scheduler **ret, Error **err)
+{
+	Scheduler *s = sched_alloc();
+	s->kc = kc;
+	int r = sched_run(s, err);
+	if (r < 0) {
+		scheduler_stop(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+static char *loopback_url(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *port = colon ? colon + 1 : "6443";
+	_cleanup_free_ char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup(listen);
+	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::"))
+		return xasprintf("https://127.0.0.1:%s", port);
+	return xasprintf("https://%s:%s", host, port);
+}
+
+static void nap(void) { nanosleep(&(struct timespec){ 0, READY_WAIT_MS * 1000000L }, NULL); }
+
+static void *starter_main(void *arg)
+{
+	Scheduler *s = arg;
+	_cleanup_free_ char *kcpath = fs_join(s->data_dir, "kubeconfig.yaml");
+	_cleanup_free_ char *url = loopback_url(s->listen);
+	KubeClient *kc = NULL;
+	while (!s->stop && !kc) {
+		if (fs_exists(kcpath) && kube_client_new_from_file(kcpath, &kc, NULL) == 0)
+			break;
+		nap();
+	}
+	if (!kc)
+		return NULL;
+	kube_client_set_server(kc, url);
+	while (!s->stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
+		nap();
+	s->kc = kc;
+	_cleanup_err_ Error *err = NULL;
+	if (!s->stop && sched_run(s, &err) < 0)
+		log_error("scheduler: %s", err_msg(err));
+	return NULL;
+}
+
+int scheduler_start_when_ready(const char *data_dir, const char *listen, Scheduler **ret, Error **err)
+{
+	Scheduler *s = sched_alloc();
+	s->data_dir = xstrdup(data_dir);
+	s->listen = xstrdup(listen);
+	int r = pthread_create(&s->starter, NULL, starter_main, s);
+	if (r) {
+		scheduler_stop(s);
+		return err_sys(err, r, "scheduler: thread");
+	}
+	s->has_starter = true;
+	*ret = s;
+	return 0;
+}
+
+void scheduler_stop(Scheduler *s)
+{
+	if (!s)
+		return;
+	s->stop = 1;
+	if (s->has_starter)
+		pthread_join(s->starter, NULL);
+	informer_stop(s->pod_inf);
+	informer_stop(s->node_inf);
+	sched_queue_shutdown(s->q);
+	if (s->loop_started)
+		pthread_join(s->loop_th, NULL);
+	jq_shutdown(&s->binds);
+	for (int i = 0; i < s->nbinders; i++)
+		pthread_join(s->bind_th[i], NULL);
+	jq_shutdown(&s->reports);
+	if (s->report_started)
+		pthread_join(s->report_th, NULL);
+	informer_free(s->pod_inf);
+	informer_free(s->node_inf);
+	const char *k;
+	json_t *v;
+	json_object_foreach(s->placed, k, v) {
+		Placed *pl = (Placed *)(intptr_t)json_integer_value(v);
+		sched_pod_free(pl->pod);
+		free(pl->node);
+		free(pl);
+	}
+	json_decref(s->placed);
+	for (size_t i = 0; i < s->nnodes; i++)
+		sched_node_free(s->nodes[i]);
+	free(s->nodes);
+	json_decref(s->node_idx);
+	json_decref(s->reported);
+	sched_queue_free(s->q);
+	jq_release(&s->binds);
+	jq_release(&s->reports);
+	pthread_mutex_destroy(&s->lock);
+	kube_client_free(s->kc);
+	free(s->instance);
+	free(s->data_dir);
+	free(s->listen);
+	free(s);
+}
