@@ -8,7 +8,7 @@
 # beside etcd's own sequential put rate through its JSON gateway (the peer
 # the issue names), and the ratio.  The load generator is
 # bench/apiserver-load.py.  The in-process controllers are off
-# (--disable-controllers): their informer caches and reactions to 5,000 new
+# (--disable-controllers, --disable-scheduler): their informer caches and reactions to 5,000 new
 # pods are not the API server's cost.  Everything listens on 127.0.0.1; every
 # process started here is stopped by PID.
 set -euo pipefail
@@ -27,7 +27,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 
 # start_server DIR PORT [DATASTORE]: sets SPID
 start_server() {
-	"$B" server --disable-controllers --data-dir "$1" --listen "127.0.0.1:$2" ${3:+--datastore "$3"} >"$1.log" 2>&1 &
+	"$B" server --disable-controllers --disable-scheduler --data-dir "$1" --listen "127.0.0.1:$2" ${3:+--datastore "$3"} >"$1.log" 2>&1 &
 	SPID=$!
 	PIDS+=("$SPID")
 	for _ in $(seq 200); do

@@ -10,6 +10,7 @@
  * restarts). */
 #include "cli.h"
 #include "../agent/agent.h"
+#include "../agent/kubeletapi.h"
 #include "../base/fs.h"
 #include "../base/log.h"
 #include "../base/parse.h"
@@ -19,6 +20,7 @@
 #include "version.h"
 #include <ctype.h>
 #include <getopt.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +104,7 @@ typedef struct ApiOpts {
 	const char *server, *token, *kubeconfig, *ca_file, *node_ip, *pod_cidr, *labels, *taints;
 	bool insecure;
 	int64_t token_refresh_ms;
+	int kubelet_port;
 } ApiOpts;
 
 /* A client from --kubeconfig, or from --server/--token/--ca-file. */
@@ -134,21 +137,24 @@ static int api_client(const ApiOpts *o, KubeClient **ret, Error **err)
 	return kube_client_new(text, ret, err);
 }
 
-/* The cluster CA for pods' ServiceAccount volumes: --ca-file, or the
- * kubeconfig's current cluster (certificate-authority[-data]). */
-static void api_root_ca(const ApiOpts *o, AgentApi *api)
+/* The cluster CA (PEM, caller frees) from --ca-file or the kubeconfig's
+ * current cluster (certificate-authority[-data]); NULL if none. */
+static char *cluster_ca_pem(const ApiOpts *o)
 {
-	_cleanup_free_ char *pem = NULL, *text = NULL;
+	char *pem = NULL, *text = NULL;
 	size_t len = 0;
 	if (o->ca_file && !o->kubeconfig) {
-		if (fs_read_file(o->ca_file, 1 << 20, &pem, &len, NULL) == 0)
-			agent_api_set_root_ca(api, pem, NULL);
-		return;
+		if (fs_read_file(o->ca_file, 1 << 20, &pem, &len, NULL) < 0)
+			return NULL;
+		return pem;
 	}
 	_cleanup_json_ json_t *cfg = NULL;
-	if (!o->kubeconfig || fs_read_file(o->kubeconfig, 1 << 22, &text, &len, NULL) < 0 ||
-	    yaml_parse_buf(text, len, &cfg, NULL) < 0)
-		return;
+	if (!o->kubeconfig || fs_read_file(o->kubeconfig, 1 << 22, &text, &len, NULL) < 0)
+		return NULL;
+	int r = yaml_parse_buf(text, len, &cfg, NULL);
+	free(text);
+	if (r < 0)
+		return NULL;
 	const char *ctx_name = json_str(cfg, "current-context"), *cl_name = NULL;
 	size_t i;
 	json_t *e;
@@ -161,13 +167,61 @@ static void api_root_ca(const ApiOpts *o, AgentApi *api)
 		if (cl_name && strcmp(json_str(e, "name") ?: "", cl_name))
 			continue;
 		const json_t *cl = json_object_get(e, "cluster");
-		if (json_str(cl, "certificate-authority-data"))
-			agent_api_set_root_ca(api, NULL, json_str(cl, "certificate-authority-data"));
-		else if (json_str(cl, "certificate-authority") &&
-			 fs_read_file(json_str(cl, "certificate-authority"), 1 << 20, &pem, &len, NULL) == 0)
-			agent_api_set_root_ca(api, pem, NULL);
+		const char *b64 = json_str(cl, "certificate-authority-data"), *file = json_str(cl, "certificate-authority");
+		if (b64) {
+			size_t n = strlen(b64);
+			pem = calloc(1, n / 4 * 3 + 4);
+			if (pem && EVP_DecodeBlock((unsigned char *)pem, (const unsigned char *)b64, (int)n) < 0) {
+				free(pem);
+				pem = NULL;
+			}
+		} else if (file && fs_read_file(file, 1 << 20, &pem, &len, NULL) < 0) {
+			pem = NULL;
+		}
 		break;
 	}
+	return pem;
+}
+
+/* The agent's HTTPS endpoint for the API server's `kubectl logs` / `exec`
+ * relay, on the node's InternalIP; the Node advertises its port.  A node
+ * without it still runs pods, so failures only warn. */
+static KubeletApi *kubelet_api_open(const char *root, AgentNodeInfo *ni, int port, const char *ca)
+{
+	if (port < 0)
+		return NULL;
+	if (!ca || strchr(ni->ip, ':')) {
+		log_warn("kubelet API not started (%s): kubectl logs/exec will not reach this node",
+			 ca ? "an IPv6 node address" : "no cluster CA: give --ca-file");
+		return NULL;
+	}
+	char listen[96];
+	snprintf(listen, sizeof(listen), "%s:%d", ni->ip, port);
+	KubeletApi *k = NULL;
+	Error *e = NULL;
+	if (kubelet_api_start(root, listen, ca, &k, &e) < 0) {
+		log_warn("%s: kubectl logs/exec will not reach this node", err_msg(e));
+		err_free(e);
+		return NULL;
+	}
+	ni->kubelet_port = kubelet_api_port(k);
+	return k;
+}
+
+/* An absolute form of a state root (the pods' paths are kept in their
+ * state and handed to the runtime).  Caller frees. */
+static char *abs_path(const char *path)
+{
+	if (!path || path[0] == '/')
+		return path ? strdup(path) : NULL;
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)))
+		return strdup(path);
+	size_t n = strlen(path) + strlen(cwd) + 2;
+	char *out = malloc(n);
+	if (out)
+		snprintf(out, n, "%s/%s", cwd, path);
+	return out;
 }
 
 static char *default_node_name(void)
@@ -207,13 +261,13 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		{ "ca-file", required_argument, NULL, 'c' }, { "insecure-skip-tls-verify", no_argument, NULL, 'I' },
 		{ "node-ip", required_argument, NULL, 'i' }, { "pod-cidr", required_argument, NULL, 'p' },
 		{ "labels", required_argument, NULL, 'l' }, { "taints", required_argument, NULL, 'T' },
-		{ "token-refresh", required_argument, NULL, 'x' },
+		{ "token-refresh", required_argument, NULL, 'x' }, { "kubelet-port", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	if (cli_help_requested(&cmd_agent, argc, argv))
 		return 0;
 	AgentConfig cfg = { .root = cli->root, .runroot = cli->runroot };
-	ApiOpts ao = { 0 };
+	ApiOpts ao = { .kubelet_port = 10250 };
 	const char *manifests = NULL;
 	int64_t freq_ms = 20000;
 	optind = 1;
@@ -241,6 +295,13 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		case 'p': ao.pod_cidr = optarg; break;
 		case 'l': ao.labels = optarg; break;
 		case 'T': ao.taints = optarg; break;
+		case 'P': {
+			int64_t v;
+			if (parse_int64(optarg, &v) < 0 || v < -1 || v > 65535)
+				return cli_usage_error(&cmd_agent, "--kubelet-port: want 0..65535 or -1, not '%s'", optarg);
+			ao.kubelet_port = (int)v;
+			break;
+		}
 		case 'x':
 			if (parse_duration_ms(optarg, &ao.token_refresh_ms) < 0 || ao.token_refresh_ms <= 0)
 				return cli_usage_error(&cmd_agent, "--token-refresh: invalid duration '%s'", optarg);
@@ -265,18 +326,24 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		log_set_level(LOG_INFO_);
 	_cleanup_free_ char *node_name = cfg.node_name ? strdup(cfg.node_name) : default_node_name();
 	cfg.node_name = node_name;
+	_cleanup_free_ char *root = abs_path(cfg.root), *runroot = abs_path(cfg.runroot);
+	cfg.root = root;
+	cfg.runroot = runroot;
 	Error *err = NULL;
 	_cleanup_(kube_client_freep) KubeClient *kc = NULL;
 	AgentNodeInfo ni = { 0 };
 	AgentApi *api = NULL;
+	KubeletApi *kapi = NULL;
 	if (api_mode) {
 		if (api_client(&ao, &kc, &err) < 0 ||
 		    node_info_fill(&ao, node_name, cfg.root, kube_client_server(kc), &ni, &err) < 0) {
 			agent_node_info_release(&ni);
 			return cli_fail_err(err, EXIT_BERTH);
 		}
+		_cleanup_free_ char *ca = cluster_ca_pem(&ao);
+		kapi = kubelet_api_open(root, &ni, ao.kubelet_port, ca);
 		api = agent_api_new(kc, &ni);
-		api_root_ca(&ao, api);
+		agent_api_set_root_ca(api, ca, NULL);
 		agent_api_set_token_refresh(api, ao.token_refresh_ms);
 		agent_api_hook(api, &cfg);
 	}
@@ -288,6 +355,7 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		agent_loop(a, manifests, freq_ms, api);
 	}
 	agent_api_free(api, 1000);
+	kubelet_api_stop(kapi);
 	agent_free(a);
 	agent_node_info_release(&ni);
 	return rc;
@@ -317,6 +385,8 @@ const CliCommand cmd_agent = {
 		 "  --pod-cidr CIDR             spec.podCIDR of the Node\n"
 		 "  --labels k=v,...            extra Node labels\n"
 		 "  --taints k=v:Effect,...     Node taints (NoSchedule, PreferNoSchedule, NoExecute)\n"
+		 "  --kubelet-port N            the endpoint `kubectl logs/exec` reach, on the node IP\n"
+		 "                              (default 10250; 0: any free port; -1: none)\n"
 		 "  --token-refresh D           rewrite pods' ServiceAccount tokens this often\n"
 		 "                              (default: at 80% of their lifetime)\n"
 		 "  --root DIR, --runroot DIR   state roots (as the global options)\n"

@@ -84,7 +84,7 @@ class Cluster:
         self.agent = subprocess.Popen(
             self.berth("agent", "--server", f"https://127.0.0.1:{self.port}", "--token", self.token,
                        "--ca-file", os.path.join(self.data, "tls", "ca.crt"), "--node-name", NODE,
-                       "--crash-backoff", "1s", "--token-refresh", "2s", "--labels", "zone=test,example.com/tier=edge",
+                       "--crash-backoff", "1s", "--token-refresh", "2s", "--kubelet-port", "0", "--labels", "zone=test,example.com/tier=edge",
                        "--taints", "dedicated=agents:PreferNoSchedule", "--pod-cidr", "10.244.7.0/24"),
             stdout=self.agent_log, stderr=subprocess.STDOUT)
 
@@ -295,6 +295,10 @@ def test_pod_runs_with_status_and_events(cluster):
     # the ConfigMap came through the API (the container printed it)
     logf = os.path.join(c.pod_dir(ns, "web"), "app", "0.log")
     wait_for(lambda: os.path.exists(logf) and "word=bonjour" in open(logf).read(), "the container's output")
+    # kubectl logs reaches the agent (the server relays to the Node's kubelet endpoint)
+    assert c.kubectl("logs", "web", "-n", ns).strip() == "word=bonjour"
+    assert c.kubectl("exec", "web", "-n", ns, "--", "sh", "-c", "echo $WORD from $(hostname)").strip() == \
+        "bonjour from web"
     # Events as the kubelet records them
     wait_for(lambda: {"Pulled", "Created", "Started"} <= {e["reason"] for e in events_of(c, ns, "web")},
              "Pulled/Created/Started events")
@@ -453,7 +457,8 @@ def test_kubeconfig_and_static_pods_together(cluster, tmp_path):
         "spec": {"containers": [{"name": "s", "image": "missing:latest", "imagePullPolicy": "Never"}]}}))
     log = open(tmp_path / "agent.log", "w")
     p = subprocess.Popen([BERTH, "--root", root, "--runroot", run, "agent", "--kubeconfig", c.kubeconfig,
-                          "--node-name", node, "--node-ip", "127.0.0.9", "--pod-manifest-path", manifests],
+                          "--node-name", node, "--node-ip", "127.0.0.9", "--pod-manifest-path", manifests,
+                          "--kubelet-port", "0"],
                          stdout=log, stderr=subprocess.STDOUT)
     try:
         n = wait_for(lambda: (lambda n: n if n and (condition(n, "Ready") or {}).get("status") == "True" else None)(
@@ -505,3 +510,30 @@ def test_probe_and_image_events(cluster):
     failed = wait_for(lambda: reasons("noimg").get("Failed"), "Failed event")
     assert failed["type"] == "Warning" and failed["message"].startswith("Error: ")
     assert "not-here:1" in failed["message"]
+
+
+def test_agent_survives_server_restart(busybox_tar, tmp_path):
+    """An agent whose API server goes away and comes back (same data dir and
+    port) re-lists and keeps working: its node stays registered and a pod
+    created afterwards runs."""
+    c = Cluster(busybox_tar)
+    try:
+        c.start_agent()
+        wait_for(lambda: node_ready(c), "node Ready")
+        os.kill(c.server.pid, signal.SIGTERM)
+        c.server.wait(timeout=30)
+        c.server = subprocess.Popen(
+            [BERTH, "server", "--data-dir", c.data, "--listen", f"127.0.0.1:{c.port}"],
+            stdout=c.server_log, stderr=subprocess.STDOUT)
+        wait_for(c.server_ready, "berth server back")
+        assert c.agent.poll() is None, "the agent kept running without its server"
+        ns = c.namespace("back")
+        c.create_pod(ns, "after", [{"name": "a", "image": "bb:latest", "imagePullPolicy": "Never",
+                                    "command": ["sleep", "1009"]}])
+        wait_for(lambda: running_1_1(c, ns, "after"), "pod created after the restart Running")
+        hb = condition(c.get("node", NODE), "Ready")["lastHeartbeatTime"]
+        wait_for(lambda: condition(c.get("node", NODE), "Ready")["lastHeartbeatTime"] != hb,
+                 "heartbeats to the new server")
+    finally:
+        problems = c.cleanup()
+    assert not problems, problems

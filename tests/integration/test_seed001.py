@@ -241,8 +241,10 @@ class Cluster:
         self.berth("build", "-t", "pi:latest", ctx)
 
     def kubectl(self, *args, check=True, input=None, timeout=120):
-        p = subprocess.run([KUBECTL, "--kubeconfig", self.kubeconfig, *args], capture_output=True, text=True,
-                           input=input, timeout=timeout)
+        # KUBECONFIG, not --kubeconfig: --record writes kubectl's command line
+        # into the change cause, and the seed's has no extra flags
+        env = dict(os.environ, KUBECONFIG=self.kubeconfig)
+        p = subprocess.run([KUBECTL, *args], capture_output=True, text=True, input=input, timeout=timeout, env=env)
         if check and p.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({p.returncode}): {p.stderr}")
         return p
