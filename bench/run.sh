@@ -21,6 +21,11 @@ BR="$B --root $W/berth-root --runroot $W/berth-run"
 export CONTAINERS_CONF=$W/containers.conf
 PODMAN="podman --root $W/podman-root --runroot $W/podman-run --storage-driver overlay"
 HUGETLB_MOUNTED=0
+# the cluster scenarios alone: BENCH_ONLY=cluster (issues 6 and 7)
+if [ "${BENCH_ONLY:-}" = cluster ]; then
+	BERTH=$B "$TOP/bench/cluster.sh"
+	exit 0
+fi
 
 cleanup() {
 	set +e
@@ -110,4 +115,5 @@ if [ "${BENCH_ONLY:-}" != runtime ]; then
 	"$TOP/bench/apiserver.sh"
 	"$TOP/bench/scheduler.sh"
 	"$TOP/bench/chart.sh"
+	BERTH=$B "$TOP/bench/cluster.sh"
 fi

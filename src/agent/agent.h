@@ -65,6 +65,12 @@ typedef struct AgentConfig {
 	AgentEventFn on_event;     /* optional */
 	AgentTokenFn token;        /* optional: serviceAccountToken volumes fail without */
 	void *ud;
+	/* cluster DNS (kubelet --cluster-dns/--cluster-domain): with cluster_dns
+	 * and resolv_conf set, a pod's /etc/resolv.conf is resolv_conf(pod,
+	 * cluster_dns, cluster_domain, host text) (the CLI passes
+	 * dns_pod_resolv_conf); unset: the host's resolvers */
+	const char *cluster_dns, *cluster_domain;
+	char *(*resolv_conf)(const json_t *pod, const char *dns_ip, const char *domain, const char *host_text);
 } AgentConfig;
 
 /* Open the agent: image store, directories, and every pod found on disk is
@@ -206,6 +212,9 @@ void agent_api_set_root_ca(AgentApi *api, const char *pem, const char *pem_b64);
 /* Rewrite pods' ServiceAccount tokens this often (default, 0: at 80% of
  * their expirationSeconds, as the kubelet does). */
 void agent_api_set_token_refresh(AgentApi *api, int64_t period_ms);
+/* PATCH the node status and renew the Lease this often (default 10 s; the
+ * kubelet's --node-status-update-frequency). */
+void agent_api_set_status_period(AgentApi *api, int64_t period_ms);
 /* Register the Node (an authentication failure is returned, other errors
  * are retried in the background) and start the threads. */
 int agent_api_start(AgentApi *api, Agent *a, Error **err);
@@ -215,5 +224,31 @@ int agent_api_fd(AgentApi *api);
 void agent_api_process(AgentApi *api);
 /* Stop the threads (pending writes are flushed for up to flush_ms). */
 void agent_api_free(AgentApi *api, int flush_ms);
+
+/* ---- the node's pod network (routes.c; docs/networking.md "Several
+ * nodes") ---- */
+
+/* Pods get addresses from the node's podCIDR (ni->pod_cidr, else the Node's
+ * spec.podCIDR once allocated), on a bridge of that subnet with leases under
+ * <runroot>/cni/networks; a watch on Nodes keeps "<podCIDR> via <InternalIP>"
+ * routes to every other node; traffic from the pods leaving cluster_cidr is
+ * masqueraded.  kc and ni borrowed (must outlive it). */
+typedef struct AgentPodNet AgentPodNet;
+int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *runroot, const char *cluster_cidr,
+		       AgentPodNet **ret, Error **err);
+void agent_podnet_stop(AgentPodNet *pn);
+/* The network pods attach to now (copied): 1 the node's pod network,
+ * 0 the default one (no pod network started, or none allocated in time),
+ * -EAGAIN not known yet (retry). */
+typedef struct AgentPodNetCfg {
+	char name[32], bridge[16], subnet[64], data_dir[4096];
+} AgentPodNetCfg;
+int agent_podnet_current(AgentPodNetCfg *out);
+/* Pure helpers, exported for tests: "a.b.c.d/n" -> host-order network and
+ * prefix; does outer contain inner; the routes wanted from nodes
+ * (name -> {"cidr","ip"}) for node self (new ref: cidr -> via). */
+int agent_cidr_parse(const char *cidr, uint32_t *net, unsigned *prefix);
+bool agent_cidr_contains(const char *outer, const char *inner);
+json_t *agent_routes_wanted(const json_t *nodes, const char *self, const char *self_ip, const char *self_cidr);
 
 #endif

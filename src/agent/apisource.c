@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 #define NODE_STATUS_PERIOD_MS 10000
-#define LEASE_PERIOD_MS 10000
 #define LEASE_DURATION_S 40
 #define RETRY_MS 1000
 #define WATCH_TIMEOUT_S 300
@@ -81,6 +80,7 @@ struct AgentApi {
 	json_t *node_status;        /* last written (transition times) */
 	json_t *event_cache;        /* aggregation key -> {"name","count"} */
 	/* set before start */
+	int64_t status_period_ms;   /* node status and Lease renewal (default 10 s) */
 	json_t *root_ca;            /* the kube-root-ca.crt ConfigMap to fall back on, or NULL */
 };
 
@@ -505,9 +505,9 @@ static void *writer_main(void *arg)
 	while (!api->stop) {
 		int64_t now = mono_ms();
 		if (now >= next_node)
-			next_node = now + (node_sync(api) < 0 ? RETRY_MS : NODE_STATUS_PERIOD_MS);
+			next_node = now + (node_sync(api) < 0 ? RETRY_MS : api->status_period_ms);
 		if (api->registered && now >= next_lease)
-			next_lease = now + (lease_renew(api) < 0 ? RETRY_MS : LEASE_PERIOD_MS);
+			next_lease = now + (lease_renew(api) < 0 ? RETRY_MS : api->status_period_ms);
 		if (now >= next_retry && flush_writes(api))
 			next_retry = mono_ms() + RETRY_MS;
 		now = mono_ms();
@@ -906,6 +906,7 @@ AgentApi *agent_api_new(KubeClient *kc, const AgentNodeInfo *ni)
 	api->synced = json_object();
 	api->tokens = json_object();
 	api->event_cache = json_object();
+	api->status_period_ms = NODE_STATUS_PERIOD_MS;
 	return api;
 }
 
@@ -917,6 +918,11 @@ void agent_api_hook(AgentApi *api, AgentConfig *cfg)
 	cfg->on_event = api_on_event;
 	cfg->token = api_token;
 	cfg->ud = api;
+}
+
+void agent_api_set_status_period(AgentApi *api, int64_t period_ms)
+{
+	api->status_period_ms = period_ms > 0 ? period_ms : NODE_STATUS_PERIOD_MS;
 }
 
 void agent_api_set_token_refresh(AgentApi *api, int64_t period_ms)

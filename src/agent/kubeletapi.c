@@ -785,8 +785,7 @@ int kubelet_api_start(const char *root, const char *listen, const char *ca_pem, 
 				0, NULL, NULL, on_request, k, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_HTTPS_MEM_KEY, k->key, MHD_OPTION_HTTPS_MEM_CERT, k->cert,
 				MHD_OPTION_HTTPS_MEM_TRUST, k->ca, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, 1U, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
 	if (!k->d) {
 		kubelet_api_stop(k);
 		return err_set(err, EADDRINUSE, "kubelet api: cannot listen on %s", listen);

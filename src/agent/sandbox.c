@@ -5,6 +5,11 @@
  * cgroup kubepods/pod<uid>, and the files every container of the pod
  * bind-mounts: /etc/hosts, /etc/hostname, /etc/resolv.conf.
  *
+ * The network is the node's pod network when it has one (routes.c: the
+ * podCIDR's bridge, leases under the runroot), else the default `berth`
+ * network; sandbox.json records which, so teardown (also by a later agent)
+ * detaches from the right one.
+ *
  * Why pinning instead of a sleeper: no process to keep alive or account
  * for, nothing to restart, and it survives an agent restart just as well
  * (the runroot is runtime state).  sandbox.json records what to undo.
@@ -110,7 +115,6 @@ static void unpin_namespaces(Pod *p)
 /* /etc/hosts as the kubelet writes it, /etc/hostname, /etc/resolv.conf. */
 static int write_etc(Agent *a, Pod *p, Error **err)
 {
-	(void)a;
 	const json_t *spec = json_object_get(p->pod, "spec");
 	const char *hn = json_str(spec, "hostname");
 	if (!hn || !*hn)
@@ -146,8 +150,8 @@ static int write_etc(Agent *a, Pod *p, Error **err)
 	_cleanup_free_ char *hn_line = xasprintf("%s\n", p->host_network ? host : hn);
 	if (r >= 0)
 		r = fs_write_replace(hostname_path, hn_line, strlen(hn_line), 0644, err);
-	/* cluster DNS comes with services; until then the host's resolvers
-	 * without loopback ones (they do not answer inside a netns) */
+	/* the host's resolvers without loopback ones (they do not answer
+	 * inside a netns); the base of the cluster-DNS file too */
 	_cleanup_free_ char *resolv = NULL;
 	if (fs_read_file("/etc/resolv.conf", 1 << 16, &resolv, NULL, NULL) < 0)
 		resolv = xstrdup("");
@@ -161,30 +165,69 @@ static int write_etc(Agent *a, Pod *p, Error **err)
 			continue;
 		sb_addf(&rb, "%s\n", line);
 	}
+	/* with a cluster DNS: the kubelet's file for the pod's dnsPolicy */
+	_cleanup_free_ char *pod_resolv = a->cfg.cluster_dns && a->cfg.resolv_conf
+		? a->cfg.resolv_conf(p->pod, a->cfg.cluster_dns, a->cfg.cluster_domain, rb.buf) : NULL;
 	if (r >= 0)
-		r = fs_write_replace(resolv_path, rb.buf, rb.len, 0644, err);
+		r = pod_resolv ? fs_write_replace(resolv_path, pod_resolv, strlen(pod_resolv), 0644, err)
+			       : fs_write_replace(resolv_path, rb.buf, rb.len, 0644, err);
 	sb_release(&rb);
 	return r;
 }
 
-static int save_sandbox(Pod *p)
+static int save_sandbox(Pod *p, const AgentPodNetCfg *net)
 {
 	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
 	_cleanup_json_ json_t *j = json_pack("{s:s,s:b,s:O?}", "ip", p->ip, "hostNetwork", p->host_network,
 					     "cniResult", p->cni_result);
+	if (net)
+		json_object_set_new(j, "network", json_pack("{s:s, s:s, s:s, s:s}", "name", net->name, "bridge",
+							    net->bridge, "subnet", net->subnet, "dataDir",
+							    net->data_dir));
 	return json_save_path_volatile(path, j, JSON_COMPACT, NULL);
+}
+
+static NetConfig netconfig_of(const AgentPodNetCfg *n)
+{
+	return (NetConfig){ .name = n->name, .bridge = n->bridge, .subnet = n->subnet, .data_dir = n->data_dir };
+}
+
+/* The pod network sandbox.json names (1), or 0 for the default one. */
+static int saved_network(const Pod *p, AgentPodNetCfg *out)
+{
+	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
+	_cleanup_json_ json_t *j = NULL;
+	json_t *n;
+	if (json_load_path(path, 1 << 20, &j, NULL) < 0 || !json_is_object(n = json_object_get(j, "network")))
+		return 0;
+	const char *v[4] = { json_str(n, "name"), json_str(n, "bridge"), json_str(n, "subnet"), json_str(n, "dataDir") };
+	if (!v[0] || !v[1] || !v[2] || !v[3])
+		return 0;
+	snprintf(out->name, sizeof(out->name), "%s", v[0]);
+	snprintf(out->bridge, sizeof(out->bridge), "%s", v[1]);
+	snprintf(out->subnet, sizeof(out->subnet), "%s", v[2]);
+	snprintf(out->data_dir, sizeof(out->data_dir), "%s", v[3]);
+	return 1;
 }
 
 int sandbox_create(Agent *a, Pod *p, Error **err)
 {
 	p->host_network = json_bool(json_object_get(p->pod, "spec"), "hostNetwork", false);
+	AgentPodNetCfg net;
+	int podnet = p->host_network ? 0 : agent_podnet_current(&net);
+	if (podnet == -EAGAIN)
+		return err_set(err, EAGAIN, "pod sandbox: network not ready: node %s has no podCIDR yet",
+			       a->node_name);
+	if (podnet < 0)
+		return err_set(err, -podnet, "pod sandbox: bad pod network '%s'", net.subnet);
 	int r = pin_namespaces(p, err);
 	if (r < 0)
 		return r;
 	if (!p->host_network) {
 		_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
 		NetAttachment at = { 0 };
-		r = net_attach(p->uid, netns, NULL, 0, &at, err);
+		NetConfig nc = netconfig_of(&net);
+		r = net_attach_on(podnet ? &nc : NULL, p->uid, netns, NULL, 0, &at, err);
 		if (r < 0) {
 			unpin_namespaces(p);
 			return err_prefix(err, "pod sandbox");
@@ -196,7 +239,7 @@ int sandbox_create(Agent *a, Pod *p, Error **err)
 		snprintf(p->ip, sizeof(p->ip), "%s", "127.0.0.1");
 		/* the node's address would be better; the API side gives --node-ip */
 	}
-	save_sandbox(p);
+	save_sandbox(p, podnet == 1 ? &net : NULL);
 	Cgroup *cg = NULL;
 	_cleanup_free_ char *cgpath = pod_cgroup_path(p, NULL);
 	if (cg_create(a->cgroup_root, cgpath, &cg, err) < 0) {
@@ -236,7 +279,12 @@ void sandbox_destroy(Agent *a, Pod *p)
 	_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
 	if (!p->host_network) {
 		Error *e = NULL;
-		if (net_detach(p->uid, is_nsfs(netns) ? netns : NULL, NULL, 0, p->cni_result, &e) < 0)
+		AgentPodNetCfg net;
+		NetConfig nc = { 0 };
+		if (saved_network(p, &net) == 1)
+			nc = netconfig_of(&net);
+		if (net_detach_on(nc.name ? &nc : NULL, p->uid, is_nsfs(netns) ? netns : NULL, NULL, 0, p->cni_result,
+				  &e) < 0)
 			log_warn("pod %s/%s: network: %s", p->ns, p->name, err_msg(e));
 		err_free(e);
 	}

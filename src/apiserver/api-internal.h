@@ -46,6 +46,7 @@ struct ApiResource {
 	bool has_status;          /* status is a subresource: main updates keep it */
 	bool custom;              /* served from a CustomResourceDefinition */
 	json_t *schema;           /* CRD openAPIV3Schema (borrowed from the CRD) */
+	json_t *printer_columns;  /* CRD additionalPrinterColumns of the served version (owned) */
 };
 
 /* The built-in table. */
@@ -188,6 +189,12 @@ bool api_name_is_dns1123_subdomain(const char *s);
 bool api_name_is_dns1123_label(const char *s);
 /* Allocate a ClusterIP from cfg.service_cidr that no Service holds. */
 int api_alloc_cluster_ip(Api *api, const char *owner, char *buf, size_t n);
+/* A Service's addresses after defaulting: claims the ClusterIP and NodePorts
+ * it asks for (or allocates them), adding kube-apiserver's allocation errors
+ * to causes and every new claim to claimed ("clusterips/IP", "nodeports/N"). */
+void api_service_allocate(Api *api, json_t *obj, json_t *causes, json_t *claimed);
+/* Give back the claims of a request that stored nothing. */
+void api_release_claims(Api *api, const json_t *svc, const json_t *claimed);
 /* A deleted Service gives its ClusterIP and NodePorts back. */
 void api_release_service_addresses(Api *api, const json_t *svc);
 /* CRD schema validation (structural subset). */
@@ -197,7 +204,24 @@ void api_validate_schema(const json_t *schema, const json_t *value, const char *
 json_t *api_table_new(const ApiResource *r, bool with_columns);
 void api_table_add(json_t *table, const ApiResource *r, const json_t *obj, const ApiRequest *req);
 void api_human_duration(char *buf, size_t n, int64_t seconds);
+/* A row's cells as JSON text with age markers, computed once per object
+ * version (caller frees); rendered into sb with the ages at now. */
+char *api_table_row(const ApiResource *r, const json_t *obj);
+struct StrBuf;
+void api_table_row_render(struct StrBuf *sb, const char *row, int64_t now);
+/* The Table's text up to and including "rows":[ (meta: the list metadata; caller frees). */
+char *api_table_head(const ApiResource *r, json_t *meta);
+/* The value at a simple JSONPath (".a.b[0]", filters by equality); borrowed or NULL. */
+const json_t *api_jsonpath_get(const json_t *obj, const char *path);
 int64_t api_parse_time(const char *rfc3339);
+
+/* ---- openapi.c: OpenAPI v3 schemas (kubectl explain) ---- */
+/* Add the schema of r's kind and every type it refers to; its name, or NULL
+ * when the table has no schema for the kind. */
+const char *api_openapi_add_kind(json_t *schemas, const ApiResource *r);
+/* A CRD's openAPIV3Schema with apiVersion/kind/metadata added (new
+ * reference; ObjectMeta's types go to schemas). */
+json_t *api_openapi_custom(json_t *schemas, const ApiResource *r);
 
 /* ---- discovery.c ---- */
 /* Non-resource routes: /api, /apis, /version, /openapi/..., /healthz... ; false if not one. */

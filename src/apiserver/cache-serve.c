@@ -16,6 +16,7 @@
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include <string.h>
+#include <time.h>
 
 #define CACHE_WAIT_MS 3000
 
@@ -50,16 +51,99 @@ bool api_cache_ready_for(Api *api, const ApiRequest *req)
 	return rev == 0 || api_cache_wait(api->cache, rev, CACHE_WAIT_MS) == 0;
 }
 
+/* The rows of objs for resource r: rows[i] is the object's cached row text,
+ * computed (once per object version) when missing.  New rows are computed
+ * first into one scratch buffer and only then copied into their CacheRows,
+ * so the long-lived rows are allocated together instead of between the
+ * decoded trees (which would pin the whole arena after a trim).  A row for
+ * another resource than the cached one (a CRD table replaced) is served from
+ * the scratch buffer, which the caller releases after rendering. */
+static void table_rows(const ApiResource *r, CacheObj **objs, size_t n, const char **rows, StrBuf *scratch)
+{
+	size_t *off = xcalloc(n ? n : 1, sizeof(*off));
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		CacheRow *row = __atomic_load_n(&objs[i]->row, __ATOMIC_ACQUIRE);
+		rows[i] = row && row->stamp == r ? row->text : NULL;
+		if (rows[i])
+			continue;
+		_cleanup_json_ json_t *obj = cache_obj_decode(objs[i]);
+		if (!obj)
+			continue;
+		_cleanup_free_ char *text = api_table_row(r, obj);
+		off[i] = scratch->len + 1; /* 0: none */
+		sb_add(scratch, text, strlen(text) + 1);
+		any = true;
+	}
+	for (size_t i = 0; any && i < n; i++) {
+		if (!off[i])
+			continue;
+		const char *text = scratch->buf + off[i] - 1;
+		rows[i] = text;
+		if (__atomic_load_n(&objs[i]->row, __ATOMIC_ACQUIRE))
+			continue; /* cached for another resource: serve the scratch copy */
+		size_t len = strlen(text);
+		CacheRow *nr = xmalloc(sizeof(*nr) + len + 1);
+		nr->stamp = r;
+		memcpy(nr->text, text, len + 1);
+		CacheRow *expected = NULL;
+		if (__atomic_compare_exchange_n(&objs[i]->row, &expected, nr, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			rows[i] = nr->text;
+		else
+			free(nr); /* another request cached it first */
+	}
+	free(off);
+}
+
+/* A Table as text: the rows' cached cells with ages at request time, and
+ * each row's object (metadata span, the whole text, or nothing). */
 static void add_table(ApiRequest *req, CacheObj **objs, size_t n, json_t *meta, ApiResponse *resp)
 {
-	json_t *t = api_table_new(req->res, true);
+	const char *inc = api_param(req, "includeObject");
+	bool whole = inc && !strcmp(inc, "Object"), none = inc && !strcmp(inc, "None");
+	_cleanup_free_ char *head = api_table_head(req->res, meta);
+	json_decref(meta);
+	int64_t now = (int64_t)time(NULL);
+	StrBuf sb = STRBUF_INIT;
+	size_t total = strlen(head) + 8;
+	for (size_t i = 0; i < n; i++)
+		total += (whole ? objs[i]->raw_len : objs[i]->raw_len / 2) + 256;
+	sb_grow(&sb, total);
+	sb_adds(&sb, head);
+	bool first = true;
+	const char **rows = xcalloc(n ? n : 1, sizeof(*rows));
+	StrBuf scratch = STRBUF_INIT;
+	table_rows(req->res, objs, n, rows, &scratch);
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_json_ json_t *o = cache_obj_decode(objs[i]);
-		if (o)
-			api_table_add(t, req->res, o, req);
+		if (!rows[i])
+			continue;
+		sb_adds(&sb, first ? "{\"cells\":" : ",{\"cells\":");
+		first = false;
+		api_table_row_render(&sb, rows[i], now);
+		if (whole) {
+			sb_adds(&sb, ",\"object\":");
+			sb_add(&sb, objs[i]->raw, objs[i]->raw_len);
+		} else if (!none) {
+			const char *ms, *me;
+			sb_adds(&sb, ",\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":");
+			if (cache_json_member(objs[i]->raw, objs[i]->raw + objs[i]->raw_len, "metadata", &ms, &me) == 0 &&
+			    *ms == '{')
+				sb_add(&sb, ms, (size_t)(me - ms));
+			else
+				sb_adds(&sb, "{}");
+			sb_addc(&sb, '}');
+		}
+		sb_addc(&sb, '}');
 	}
-	json_object_set_new(t, "metadata", meta);
-	api_respond_json(resp, 200, t);
+	sb_adds(&sb, "]}");
+	free(rows);
+	sb_release(&scratch);
+	free(resp->body);
+	resp->status = 200;
+	resp->len = sb.len;
+	resp->body = sb_detach(&sb);
+	resp->content_type = "application/json";
 }
 
 bool api_cache_serve_list(Api *api, ApiRequest *req, ApiResponse *resp, const char *prefix,

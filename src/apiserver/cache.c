@@ -78,9 +78,10 @@ static const char *skip_value(const char *p, const char *e)
 		}
 		return NULL;
 	}
+	const char *start = p;
 	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n')
 		p++;
-	return p;
+	return p > start ? p : NULL; /* a scalar is never empty */
 }
 
 int cache_json_member(const char *p, const char *e, const char *key, const char **vs, const char **ve)
@@ -168,6 +169,7 @@ static CacheObj *obj_new(const StoreKV *kv)
 	o->create_rev = kv->create_revision;
 	o->key = xstrdup(kv->key);
 	o->labels = NULL;
+	o->row = NULL;
 	o->raw_len = len;
 	memcpy(o->raw, raw, len + 1);
 	const char *ms, *me, *ls, *le;
@@ -188,6 +190,7 @@ void cache_obj_unref(CacheObj *o)
 	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL))
 		return;
 	json_decref(o->labels);
+	free(o->row);
 	free(o->key);
 	free(o);
 }

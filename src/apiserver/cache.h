@@ -19,8 +19,15 @@
 
 typedef struct ApiCache ApiCache;
 
+/* A Table row computed from one object version (cache-serve.c), kept with it. */
+typedef struct CacheRow {
+	const void *stamp;      /* the ApiResource it was printed for */
+	char text[];            /* api_table_row() */
+} CacheRow;
+
 typedef struct CacheObj {
 	int refs;               /* atomic */
+	CacheRow *row;          /* set once (atomic compare-and-swap), freed with the object */
 	int64_t mod_rev, create_rev;
 	char *key;
 	json_t *labels;         /* metadata.labels decoded (or NULL) */

@@ -409,26 +409,162 @@ static int alloc_node_port(Api *api, const char *owner)
 	return port;
 }
 
-/* An address the client chose: remember it and claim it (best effort). */
-static void claim_given(Api *api, const char *kind, const char *id, const char *owner)
+/* Claim an address the client chose: 0 (a new claim is added to claimed,
+ * one the owner already held is not), -EEXIST when someone else holds it. */
+static int claim_given_locked(Api *api, const char *kind, const char *id, const char *owner, json_t *claimed)
 {
+	int r = alloc_claim(api, kind, id, owner);
+	if (r == -EEXIST) {
+		_cleanup_free_ char *key = xasprintf(ALLOC_PREFIX "%s/%s", kind, id);
+		StoreKV kv;
+		if (store_get(api->store, key, &kv, NULL) < 0)
+			return -EEXIST;
+		bool mine = kv.value_len == strlen(owner) && !memcmp(kv.value, owner, kv.value_len);
+		store_kv_release(&kv);
+		return mine ? 0 : -EEXIST;
+	}
+	if (r == 0)
+		json_array_append_new(claimed, json_sprintf("%s/%s", kind, id));
+	return 0; /* other store errors: best effort, as before */
+}
+
+static void cidr_text(Api *api, char *buf, size_t n)
+{
+	struct in_addr a = { .s_addr = htonl(api->ip_base) };
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	int bits = 32;
+	for (uint32_t sz = api->ip_size; sz > 1; sz >>= 1)
+		bits--;
+	snprintf(buf, n, "%s/%d", ip, bits);
+}
+
+/* An explicit ClusterIP: in the service range and free, as kube-apiserver's allocator checks. */
+static void given_cluster_ip(Api *api, const char *ip, const char *owner, json_t *causes, json_t *claimed)
+{
+	struct in_addr a;
+	char cidr[64];
 	pthread_mutex_lock(&api->lock);
 	ip_load_locked(api);
-	if (!strcmp(kind, "clusterips"))
-		ip_mark(api, id);
-	alloc_claim(api, kind, id, owner);
+	cidr_text(api, cidr, sizeof(cidr));
+	uint32_t v = inet_pton(AF_INET, ip, &a) == 1 ? ntohl(a.s_addr) : 0;
+	bool in_range = v && v - api->ip_base >= 1 && v - api->ip_base < api->ip_size - 1 && v >= api->ip_base;
+	int r = in_range ? claim_given_locked(api, "clusterips", ip, owner, claimed) : 0;
+	if (in_range && r == 0)
+		ip_mark(api, ip);
 	pthread_mutex_unlock(&api->lock);
+	if (!v)
+		return; /* not an IP: validation's to report */
+	if (!in_range)
+		api_cause(causes, "FieldValueInvalid", "spec.clusterIPs", "Invalid value: []string{\"%s\"}: failed to "
+			  "allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s",
+			  ip, ip, ip, cidr);
+	else if (r == -EEXIST)
+		api_cause(causes, "FieldValueInvalid", "spec.clusterIPs", "Invalid value: []string{\"%s\"}: failed to "
+			  "allocate IP %s: provided IP is already allocated", ip, ip);
+}
+
+/* An explicit NodePort of spec.ports[i]. */
+static void given_node_port(Api *api, size_t i, json_int_t port, const char *owner, json_t *causes, json_t *claimed)
+{
+	_cleanup_free_ char *field = xasprintf("spec.ports[%zu].nodePort", i);
+	if (port < 1 || port > 65535)
+		return; /* validation's */
+	if (port < 30000 || port > 32767) {
+		api_cause(causes, "FieldValueInvalid", field, "Invalid value: %lld: provided port is not in the valid "
+			  "range. The range of valid ports is 30000-32767", (long long)port);
+		return;
+	}
+	char id[16];
+	snprintf(id, sizeof(id), "%d", (int)port);
+	pthread_mutex_lock(&api->lock);
+	ip_load_locked(api);
+	int r = claim_given_locked(api, "nodeports", id, owner, claimed);
+	if (r == 0)
+		bit_set(api->node_port_used, (uint32_t)(port - 30000));
+	pthread_mutex_unlock(&api->lock);
+	if (r == -EEXIST)
+		api_cause(causes, "FieldValueInvalid", field, "Invalid value: %lld: provided port is already allocated",
+			  (long long)port);
+}
+
+void api_release_claims(Api *api, const json_t *svc, const json_t *claimed)
+{
+	_cleanup_free_ char *owner = owner_of(svc);
+	size_t i;
+	json_t *c;
+	pthread_mutex_lock(&api->lock);
+	json_array_foreach(claimed, i, c) {
+		const char *s = json_string_value(c), *slash = s ? strchr(s, '/') : NULL;
+		if (!slash)
+			continue;
+		_cleanup_free_ char *kind = xstrndup(s, (size_t)(slash - s));
+		const char *id = slash + 1;
+		alloc_release(api, kind, id, owner);
+		if (!api->ip_loaded)
+			continue;
+		if (!strcmp(kind, "nodeports")) {
+			int np = atoi(id);
+			if (np >= 30000 && np < 32768)
+				api->node_port_used[(np - 30000) / 8] &= (unsigned char)~(1u << ((np - 30000) % 8));
+		} else {
+			struct in_addr a;
+			uint32_t v = inet_pton(AF_INET, id, &a) == 1 ? ntohl(a.s_addr) - api->ip_base : 0;
+			if (v >= 10 && v < api->ip_size - 1)
+				api->ip_used[v / 8] &= (unsigned char)~(1u << (v % 8));
+		}
+	}
+	pthread_mutex_unlock(&api->lock);
+}
+
+void api_service_allocate(Api *api, json_t *obj, json_t *causes, json_t *claimed)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return;
+	_cleanup_free_ char *owner = owner_of(obj);
+	bool is_update = api_meta_str(obj, "uid") && api_meta_str(obj, "resourceVersion");
+	const char *type = json_str(spec, "type") ?: "ClusterIP";
+	bool node_ports = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
+	size_t i;
+	json_t *p;
+	/* the client's choices first, so an automatic port never takes one asked for */
+	json_array_foreach(json_object_get(spec, "ports"), i, p)
+		if (json_is_object(p) && json_int(p, "nodePort", 0) && !is_update)
+			given_node_port(api, i, json_int(p, "nodePort", 0), owner, causes, claimed);
+	const char *ip = json_str(spec, "clusterIP");
+	if (strcmp(type, "ExternalName") && ip && *ip && strcmp(ip, "None") && !is_update)
+		given_cluster_ip(api, ip, owner, causes, claimed);
+	if (json_array_size(causes))
+		return;
+	json_array_foreach(json_object_get(spec, "ports"), i, p) {
+		if (!json_is_object(p) || !node_ports || json_int(p, "nodePort", 0))
+			continue;
+		int np = alloc_node_port(api, owner);
+		if (np > 0) {
+			json_object_set_new(p, "nodePort", json_integer(np));
+			json_array_append_new(claimed, json_sprintf("nodeports/%d", np));
+		}
+	}
+	if (strcmp(type, "ExternalName") && (!ip || !*ip)) {
+		char buf[64];
+		if (api_alloc_cluster_ip(api, owner, buf, sizeof(buf)) == 0) {
+			json_object_set_new(spec, "clusterIP", json_string(buf));
+			json_array_append_new(claimed, json_sprintf("clusterips/%s", buf));
+		}
+	}
+	if (strcmp(type, "ExternalName"))
+		set_default(spec, "clusterIPs", json_pack("[s]", json_str(spec, "clusterIP") ?: ""));
 }
 
 void api_defaults_service(Api *api, json_t *obj)
 {
+	(void)api; /* addresses: api_service_allocate, after defaulting */
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
 	set_default(spec, "type", json_string("ClusterIP"));
 	set_default(spec, "sessionAffinity", json_string("None"));
-	_cleanup_free_ char *owner = owner_of(obj);
-	bool is_update = api_meta_str(obj, "uid") && api_meta_str(obj, "resourceVersion");
 	const char *type = json_str(spec, "type") ? json_str(spec, "type") : "";
 	bool external = !strcmp(type, "ExternalName");
 	bool node_ports = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer");
@@ -440,27 +576,8 @@ void api_defaults_service(Api *api, json_t *obj)
 		set_default(p, "protocol", json_string("TCP"));
 		if (json_object_get(p, "port"))
 			set_default(p, "targetPort", json_deep_copy(json_object_get(p, "port")));
-		json_int_t given = json_int(p, "nodePort", 0);
-		if (node_ports && !given) {
-			int np = alloc_node_port(api, owner);
-			if (np > 0)
-				json_object_set_new(p, "nodePort", json_integer(np));
-		} else if (given >= 30000 && given < 32768 && !is_update) {
-			char id[16];
-			snprintf(id, sizeof(id), "%d", (int)given);
-			claim_given(api, "nodeports", id, owner);
-		}
 	}
 	if (!external) {
-		const char *ip = json_str(spec, "clusterIP");
-		char buf[64];
-		if (!ip || !*ip) {
-			if (api_alloc_cluster_ip(api, owner, buf, sizeof(buf)) == 0)
-				json_object_set_new(spec, "clusterIP", json_string(buf));
-		} else if (strcmp(ip, "None") && !is_update) {
-			claim_given(api, "clusterips", ip, owner);
-		}
-		set_default(spec, "clusterIPs", json_pack("[s]", json_str(spec, "clusterIP") ?: ""));
 		set_default(spec, "ipFamilies", json_pack("[s]", "IPv4"));
 		set_default(spec, "ipFamilyPolicy", json_string("SingleStack"));
 		set_default(spec, "internalTrafficPolicy", json_string("Cluster"));

@@ -282,7 +282,13 @@ static json_t *openapi_gv(Api *api, const char *group, const char *version)
 					  "type", "string", "uniqueItems", 1);
 		json_object_set_new(paths, p, json_pack("{s:{s:O, s:[o], s:s}}", "patch", "x-kubernetes-group-version-kind",
 							gvk, "parameters", param, "operationId", r->kind));
-		json_t *schema = r->schema ? json_deep_copy(r->schema) : json_pack("{s:s}", "type", "object");
+		const char *known = api_openapi_add_kind(schemas, r);
+		if (known) { /* a kind of the schema table (openapi.c) */
+			json_object_set_new(json_object_get(schemas, known), "x-kubernetes-group-version-kind",
+					    json_pack("[o]", gvk));
+			continue;
+		}
+		json_t *schema = r->custom ? api_openapi_custom(schemas, r) : json_pack("{s:s}", "type", "object");
 		json_object_set_new(schema, "x-kubernetes-group-version-kind", json_pack("[o]", gvk));
 		_cleanup_free_ char *sname = xasprintf("%s.%s.%s", *group ? group : "io.k8s.api.core", version, r->kind);
 		json_object_set_new(schemas, sname, schema);

@@ -366,13 +366,33 @@ int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
 	return 0;
 }
 
-/* Run defaulting and validation; responds 422 and returns -EINVAL on invalid. */
+static bool is_service(const ApiResource *r)
+{
+	return !r->group[0] && !strcmp(r->resource, "services");
+}
+
 int api_admit(Api *api, const ApiRequest *req, ApiResponse *resp, json_t *obj)
+{
+	_cleanup_json_ json_t *claimed = json_array();
+	return api_admit_claims(api, req, resp, obj, claimed);
+}
+
+int api_admit_claims(Api *api, const ApiRequest *req, ApiResponse *resp, json_t *obj, json_t *claimed)
 {
 	const ApiResource *r = req->res;
 	if (r->defaults)
 		r->defaults(api, obj);
 	_cleanup_json_ json_t *causes = json_array();
+	if (is_service(r)) {
+		/* addresses are allocated before validation, as kube-apiserver's BeginCreate */
+		api_service_allocate(api, obj, causes, claimed);
+		if (json_array_size(causes)) {
+			api_release_claims(api, obj, claimed);
+			json_array_clear(claimed);
+			api_respond_invalid(resp, req, api_meta_str(obj, "name"), causes);
+			return -EINVAL;
+		}
+	}
 	api_validate_meta(r, obj, req->ns, causes);
 	if (r->validate)
 		r->validate(obj, causes);
@@ -391,6 +411,8 @@ int api_admit(Api *api, const ApiRequest *req, ApiResponse *resp, json_t *obj)
 		}
 	}
 	if (json_array_size(causes)) {
+		api_release_claims(api, obj, claimed);
+		json_array_clear(claimed);
 		api_respond_invalid(resp, req, api_meta_str(obj, "name"), causes);
 		return -EINVAL;
 	}
@@ -423,11 +445,6 @@ int api_store_error(ApiResponse *resp, const ApiRequest *req, int r, const char 
 	return r;
 }
 
-static bool is_service(const ApiResource *r)
-{
-	return !r->group[0] && !strcmp(r->resource, "services");
-}
-
 /* Store obj as a new object; on success responds 201 with it. */
 int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 {
@@ -457,17 +474,15 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 		json_object_set_new(json_obj_ensure(meta, "labels"), "kubernetes.io/metadata.name",
 				    json_string(api_meta_str(obj, "name") ?: ""));
 	}
-	bool auto_addr = is_service(req->res) && !json_path(obj, "spec.clusterIP");
-	if (api_admit(api, req, resp, obj) < 0) {
-		if (auto_addr)
-			api_release_service_addresses(api, obj);
+	_cleanup_json_ json_t *claimed = json_array();
+	if (api_admit_claims(api, req, resp, obj, claimed) < 0)
 		return -EINVAL;
-	}
 	if (!req->managed_set)
 		api_managed_update(req, NULL, obj);
 	size_t len;
 	_cleanup_free_ char *val = api_object_encode(obj, &len);
 	if (len > BERTH_MAX_API_OBJECT) {
+		api_release_claims(api, obj, claimed);
 		api_respond_status(resp, 413, "RequestEntityTooLarge", "Request entity too large: limit is %u",
 				   BERTH_MAX_API_OBJECT);
 		return -E2BIG;
@@ -477,8 +492,7 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 	int64_t rev;
 	int r = store_create(api->store, key, val, len, &rev, &err);
 	if (r < 0) {
-		if (auto_addr)
-			api_release_service_addresses(api, obj);
+		api_release_claims(api, obj, claimed);
 		return api_store_error(resp, req, r, api_meta_str(obj, "name"), err);
 	}
 	api_object_set_rv(obj, rev);
@@ -508,11 +522,10 @@ static void handle_create(Api *api, ApiRequest *req, ApiResponse *resp)
 	if (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0)
 		return;
 	if (api_param(req, "dryRun")) {
-		bool auto_addr = is_service(req->res) && !json_path(obj, "spec.clusterIP");
-		if (api_admit(api, req, resp, obj) == 0)
+		_cleanup_json_ json_t *claimed = json_array();
+		if (api_admit_claims(api, req, resp, obj, claimed) == 0)
 			api_respond_json(resp, 201, json_incref(obj));
-		if (auto_addr) /* nothing is kept for a dry run */
-			api_release_service_addresses(api, obj);
+		api_release_claims(api, obj, claimed); /* nothing is kept for a dry run */
 		return;
 	}
 	api_create_object(api, req, resp, obj);

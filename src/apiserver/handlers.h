@@ -15,6 +15,10 @@ int api_list_objects(Api *api, const char *prefix, const ApiSelector *labels, co
 		     char **ret_last_key, bool *ret_more);
 int api_check_namespace(Api *api, const char *ns, ApiResponse *resp);
 int api_admit(Api *api, const ApiRequest *req, ApiResponse *resp, json_t *obj);
+/* The same, adding the Service addresses it newly claimed to claimed (the
+ * caller gives them back with api_release_claims if it stores nothing; a 422
+ * gives them back itself). */
+int api_admit_claims(Api *api, const ApiRequest *req, ApiResponse *resp, json_t *obj, json_t *claimed);
 int api_store_error(ApiResponse *resp, const ApiRequest *req, int r, const char *name, Error *err);
 int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj);
 

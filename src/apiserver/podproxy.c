@@ -348,8 +348,14 @@ static enum MHD_Result relay_error(struct MHD_Connection *mc, AgentConn *c)
 	_cleanup_(sb_releasep) StrBuf body = { 0 };
 	sb_add(&body, c->head.buf + c->body_off, c->head.len - c->body_off);
 	char buf[4096];
+	/* the agent keeps the connection open: read Content-Length bytes, or
+	 * what comes within a few seconds */
+	const char *cl = head_value(c, "Content-Length", buf, sizeof(buf));
+	int64_t want = 64 * 1024;
+	if (cl && (parse_int64(cl, &want) < 0 || want < 0 || want > 64 * 1024))
+		want = 64 * 1024;
 	ssize_t n;
-	while (body.len < 64 * 1024 && (n = agent_recv(c, buf, sizeof(buf), 5000)) > 0)
+	while ((int64_t)body.len < want && (n = agent_recv(c, buf, sizeof(buf), 5000)) > 0)
 		sb_add(&body, buf, (size_t)n);
 	while (body.len && (body.buf[body.len - 1] == '\n' || body.buf[body.len - 1] == '\r'))
 		body.buf[--body.len] = 0;

@@ -4,12 +4,24 @@
  * `-o wide` adds.  Each row carries the object's metadata
  * (PartialObjectMetadata, or the whole object with includeObject=Object) so
  * that kubectl can add NAMESPACE and label columns.
+ *
+ * Lists from the watch cache do not build trees: a row's cells are computed
+ * once per object version as JSON text (api_table_row) in which every
+ * time-dependent cell (Age, Last Seen, a running Job's Duration) is a marker
+ * \x01EPOCH\x02 that api_table_row_render turns into a duration at request
+ * time; the Table is then a string concatenation.  CRDs print their
+ * additionalPrinterColumns (simple JSONPath, typed as apiextensions does).
  */
 #include "api-internal.h"
 #include "../base/cleanup.h"
 #include "../base/strbuf.h"
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* `now` that defers time-dependent cells to render time (age markers) */
+#define TABLE_DEFER INT64_MIN
+#define AGE_MARK "\001age"
 
 typedef void (*RowFn)(const json_t *obj, json_t *cells, int64_t now);
 
@@ -65,6 +77,10 @@ static void cell_age(json_t *cells, const char *ts, int64_t now)
 	char buf[32];
 	if (!ts) {
 		json_array_append_new(cells, json_string("<unknown>"));
+		return;
+	}
+	if (now == TABLE_DEFER) {
+		json_array_append_new(cells, json_pack("{s:I}", AGE_MARK, (json_int_t)api_parse_time(ts)));
 		return;
 	}
 	api_human_duration(buf, sizeof(buf), now - api_parse_time(ts));
@@ -230,9 +246,11 @@ static void row_job(const json_t *obj, json_t *cells, int64_t now)
 	cell_s(cells, status);
 	cell_s(cells, buf);
 	const char *start = json_str(st, "startTime"), *end = json_str(st, "completionTime");
-	if (start) {
+	if (start && !end) {
+		cell_age(cells, start, now); /* still running: now - start */
+	} else if (start) {
 		char d[32];
-		api_human_duration(d, sizeof(d), (end ? api_parse_time(end) : now) - api_parse_time(start));
+		api_human_duration(d, sizeof(d), api_parse_time(end) - api_parse_time(start));
 		cell_s(cells, d);
 	} else {
 		cell_s(cells, "");
@@ -471,6 +489,126 @@ static const Printer *printer_for(const ApiResource *r)
 	return &default_printer;
 }
 
+/* ---- CRD additionalPrinterColumns ---- */
+
+static bool crd_columns(const ApiResource *r)
+{
+	return r->custom && json_array_size(r->printer_columns) > 0;
+}
+
+/* One [...] step of a JSONPath: an index or ?(@.key=="value"). */
+static const json_t *jsonpath_bracket(const json_t *v, const char *in, size_t n)
+{
+	if (n && in[0] != '?') {
+		char *end;
+		long idx = strtol(in, &end, 10);
+		if (end != in + n || !json_is_array(v))
+			return NULL;
+		if (idx < 0)
+			idx += (long)json_array_size(v);
+		return idx < 0 ? NULL : json_array_get(v, (size_t)idx);
+	}
+	/* ?(@.key=="value") or ?(@.key=='value') */
+	if (n < 8 || strncmp(in, "?(@.", 4) || in[n - 1] != ')')
+		return NULL;
+	const char *k = in + 4, *eq = memchr(k, '=', n - 4);
+	if (!eq || eq[1] != '=' || eq + 4 > in + n - 1)
+		return NULL;
+	const char *val = eq + 2, *vend = in + n - 1;
+	if ((*val == '"' || *val == '\'') && vend > val + 1 && vend[-1] == *val) {
+		val++;
+		vend--;
+	}
+	_cleanup_free_ char *key = xstrndup(k, (size_t)(eq - k));
+	size_t i;
+	json_t *e;
+	json_array_foreach((json_t *)v, i, e) {
+		const char *s = json_str(e, key);
+		if (s && strlen(s) == (size_t)(vend - val) && !memcmp(s, val, (size_t)(vend - val)))
+			return e;
+	}
+	return NULL;
+}
+
+/* The value at a simple JSONPath (".a.b[0].c", "{.a}", filters by equality);
+ * borrowed, NULL when absent or unsupported. */
+const json_t *api_jsonpath_get(const json_t *obj, const char *path)
+{
+	const char *p = path, *e = path + strlen(path);
+	if (p < e && *p == '{' && e[-1] == '}') {
+		p++;
+		e--;
+	}
+	const json_t *v = obj;
+	while (p < e && v) {
+		if (*p == '.') {
+			p++;
+			size_t n = strcspn(p, ".[");
+			if ((size_t)(e - p) < n)
+				n = (size_t)(e - p);
+			if (!n)
+				return NULL;
+			_cleanup_free_ char *k = xstrndup(p, n);
+			v = json_object_get(v, k);
+			p += n;
+		} else if (*p == '[') {
+			const char *close = memchr(p, ']', (size_t)(e - p));
+			if (!close)
+				return NULL;
+			v = jsonpath_bracket(v, p + 1, (size_t)(close - p - 1));
+			p = close + 1;
+		} else {
+			return NULL;
+		}
+	}
+	return v;
+}
+
+/* A cell as apiextensions' table convertor types it (nil when the value does not fit). */
+static void cell_crd(json_t *cells, const char *type, const json_t *v, int64_t now)
+{
+	if (!v || json_is_null(v)) {
+		json_array_append_new(cells, json_null());
+	} else if (!strcmp(type, "string")) {
+		if (json_is_string(v)) {
+			cell_s(cells, json_string_value(v));
+		} else {
+			_cleanup_free_ char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+			json_array_append_new(cells, json_string(t ?: ""));
+		}
+	} else if (!strcmp(type, "integer")) {
+		json_array_append_new(cells, json_is_number(v) ? json_integer((json_int_t)json_number_value(v)) : json_null());
+	} else if (!strcmp(type, "number")) {
+		json_array_append_new(cells, json_is_number(v) ? json_real(json_number_value(v)) : json_null());
+	} else if (!strcmp(type, "boolean")) {
+		json_array_append_new(cells, json_is_boolean(v) ? json_incref((json_t *)v) : json_null());
+	} else if (!strcmp(type, "date")) {
+		if (!json_is_string(v))
+			json_array_append_new(cells, json_null());
+		else if (!api_parse_time(json_string_value(v)))
+			json_array_append_new(cells, json_string("<invalid>"));
+		else
+			cell_age(cells, json_string_value(v), now);
+	} else {
+		json_array_append_new(cells, json_null());
+	}
+}
+
+static void row_crd(const ApiResource *r, const json_t *obj, json_t *cells, int64_t now)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(r->printer_columns, i, c)
+		cell_crd(cells, json_str(c, "type") ?: "string", api_jsonpath_get(obj, json_str(c, "jsonPath") ?: ""), now);
+}
+
+static void add_column(json_t *cols, const char *name, const char *type, const char *format, const char *desc,
+		       json_int_t priority)
+{
+	json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:I}", "name", name, "type", type, "format",
+					      format, "description", desc, "priority", priority));
+}
+
 json_t *api_table_new(const ApiResource *r, bool with_columns)
 {
 	json_t *t = json_pack("{s:s, s:s, s:{}, s:[], s:[]}", "kind", "Table", "apiVersion", "meta.k8s.io/v1",
@@ -478,6 +616,15 @@ json_t *api_table_new(const ApiResource *r, bool with_columns)
 	if (!with_columns)
 		return t;
 	json_t *cols = json_object_get(t, "columnDefinitions");
+	if (crd_columns(r)) {
+		add_column(cols, "Name", "string", "name", "Name must be unique within a namespace.", 0);
+		size_t i;
+		json_t *c;
+		json_array_foreach(r->printer_columns, i, c)
+			add_column(cols, json_str(c, "name") ?: "", json_str(c, "type") ?: "string", json_str(c, "format") ?: "",
+				   json_str(c, "description") ?: "", json_int(c, "priority", 0));
+		return t;
+	}
 	const char *spec = printer_for(r)->columns;
 	for (const char *p = spec; *p;) {
 		size_t n = strcspn(p, "|");
@@ -488,9 +635,7 @@ json_t *api_table_new(const ApiResource *r, bool with_columns)
 				   !strcmp(name, "Secrets") || !strcmp(name, "Active") ||
 				   (!strcmp(name, "Ready") && strcmp(r->resource, "pods") && strcmp(r->resource, "deployments") &&
 				    strcmp(r->resource, "statefulsets")) ? "integer" : "string";
-		json_array_append_new(cols, json_pack("{s:s, s:s, s:s, s:s, s:i}", "name", name, "type", type, "format",
-						      !strcmp(name, "Name") ? "name" : "", "description", name,
-						      "priority", wide ? 1 : 0));
+		add_column(cols, name, type, !strcmp(name, "Name") ? "name" : "", name, wide ? 1 : 0);
 		p += n;
 		if (*p == '|')
 			p++;
@@ -505,14 +650,22 @@ static json_t *partial_metadata(const json_t *obj)
 			 "metadata", meta ? meta : json_object());
 }
 
+/* The cells of obj's row (now: TABLE_DEFER leaves age markers). */
+static json_t *row_cells(const ApiResource *r, const json_t *obj, int64_t now)
+{
+	json_t *cells = json_array();
+	if (strcmp(r->resource, "events") || r->custom)
+		cell_s(cells, api_meta_str(obj, "name"));
+	if (crd_columns(r))
+		row_crd(r, obj, cells, now);
+	else
+		printer_for(r)->row(obj, cells, now);
+	return cells;
+}
+
 void api_table_add(json_t *table, const ApiResource *r, const json_t *obj, const ApiRequest *req)
 {
-	const Printer *p = printer_for(r);
-	json_t *cells = json_array();
-	int64_t now = (int64_t)time(NULL);
-	if (strcmp(r->resource, "events"))
-		cell_s(cells, api_meta_str(obj, "name"));
-	p->row(obj, cells, now);
+	json_t *cells = row_cells(r, obj, (int64_t)time(NULL));
 	const char *inc = api_param(req, "includeObject");
 	json_t *o = inc && !strcmp(inc, "Object") ? json_deep_copy(obj) :
 		    inc && !strcmp(inc, "None") ? NULL : partial_metadata(obj);
@@ -520,4 +673,57 @@ void api_table_add(json_t *table, const ApiResource *r, const json_t *obj, const
 	if (o)
 		json_object_set_new(row, "object", o);
 	json_array_append_new(json_object_get(table, "rows"), row);
+}
+
+char *api_table_row(const ApiResource *r, const json_t *obj)
+{
+	_cleanup_json_ json_t *cells = row_cells(r, obj, TABLE_DEFER);
+	StrBuf sb = STRBUF_INIT;
+	sb_addc(&sb, '[');
+	size_t i;
+	json_t *c;
+	json_array_foreach(cells, i, c) {
+		if (i)
+			sb_addc(&sb, ',');
+		json_t *mark = json_object_get(c, AGE_MARK);
+		if (mark) {
+			sb_addf(&sb, "\001%lld\002", (long long)json_integer_value(mark));
+			continue;
+		}
+		_cleanup_free_ char *t = json_dumps(c, JSON_COMPACT | JSON_ENCODE_ANY);
+		sb_adds(&sb, t ?: "null");
+	}
+	sb_addc(&sb, ']');
+	return sb_detach(&sb);
+}
+
+void api_table_row_render(StrBuf *sb, const char *row, int64_t now)
+{
+	for (;;) {
+		const char *m = strchr(row, '\001');
+		if (!m) {
+			sb_adds(sb, row);
+			return;
+		}
+		sb_add(sb, row, (size_t)(m - row));
+		char *end;
+		long long t = strtoll(m + 1, &end, 10);
+		char buf[32];
+		api_human_duration(buf, sizeof(buf), now - t);
+		sb_addf(sb, "\"%s\"", buf);
+		row = *end == '\002' ? end + 1 : end;
+	}
+}
+
+char *api_table_head(const ApiResource *r, json_t *meta)
+{
+	_cleanup_json_ json_t *t = api_table_new(r, true);
+	json_object_set(t, "metadata", meta);
+	json_object_del(t, "rows");
+	char *s = json_dumps(t, JSON_COMPACT);
+	size_t n = strlen(s);
+	/* "...}" -> "...,\"rows\":[" */
+	s = xrealloc(s, n + 16);
+	memcpy(s + n - 1, ",\"rows\":[", 10);
+	return s;
 }

@@ -22,4 +22,14 @@ bool chart_path_match(const char *pattern, const char *name);
 /* YAML text to JSON with Helm's float64 numbers; NULL document -> empty object when as_map. */
 int chart_yaml_values(const char *text, size_t len, json_t **ret, Error **err);
 
+/* chart-files.c: Helm's .Files object (engine.files) over a chart's files,
+ * living in arena a; gobwas/glob matching ('/' separator): 1, 0, -1 invalid. */
+typedef struct Arena Arena;
+typedef struct Value Value;
+Value *chart_files_value(Arena *a, const ChartFile *files, size_t n);
+int chart_glob_match(Arena *a, const char *pattern, const char *name);
+/* chart-repo.c: a repository index.yaml (untrusted): needs an apiVersion;
+ * every chart's versions sorted newest first.  New reference. */
+int chart_repo_parse_index(const char *buf, size_t len, const char *what, json_t **ret, Error **err);
+
 #endif

@@ -290,6 +290,9 @@ static int classify(Chart *c, ChartFile f, ChartFile **sub, size_t *nsub, Error 
 		else if (c->meta && json_is_object(r) && json_object_get(r, "dependencies"))
 			json_object_set(c->meta, "dependencies", json_object_get(r, "dependencies"));
 		json_decref(r);
+		const char *av = c->meta ? json_string_value(json_object_get(c->meta, "apiVersion")) : NULL;
+		if (av && strcmp(av, "v1"))
+			goto drop;      /* Helm keeps it in .Files for v1 charts only */
 		push(&c->files, &c->nfiles, f);
 		return rc;
 	} else if (!strncmp(f.name, "templates/", 10)) {
@@ -304,6 +307,7 @@ static int classify(Chart *c, ChartFile f, ChartFile **sub, size_t *nsub, Error 
 		push(&c->files, &c->nfiles, f);
 		return 0;
 	}
+drop:
 	free(f.name);
 	free(f.data);
 	return rc;

@@ -503,8 +503,15 @@ static int resolve(const char *chart_dir, const json_t *deps, json_t **lock, Err
 			if (strcmp(st, "ok") && strcmp(st, "unpacked"))
 				return err_set(err, ENOENT, "can't get a valid version for dependency %s", name);
 			found = ver;
+		} else if (chart_repo_is_remote(repo)) {
+			char *v = NULL;
+			if (chart_repo_resolve(repo, name, ver, &v, err) < 0)
+				return -ENOENT;
+			json_array_append_new(*lock, json_pack("{s:s, s:s, s:s}", "name", name, "repository", repo, "version", v));
+			free(v);
+			continue;
 		} else {
-			return err_set(err, ENOTSUP, "no repository definition for %s (only file:// and charts/ archives are supported)", repo);
+			return err_set(err, ENOTSUP, "no repository definition for %s", repo);
 		}
 		if (!version_ok(ver, found))
 			return err_set(err, EINVAL, "can't get a valid version for repositories %s. Try changing the version constraint in Chart.yaml", name);
@@ -525,7 +532,7 @@ static int download_all(const char *chart_dir, const json_t *deps, const json_t 
 	json_array_foreach(lock, i, l) {
 		const char *repo = json_string_value(json_object_get(l, "repository"));
 		const char *name = json_string_value(json_object_get(l, "name"));
-		if (strncmp(repo, "file://", 7)) {
+		if (strncmp(repo, "file://", 7) && !chart_repo_is_remote(repo)) {
 			sb_addf(out, "Dependency %s did not declare a repository. Assuming it exists in the charts directory\n", name);
 			continue;
 		}
@@ -541,6 +548,12 @@ static int download_all(const char *chart_dir, const json_t *deps, const json_t 
 			}
 		if (dir)
 			closedir(dir);
+		if (chart_repo_is_remote(repo)) {
+			sb_addf(out, "Downloading %s from repo %s\n", name, repo);
+			if (chart_repo_download(repo, name, json_string_value(json_object_get(l, "version")), charts, err) < 0)
+				return err_prefix(err, "could not download %s", name);
+			continue;
+		}
 		_cleanup_free_ char *src = local_path(chart_dir, repo);
 		_cleanup_free_ char *saved = NULL;
 		ChartPackageOpts po = { .dest = charts };
@@ -575,6 +588,8 @@ int chart_dep_update(const char *chart_dir, StrBuf *out, Error **err)
 		sb_addf(out, "WARNING: no dependencies at %s/charts\n", chart_dir);
 		return 0;
 	}
+	if (chart_repo_update_for(deps, out, err) < 0)
+		return -EIO;
 	if (resolve(chart_dir, deps, &lock, err) < 0 || download_all(chart_dir, deps, lock, out, err) < 0)
 		return -EINVAL;
 	return write_lock(chart_dir, deps, lock, err);

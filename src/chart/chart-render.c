@@ -4,7 +4,7 @@
  * Helm's order (deepest paths first, then reverse lexical, so a parent's
  * {{define}} overrides a child's), and every non-partial template is executed
  * with its chart's scoped values (.Values, .Chart, .Release, .Capabilities,
- * .Template, .Files).  "<no value>" is replaced by "", as Helm does.
+ * .Template, .Files, .Subcharts; .Chart.IsRoot).  "<no value>" is replaced by "", as Helm does.
  */
 #include "chart-internal.h"
 #include "chart.h"
@@ -141,14 +141,6 @@ static Value *chart_meta(Arena *a, const Chart *c)
 	return m;
 }
 
-static Value *files_obj(Arena *a, const Chart *c)
-{
-	Value *m = value_map(a, GT_ANY);
-	for (size_t i = 0; i < c->nfiles; i++)
-		map_sets(m, c->files[i].name, value_str_nocopy(a, c->files[i].data, c->files[i].len));
-	return m;
-}
-
 /* ---- collecting templates --------------------------------------------------------------- */
 typedef struct RTmpl {
 	char *name;
@@ -164,15 +156,21 @@ typedef struct Collect {
 	size_t n;
 } Collect;
 
-static void collect(Collect *col, const Chart *c, const char *parent_id, Value *values)
+/* Helm's recAllTpls: returns the chart's top-level object, which its parent
+ * lists under .Subcharts.NAME. */
+static Value *collect(Collect *col, const Chart *c, const char *parent_id, Value *values, Value *rel, Value *caps)
 {
 	Arena *a = col->a;
 	Value *top = value_map(a, GT_ANY);
+	Value *subcharts = value_map(a, GT_ANY);
 	map_sets(top, "Values", values && values->kind == VK_MAP ? values : value_map(a, GT_ANY));
-	map_sets(top, "Release", release(a, col->o));
-	map_sets(top, "Capabilities", capabilities(a, col->o));
-	map_sets(top, "Chart", chart_meta(a, c));
-	map_sets(top, "Files", files_obj(a, c));
+	map_sets(top, "Release", rel);
+	map_sets(top, "Capabilities", caps);
+	Value *meta = chart_meta(a, c);
+	map_sets(meta, "IsRoot", value_bool(c->parent == NULL));
+	map_sets(top, "Chart", meta);
+	map_sets(top, "Files", chart_files_value(a, c->files, c->nfiles));
+	map_sets(top, "Subcharts", subcharts);
 	const char *base = arena_printf(a, "%s/templates", parent_id);
 	for (size_t i = 0; i < c->ntemplates; i++) {
 		const char *b = strrchr(c->templates[i].name, '/');
@@ -185,8 +183,10 @@ static void collect(Collect *col, const Chart *c, const char *parent_id, Value *
 	for (size_t i = 0; i < c->ndeps; i++) {
 		const Chart *sc = c->deps[i];
 		Value *sub = values && values->kind == VK_MAP ? map_gets(values, sc->name) : NULL;
-		collect(col, sc, arena_printf(a, "%s/charts/%s", parent_id, sc->name), sub);
+		map_sets(subcharts, sc->name,
+			 collect(col, sc, arena_printf(a, "%s/charts/%s", parent_id, sc->name), sub, rel, caps));
 	}
+	return top;
 }
 
 static size_t slashes(const char *s)
@@ -231,45 +231,122 @@ static char *drop_no_value(const char *s, size_t n)
 	return sb_detach(&sb);
 }
 
-int chart_render(const Chart *c, const json_t *vals, const RenderOptions *o, Rendered *ret, Error **err)
+/* Helm's engine.cleanupExecError: "template: LOC: ...HELM_ERR_START msg HELM_ERR_END"
+ * becomes "execution error at (LOC): msg" (required/fail); other errors stay. */
+static void cleanup_exec_error(Error **err)
 {
-	_cleanup_arena_ Arena *a = arena_new(BERTH_MAX_TEMPLATE_MEMORY);
-	Collect col = { a, o, NULL, 0 };
-	collect(&col, c, c->name, value_from_json(a, vals, JSON_INT_AS_INT64));
-	qsort(col.t, col.n, sizeof *col.t, cmp_rt);
-	TmplOptions to = { .missingkey = o->strict ? MISSINGKEY_ERROR : MISSINGKEY_ZERO, .name = "gotpl" };
+	if (!err || !*err || !(*err)->msg)
+		return;
+	char *m = (*err)->msg, *s = strstr(m, "HELM_ERR_START"), *e = s ? strstr(s, "HELM_ERR_END") : NULL;
+	if (!e || strncmp(m, "template: ", 10))
+		return;
+	const char *loc = m + 10, *sep = strstr(loc, ": ");
+	if (!sep || sep > s)
+		return;
+	char *n = xasprintf("execution error at (%.*s): %.*s", (int)(sep - loc), loc, (int)(e - s - 14), s + 14);
+	free(m);
+	(*err)->msg = n;
+}
+
+/* Helm's engine.cleanupParseError: "template: LOC: ...: msg" becomes
+ * "parse error at (LOC): msg" (the last ": "-separated part). */
+static void cleanup_parse_error(Error **err, const char *filename)
+{
+	if (!err || !*err || !(*err)->msg)
+		return;
+	char *m = (*err)->msg, *first = strstr(m, ": ");
+	char *n;
+	if (!first) {
+		n = xasprintf("parse error in (%s): %s", filename, m);
+	} else {
+		const char *loc = first + 2, *loc_end = strstr(loc, ": ");
+		size_t loc_len = loc_end ? (size_t)(loc_end - loc) : strlen(loc);
+		const char *last = m;
+		for (const char *p = strstr(m, ": "); p; p = strstr(p + 2, ": "))
+			last = p + 2;
+		n = xasprintf("parse error at (%.*s): %s", (int)loc_len, loc, last);
+	}
+	free(m);
+	(*err)->msg = n;
+}
+
+/* Helm's Engine.render over collected templates: sort, parse all into one
+ * set, execute the non-partials.  Takes t (names freed here). */
+static int render_set(Arena *a, RTmpl *t, size_t n, const RenderOptions *o, Rendered *ret, Error **err)
+{
+	qsort(t, n, sizeof *t, cmp_rt);
+	TmplOptions to = { .missingkey = o->strict ? MISSINGKEY_ERROR : MISSINGKEY_ZERO, .name = "gotpl",
+			   .lint_mode = o->lint_mode };
 	_cleanup_tmplset_ TmplSet *set = tmpl_set_new(&to);
 	int rc = 0;
-	for (size_t i = 0; i < col.n && rc == 0; i++)
-		rc = tmpl_set_parse(set, col.t[i].name, col.t[i].f->data, col.t[i].f->len, err);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((rc = tmpl_set_parse(set, t[i].name, t[i].f->data, t[i].f->len, err)) < 0)
+			cleanup_parse_error(err, t[i].name);
 	Rendered r = { 0 };
-	for (size_t i = 0; i < col.n && rc == 0; i++) {
-		if (is_partial(col.t[i].name))
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (is_partial(t[i].name))
 			continue;
 		Value *top = value_map(a, GT_ANY);
-		for (size_t k = 0; k < col.t[i].vals->u.m->len; k++)
-			map_set(top, col.t[i].vals->u.m->e[k].key, col.t[i].vals->u.m->e[k].klen, col.t[i].vals->u.m->e[k].val);
+		const Value *vals = t[i].vals;
+		for (size_t k = 0; vals && vals->kind == VK_MAP && k < vals->u.m->len; k++)
+			map_set(top, vals->u.m->e[k].key, vals->u.m->e[k].klen, vals->u.m->e[k].val);
 		Value *tv = value_map(a, GT_ANY);
-		map_sets(tv, "Name", sv(a, col.t[i].name));
-		map_sets(tv, "BasePath", sv(a, col.t[i].base));
+		map_sets(tv, "Name", sv(a, t[i].name));
+		map_sets(tv, "BasePath", sv(a, t[i].base));
 		map_sets(top, "Template", tv);
 		StrBuf out;
 		sb_init(&out);
-		rc = tmpl_set_execute(set, col.t[i].name, a, top, &out, err);
+		rc = tmpl_set_execute(set, t[i].name, a, top, &out, err);
+		if (rc < 0)
+			cleanup_exec_error(err);
 		if (rc == 0) {
 			r.files = xrealloc(r.files, (r.n + 1) * sizeof *r.files);
-			r.files[r.n].name = xstrdup(col.t[i].name);
+			r.files[r.n].name = xstrdup(t[i].name);
 			r.files[r.n++].text = drop_no_value(out.buf ? out.buf : "", out.len);
 		}
 		sb_release(&out);
 	}
-	for (size_t i = 0; i < col.n; i++)
-		free(col.t[i].name);
-	free(col.t);
+	for (size_t i = 0; i < n; i++)
+		free(t[i].name);
+	free(t);
 	if (rc < 0) {
 		rendered_release(&r);
 		return rc;
 	}
 	*ret = r;
 	return 0;
+}
+
+int chart_render(const Chart *c, const json_t *vals, const RenderOptions *o, Rendered *ret, Error **err)
+{
+	_cleanup_arena_ Arena *a = arena_new(BERTH_MAX_TEMPLATE_MEMORY);
+	Collect col = { a, o, NULL, 0 };
+	collect(&col, c, c->name, value_from_json(a, vals, JSON_INT_AS_INT64), release(a, o), capabilities(a, o));
+	return render_set(a, col.t, col.n, o, ret, err);
+}
+
+int chart_render_flat(const char *const *names, const char *const *texts, const json_t *const *vals, size_t n,
+		      const RenderOptions *o, Rendered *ret, Error **err)
+{
+	_cleanup_arena_ Arena *a = arena_new(BERTH_MAX_TEMPLATE_MEMORY);
+	ChartFile *f = xcalloc(n + 1, sizeof *f);
+	RTmpl *t = xcalloc(n + 1, sizeof *t);
+	for (size_t i = 0; i < n; i++) {
+		f[i] = (ChartFile){ (char *)names[i], (char *)texts[i], strlen(texts[i]) };
+		t[i] = (RTmpl){ xstrdup(names[i]), &f[i], value_from_json(a, vals[i], JSON_INT_AS_INT64), "" };
+	}
+	int rc = render_set(a, t, n, o, ret, err);
+	free(f);
+	return rc;
+}
+
+void chart_sort_templates(const char **names, size_t n)
+{
+	RTmpl *t = xcalloc(n + 1, sizeof *t);
+	for (size_t i = 0; i < n; i++)
+		t[i].name = (char *)names[i];
+	qsort(t, n, sizeof *t, cmp_rt);
+	for (size_t i = 0; i < n; i++)
+		names[i] = t[i].name;
+	free(t);
 }

@@ -174,7 +174,10 @@ static int show_only(const TemplateOptions *o, const char *all, StrBuf *out, Err
 	return rc;
 }
 
-static int sort_and_print(const Chart *c, Rendered *r, const TemplateOptions *o, StrBuf *out, Error **err)
+/* *hint: the error came from the rendered manifests (Helm then has a release
+ * and suggests --debug), not from --show-only. */
+static int sort_and_print(const Chart *c, Rendered *r, const TemplateOptions *o, StrBuf *out, bool *hint,
+			  Error **err)
 {
 	qsort(r->files, r->n, sizeof *r->files, cmp_rendered);
 	Doc *docs = NULL;
@@ -201,6 +204,7 @@ static int sort_and_print(const Chart *c, Rendered *r, const TemplateOptions *o,
 			nd++;
 		}
 		free(parts);
+		*hint = rc < 0;
 		if (rc < 0 && o->debug)
 			for (size_t k = 0; k < nd; k++)
 				emit(out, docs[k].path, docs[k].content);
@@ -244,11 +248,18 @@ int chart_template(Chart *c, const TemplateOptions *o, StrBuf *out, Error **err)
 	json_t *vals = chart_coalesce_values(c, user, false);
 	Rendered r = { 0 };
 	int rc = chart_validate_values(c, vals, err);   /* values.schema.json (schema.c) */
+	bool hint = rc == 0;               /* Helm's install has a release from here on */
 	if (rc == 0)
 		rc = chart_render(c, vals, &o->r, &r, err);
 	json_decref(vals);
 	if (rc == 0)
-		rc = sort_and_print(c, &r, o, out, err);
+		rc = sort_and_print(c, &r, o, out, &hint, err);
 	rendered_release(&r);
+	if (rc < 0 && hint && !o->debug && err && *err) {
+		/* helm template: fmt.Errorf("%w\n\nUse --debug flag to render out invalid YAML", err) */
+		char *m = xasprintf("%s\n\nUse --debug flag to render out invalid YAML", (*err)->msg ? (*err)->msg : "");
+		free((*err)->msg);
+		(*err)->msg = m;
+	}
 	return rc;
 }

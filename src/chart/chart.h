@@ -36,6 +36,8 @@ typedef struct TmplOptions {
 	 * against it and tpl parses its text under it (Helm: "gotpl").  NULL:
 	 * the name of the template being executed. */
 	const char *name;
+	/* Helm's Engine.LintMode: required and fail yield "" instead of failing. */
+	bool lint_mode;
 } TmplOptions;
 
 typedef struct TmplSet TmplSet;

@@ -126,6 +126,12 @@ void rendered_release(Rendered *r);
 /* Render every template of c (and enabled subcharts) with values vals (already
  * coalesced: the chart's top-level .Values).  Files are in Helm's order. */
 int chart_render(const Chart *c, const json_t *vals, const RenderOptions *o, Rendered *ret, Error **err);
+/* Helm's Engine.render over a flat set of named templates, each with its own
+ * top-level data (a JSON object); one template namespace, Helm's order. */
+int chart_render_flat(const char *const *names, const char *const *texts, const json_t *const *vals, size_t n,
+		      const RenderOptions *o, Rendered *ret, Error **err);
+/* Helm's sortTemplates: deeper paths first, then reverse lexical. */
+void chart_sort_templates(const char **names, size_t n);
 /* The whole `helm template` pipeline: load values, process dependencies,
  * coalesce, validate, render, sort manifests.  Prints into out. */
 typedef struct TemplateOptions {
@@ -157,6 +163,38 @@ int chart_repo_index(const char *dir, const char *url, const char *merge, Error 
 int chart_dep_list(const char *chart_dir, StrBuf *out, Error **err);
 int chart_dep_update(const char *chart_dir, StrBuf *out, Error **err);
 int chart_dep_build(const char *chart_dir, StrBuf *out, Error **err);
+/* ---- repositories over HTTP (chart-repo.c) ---- */
+/* Helm's repositories.yaml and repository cache locations (malloc'd). */
+char *chart_repo_config_path(void);
+char *chart_repo_cache_dir(void);
+/* repositories.yaml as an object with a "repositories" array (missing: empty). */
+int chart_repo_file_load(json_t **ret, Error **err);
+/* The cached NAME-index.yaml, versions sorted newest first. */
+int chart_repo_load_index(const char *name, json_t **ret, Error **err);
+/* helm repo add|update|remove; Helm's texts appended to out. */
+int chart_repo_add(const char *name, const char *url, bool force_update, StrBuf *out, Error **err);
+int chart_repo_update(const char *const *names, StrBuf *out, Error **err);
+int chart_repo_remove(const char *const *names, StrBuf *out, Error **err);
+typedef struct ChartSearchOpts {
+	bool versions, devel;
+	const char *version;             /* constraint or NULL */
+} ChartSearchOpts;
+/* helm search repo: *ret = [{name, version, app_version, description}] in Helm's order. */
+int chart_search_repo(const char *keyword, const ChartSearchOpts *o, json_t **ret, Error **err);
+typedef struct ChartPullOpts {
+	const char *version, *dest, *untar_dir;   /* NULL: newest stable, ".", "." */
+	bool untar;
+} ChartPullOpts;
+/* helm pull REPO/CHART or URL. */
+int chart_pull(const char *ref, const ChartPullOpts *o, StrBuf *out, Error **err);
+/* For dependency update: is the repository field remote (http(s)://, @name,
+ * alias:name); refresh the indexes the dependencies use ("Hang tight ...");
+ * the newest version matching a constraint; download it into dest_dir. */
+bool chart_repo_is_remote(const char *repo);
+int chart_repo_update_for(const json_t *deps, StrBuf *out, Error **err);
+int chart_repo_resolve(const char *repo, const char *name, const char *constraint, char **ret_version, Error **err);
+int chart_repo_download(const char *repo, const char *name, const char *version, const char *dest_dir, Error **err);
+
 /* The chart's files as stored (directory with .helmignore, or archive without
  * its top directory); free with chart_files_free. */
 int chart_raw_files(const char *path, ChartFile **ret, size_t *ret_n, Error **err);

@@ -253,23 +253,6 @@ static int sort_rendered(const Chart *c, Rendered *r, RelRender *out, Error **er
 	return rc;
 }
 
-/* Helm's engine.cleanupExecError: "template: LOC: ...HELM_ERR_START msg HELM_ERR_END"
- * becomes "execution error at (LOC): msg". */
-static void cleanup_exec_error(Error **err)
-{
-	if (!err || !*err || !(*err)->msg)
-		return;
-	char *m = (*err)->msg, *s = strstr(m, "HELM_ERR_START"), *e = s ? strstr(s, "HELM_ERR_END") : NULL;
-	if (!e || strncmp(m, "template: ", 10))
-		return;
-	const char *loc = m + 10, *sep = strstr(loc, ": ");
-	if (!sep || sep > s)
-		return;
-	char *n = xasprintf("execution error at (%.*s): %.*s", (int)(sep - loc), loc, (int)(e - s - 14), s + 14);
-	free(m);
-	(*err)->msg = n;
-}
-
 int release_render(Chart *c, const json_t *user_vals, const RenderOptions *o, RelRender *ret, Error **err)
 {
 	memset(ret, 0, sizeof *ret);
@@ -280,9 +263,7 @@ int release_render(Chart *c, const json_t *user_vals, const RenderOptions *o, Re
 		return -EINVAL;
 	_cleanup_json_ json_t *vals = chart_coalesce_values(c, user, false);
 	Rendered r = { 0 };
-	int rc = chart_render(c, vals, o, &r, err);
-	if (rc < 0)
-		cleanup_exec_error(err);
+	int rc = chart_render(c, vals, o, &r, err);   /* errors worded as Helm's engine */
 	if (rc == 0)
 		rc = sort_rendered(c, &r, ret, err);
 	rendered_release(&r);

@@ -374,6 +374,11 @@ static Value *eval_field(ExecState *s, Value *dot, const char *name, const Node 
 			return field;
 		}
 	}
+	if (recv->kind == VK_MAP && recv->u.m->methods) {
+		for (const FuncDef *m = recv->u.m->methods; m->name; m++)
+			if (!strcmp(m->name, name))
+				return eval_call(s, dot, m, recv, node, name, args, nargs, final);
+	}
 	if (recv->kind == VK_MAP) {
 		if (has_args)
 			exec_errorf(s, "%s is not a method but has arguments", name);

@@ -1,10 +1,16 @@
 /* tmpl-set.c - template sets (the public API of chart.h), the function
- * tables, and the large-stack worker thread parse and execute run on.
+ * tables, and the large stack parse and execute run on.
  *
- * Why a thread: Go allows 100000 nested {{template}} calls and 10000 nested
- * parentheses; C recursion that deep needs far more than the default 8 MiB
- * stack.  Each parse/execute runs on a thread with a big, lazily committed
- * stack and a guard that turns "almost out of stack" into Go's depth error.
+ * Why a big stack: Go allows 100000 nested {{template}} calls and 10000
+ * nested parentheses; C recursion that deep needs far more than the default
+ * 8 MiB stack.  Each parse/execute runs on a big, lazily committed stack with
+ * a guard that turns "almost out of stack" into Go's depth error.  The stack
+ * is one reserved mapping per process, entered with swapcontext on the
+ * calling thread: a thread per call cost a clone, a 512 MiB mmap/munmap and,
+ * on a busy machine, a scheduler round trip per template (the scaffold's 20
+ * parse/execute calls were most of `chart template`'s wall time).  A nested
+ * or concurrent call, and ASan builds (whose stack bookkeeping dislikes
+ * swapcontext), use a thread as before.
  */
 #include "tmpl.h"
 #include "../base/cleanup.h"
@@ -14,6 +20,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 /* ---- function tables ---------------------------------------------------------------- */
 struct FuncTable {
@@ -124,8 +132,75 @@ static void *job_main(void *p)
 	return NULL;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_STACK_UCONTEXT 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BIG_STACK_UCONTEXT 0
+#endif
+#endif
+#ifndef BIG_STACK_UCONTEXT
+#define BIG_STACK_UCONTEXT 1
+#endif
+
+#if BIG_STACK_UCONTEXT
+#define GUARD_SIZE (64u << 10)
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *big_stack;           /* GUARD_SIZE (PROT_NONE) + WORKER_STACK, reserved once */
+static Job *big_job;
+static ucontext_t big_uc, big_caller;
+
+static void big_main(void)
+{
+	char base;
+	big_job->ret = big_job->fn(big_job->arg, &base, WORKER_STACK - STACK_RESERVE);
+}
+
+/* Run job on the shared big stack of this process; -1 when it is busy or
+ * cannot be set up (the caller then uses a thread). */
+static int run_on_shared_stack(Job *j)
+{
+	if (pthread_mutex_trylock(&big_lock) != 0)
+		return -1;
+	if (!big_stack) {
+		void *m = mmap(NULL, GUARD_SIZE + WORKER_STACK, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (m == MAP_FAILED || mprotect(m, GUARD_SIZE, PROT_NONE) < 0) {
+			if (m != MAP_FAILED)
+				munmap(m, GUARD_SIZE + WORKER_STACK);
+			pthread_mutex_unlock(&big_lock);
+			return -1;
+		}
+		big_stack = m;
+	}
+	if (getcontext(&big_uc) < 0) {
+		pthread_mutex_unlock(&big_lock);
+		return -1;
+	}
+	big_uc.uc_stack.ss_sp = big_stack + GUARD_SIZE;
+	big_uc.uc_stack.ss_size = WORKER_STACK;
+	big_uc.uc_link = &big_caller;
+	big_job = j;
+	makecontext(&big_uc, big_main, 0);
+	int rc = swapcontext(&big_caller, &big_uc);
+	/* whatever deep recursion committed goes back; the top 1 MiB stays warm
+	 * (dropping never-touched pages is a cheap page-table walk) */
+	madvise(big_stack + GUARD_SIZE, WORKER_STACK - (1u << 20), MADV_DONTNEED);
+	big_job = NULL;
+	pthread_mutex_unlock(&big_lock);
+	return rc < 0 ? -1 : 0;
+}
+#endif
+
 static int run_big_stack(int (*fn)(void *, char *, size_t), void *arg)
 {
+#if BIG_STACK_UCONTEXT
+	{
+		Job sj = { fn, arg, 0 };
+		if (run_on_shared_stack(&sj) == 0)
+			return sj.ret;
+	}
+#endif
 	pthread_attr_t attr;
 	pthread_t th;
 	Job j = { fn, arg, 0 };
@@ -151,6 +226,7 @@ TmplSet *tmpl_set_new(const TmplOptions *o)
 		o = &def;
 	s->funcs = o->funcs == TMPL_FUNCS_GO ? functable_go() : functable_helm();
 	s->missingkey = o->missingkey;
+	s->lint_mode = o->lint_mode;
 	if (o->ldelim && *o->ldelim)
 		s->ldelim = arena_strdup(s->arena, o->ldelim);
 	if (o->rdelim && *o->rdelim)

@@ -177,6 +177,7 @@ struct TmplSet {
 	MissingKey missingkey;
 	char *ldelim, *rdelim;
 	const char *name;         /* TmplOptions.name or NULL */
+	bool lint_mode;           /* TmplOptions.lint_mode */
 };
 
 Tmpl *tmplset_lookup(const TmplSet *s, const char *name);

@@ -450,6 +450,8 @@ const char *value_type_name(const Value *v, Arena *a)
 		default: return arena_printf(a, "[]%s", scalar_type_name(v->type));
 		}
 	case VK_MAP:
+		if (v->u.m->type_name)
+			return v->u.m->type_name;
 		return v->type == GT_ANY ? "map[string]interface {}"
 		                         : arena_printf(a, "map[string]%s", scalar_type_name(v->type));
 	case VK_OBJECT:

@@ -89,6 +89,10 @@ typedef struct VMap {
 	VMapEntry *e;      /* sorted by key bytes (Go's string order) */
 	size_t len, cap;
 	Arena *arena;      /* where growth is allocated */
+	/* A named Go map type with methods (Helm's engine.files): NULL for plain
+	 * map[string]T.  Methods are looked up before keys, as text/template does. */
+	const struct FuncDef *methods;   /* NULL-name terminated */
+	const char *type_name;           /* %T, e.g. "engine.files" */
 } VMap;
 
 struct Value {

@@ -11,6 +11,8 @@
 #include "cli.h"
 #include "../agent/agent.h"
 #include "../agent/kubeletapi.h"
+#include "../dns/dns.h"
+#include "../proxy/proxy.h"
 #include "../base/fs.h"
 #include "../base/log.h"
 #include "../base/parse.h"
@@ -101,9 +103,9 @@ static int agent_loop(Agent *a, const char *dir, int64_t freq_ms, AgentApi *api)
 }
 
 typedef struct ApiOpts {
-	const char *server, *token, *kubeconfig, *ca_file, *node_ip, *pod_cidr, *labels, *taints;
+	const char *server, *token, *kubeconfig, *ca_file, *node_ip, *pod_cidr, *labels, *taints, *cluster_cidr;
 	bool insecure;
-	int64_t token_refresh_ms;
+	int64_t token_refresh_ms, status_period_ms;
 	int kubelet_port;
 } ApiOpts;
 
@@ -262,14 +264,18 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		{ "node-ip", required_argument, NULL, 'i' }, { "pod-cidr", required_argument, NULL, 'p' },
 		{ "labels", required_argument, NULL, 'l' }, { "taints", required_argument, NULL, 'T' },
 		{ "token-refresh", required_argument, NULL, 'x' }, { "kubelet-port", required_argument, NULL, 'P' },
+		{ "cluster-dns", required_argument, NULL, 'D' }, { "cluster-domain", required_argument, NULL, 'O' },
+		{ "proxy", no_argument, NULL, 'X' }, { "cluster-cidr", required_argument, NULL, 'C' },
+		{ "node-status-update-frequency", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	if (cli_help_requested(&cmd_agent, argc, argv))
 		return 0;
 	AgentConfig cfg = { .root = cli->root, .runroot = cli->runroot };
-	ApiOpts ao = { .kubelet_port = 10250 };
+	ApiOpts ao = { .kubelet_port = 10250, .cluster_cidr = "10.42.0.0/16" };
 	const char *manifests = NULL;
 	int64_t freq_ms = 20000;
+	bool with_proxy = false;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -293,8 +299,16 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		case 'I': ao.insecure = true; break;
 		case 'i': ao.node_ip = optarg; break;
 		case 'p': ao.pod_cidr = optarg; break;
+		case 'C': ao.cluster_cidr = optarg; break;
+		case 'U':
+			if (parse_duration_ms(optarg, &ao.status_period_ms) < 0 || ao.status_period_ms <= 0)
+				return cli_usage_error(&cmd_agent, "--node-status-update-frequency: invalid duration '%s'", optarg);
+			break;
 		case 'l': ao.labels = optarg; break;
 		case 'T': ao.taints = optarg; break;
+		case 'D': cfg.cluster_dns = optarg; cfg.resolv_conf = dns_pod_resolv_conf; break;
+		case 'O': cfg.cluster_domain = optarg; break;
+		case 'X': with_proxy = true; break;
 		case 'P': {
 			int64_t v;
 			if (parse_int64(optarg, &v) < 0 || v < -1 || v > 65535)
@@ -318,6 +332,8 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		return cli_usage_error(&cmd_agent, "--token/--ca-file need --server");
 	if (!manifests && !api_mode)
 		return cli_usage_error(&cmd_agent, "nothing to run: give --pod-manifest-path DIR and/or --server URL");
+	if (with_proxy && !api_mode)
+		return cli_usage_error(&cmd_agent, "--proxy needs --server or --kubeconfig");
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -334,6 +350,9 @@ static int agent_run(Cli *cli, int argc, char **argv)
 	AgentNodeInfo ni = { 0 };
 	AgentApi *api = NULL;
 	KubeletApi *kapi = NULL;
+	AgentPodNet *podnet = NULL;
+	_cleanup_(kube_client_freep) KubeClient *pkc = NULL;
+	Proxy *proxy = NULL;
 	if (api_mode) {
 		if (api_client(&ao, &kc, &err) < 0 ||
 		    node_info_fill(&ao, node_name, cfg.root, kube_client_server(kc), &ni, &err) < 0) {
@@ -345,7 +364,23 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		api = agent_api_new(kc, &ni);
 		agent_api_set_root_ca(api, ca, NULL);
 		agent_api_set_token_refresh(api, ao.token_refresh_ms);
+		agent_api_set_status_period(api, ao.status_period_ms);
 		agent_api_hook(api, &cfg);
+		/* the node's pod network: its podCIDR, routes to the other nodes' */
+		if (agent_podnet_start(kc, &ni, runroot, ao.cluster_cidr, &podnet, &err) < 0) {
+			agent_api_free(api, 0);
+			kubelet_api_stop(kapi);
+			agent_node_info_release(&ni);
+			return cli_fail_err(err, EXIT_BERTH);
+		}
+		/* the service proxy in this process (its own client: its threads) */
+		if (with_proxy && (api_client(&ao, &pkc, &err) < 0 || proxy_start(pkc, &(ProxyOptions){ .localhost_nodeports = true },
+										  &proxy, &err) < 0)) {
+			agent_api_free(api, 1000);
+			kubelet_api_stop(kapi);
+			agent_node_info_release(&ni);
+			return cli_fail_err(err, EXIT_BERTH);
+		}
 	}
 	Agent *a = NULL;
 	int rc = 0;
@@ -355,6 +390,8 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		agent_loop(a, manifests, freq_ms, api);
 	}
 	agent_api_free(api, 1000);
+	agent_podnet_stop(podnet);
+	proxy_stop(proxy);
 	kubelet_api_stop(kapi);
 	agent_free(a);
 	agent_node_info_release(&ni);
@@ -382,11 +419,19 @@ const CliCommand cmd_agent = {
 		 "  --insecure-skip-tls-verify  do not verify the server's certificate\n"
 		 "  --node-name NAME            the node's name (default: the hostname)\n"
 		 "  --node-ip IP                the node's InternalIP (default: the route to the server)\n"
-		 "  --pod-cidr CIDR             spec.podCIDR of the Node\n"
+		 "  --pod-cidr CIDR             spec.podCIDR of the Node: its pods' addresses\n"
+		 "                              (default: the one the server allocates)\n"
+		 "  --cluster-cidr CIDR         every node's pods (default 10.42.0.0/16): traffic\n"
+		 "                              leaving it is masqueraded\n"
+		 "  --node-status-update-frequency D  node status and Lease renewal (default 10s)\n"
 		 "  --labels k=v,...            extra Node labels\n"
 		 "  --taints k=v:Effect,...     Node taints (NoSchedule, PreferNoSchedule, NoExecute)\n"
 		 "  --kubelet-port N            the endpoint `kubectl logs/exec` reach, on the node IP\n"
 		 "                              (default 10250; 0: any free port; -1: none)\n"
+		 "  --cluster-dns IP            pods with dnsPolicy ClusterFirst resolve through IP\n"
+		 "                              (default: none, the host's resolvers)\n"
+		 "  --cluster-domain D          the cluster domain of their search path (cluster.local)\n"
+		 "  --proxy                     run the service proxy (`berth proxy`) in the agent\n"
 		 "  --token-refresh D           rewrite pods' ServiceAccount tokens this often\n"
 		 "                              (default: at 80% of their lifetime)\n"
 		 "  --root DIR, --runroot DIR   state roots (as the global options)\n"

@@ -70,7 +70,12 @@ int chart_cmd_template(int argc, char **argv)
 		}
 	}
 	int rest = argc - optind;
-	if (rest < 1 || rest > 2)
+	if (rest < 1) {   /* cobra's MinimumNArgs(1) text, as helm prints it */
+		fputs("Error: \"helm template\" requires at least 1 argument\n\nUsage:  helm template [NAME] [CHART] [flags]\n",
+		      stderr);
+		return 1;
+	}
+	if (rest > 2)
 		return cli_usage_error(&cmd_chart, "\"chart template\" requires 1 or 2 arguments: [NAME] CHART");
 	if (rest == 2)
 		o.r.release_name = argv[optind++];

@@ -158,6 +158,7 @@ int chart_cmd_install(int argc, char **argv);    /* cmd-chart-install.c */
 int chart_cmd_upgrade(int argc, char **argv);    /* cmd-chart-install.c */
 int chart_cmd_release(const char *sub, int argc, char **argv);   /* cmd-chart-release.c */
 int chart_cmd_author(const char *sub, int argc, char **argv);    /* cmd-chart-author.c */
+int chart_cmd_repo(const char *sub, int argc, char **argv);      /* cmd-chart-repo.c */
 
 static int run_chart(Cli *cli, int argc, char **argv)
 {
@@ -176,6 +177,9 @@ static int run_chart(Cli *cli, int argc, char **argv)
 	int rrc = chart_cmd_release(sub, argc - 1, argv + 1);
 	if (rrc >= 0)
 		return rrc;
+	int prc = chart_cmd_repo(sub, argc - 1, argv + 1);
+	if (prc >= 0)
+		return prc;
 	int arc = chart_cmd_author(sub, argc - 1, argv + 1);
 	if (arc >= 0)
 		return arc;
@@ -197,5 +201,8 @@ const CliCommand cmd_chart = {
 		 "renders a chart directory or .tgz as `helm template` prints it.\n\n"
 		 "       berth chart install|upgrade|rollback|uninstall|list|status|history|get|test ...\n"
 		 "manage Helm releases on a cluster (--kubeconfig, $KUBECONFIG, ~/.kube/config) with\n"
-		 "helm's flags and output; releases are Secrets in Helm's own format.\n",
+		 "helm's flags and output; releases are Secrets in Helm's own format.\n\n"
+		 "       berth chart repo add|update|list|remove ..., search repo [KEYWORD] [--versions],\n"
+		 "                        pull REPO/CHART [--version V] [--untar] [-d DIR]\n"
+		 "chart repositories over HTTP with Helm's repositories.yaml and cache.\n",
 };

@@ -1,22 +1,13 @@
 /* cmd-dns.c - `berth dns`: the cluster DNS server against the API server of
  * a kubeconfig.  Runs until SIGINT/SIGTERM. */
 #include "cli.h"
+#include "daemon.h"
 #include "../dns/dns.h"
 #include "../base/log.h"
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define MAX_UPSTREAMS 3
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int dns_cmd(Cli *cli, int argc, char **argv)
 {
@@ -51,26 +42,19 @@ static int dns_cmd(Cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_dns, "unexpected argument '%s'", argv[optind]);
-	if (!kubeconfig)
-		return cli_usage_error(&cmd_dns, "--kubeconfig is required (or KUBECONFIG)");
 	o.upstreams = nups ? ups : NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (log_get_level() < LOG_INFO_)
-		log_set_level(LOG_INFO_);
 	Error *err = NULL;
 	KubeClient *kc = NULL;
 	DnsServer *s = NULL;
-	if (kube_client_new_from_file(kubeconfig, &kc, &err) < 0)
-		return cli_fail_err(err, EXIT_BERTH);
+	int rc = cli_daemon_client(&cmd_dns, kubeconfig, &kc);
+	if (rc)
+		return rc;
+	cli_daemon_init();
 	if (dns_start(kc, &o, &s, &err) < 0) {
 		kube_client_free(kc);
 		return cli_fail_err(err, EXIT_BERTH);
 	}
-	while (!stop_requested)
-		pause();
+	cli_daemon_wait();
 	dns_stop(s);
 	kube_client_free(kc);
 	return 0;

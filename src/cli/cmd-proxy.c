@@ -2,22 +2,13 @@
  * mode) against the API server of a kubeconfig, or `--cleanup` to remove
  * every rule and chain it wrote.  Runs until SIGINT/SIGTERM. */
 #include "cli.h"
+#include "daemon.h"
 #include "../proxy/proxy.h"
 #include "../base/log.h"
 #include <getopt.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #define MAX_NODE_IPS 8
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int proxy_cmd(Cli *cli, int argc, char **argv)
 {
@@ -56,25 +47,18 @@ static int proxy_cmd(Cli *cli, int argc, char **argv)
 	Error *err = NULL;
 	if (cleanup)
 		return proxy_cleanup(&err) < 0 ? cli_fail_err(err, EXIT_BERTH) : 0;
-	if (!kubeconfig)
-		return cli_usage_error(&cmd_proxy, "--kubeconfig is required (or KUBECONFIG)");
 	po.node_ips = nips ? ips : NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (log_get_level() < LOG_INFO_)
-		log_set_level(LOG_INFO_);
 	KubeClient *kc = NULL;
 	Proxy *p = NULL;
-	if (kube_client_new_from_file(kubeconfig, &kc, &err) < 0)
-		return cli_fail_err(err, EXIT_BERTH);
+	int rc = cli_daemon_client(&cmd_proxy, kubeconfig, &kc);
+	if (rc)
+		return rc;
+	cli_daemon_init();
 	if (proxy_start(kc, &po, &p, &err) < 0) {
 		kube_client_free(kc);
 		return cli_fail_err(err, EXIT_BERTH);
 	}
-	while (!stop_requested)
-		pause();
+	cli_daemon_wait();
 	proxy_stop(p);
 	kube_client_free(kc);
 	return 0;

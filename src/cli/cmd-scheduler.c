@@ -2,54 +2,27 @@
  * Kubernetes API server named by a kubeconfig (the remote mode of what
  * `berth server` runs in-process).  Runs until SIGINT/SIGTERM. */
 #include "cli.h"
+#include "daemon.h"
 #include "../scheduler/scheduler.h"
 #include "../base/log.h"
-#include <getopt.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <unistd.h>
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
 
 static int scheduler_run(Cli *cli, int argc, char **argv)
 {
 	(void)cli;
-	static const struct option opts[] = { { "kubeconfig", required_argument, NULL, 'k' }, { NULL, 0, NULL, 0 } };
-	const char *kubeconfig = getenv("KUBECONFIG");
-	if (cli_help_requested(&cmd_scheduler, argc, argv))
-		return 0;
-	optind = 1;
-	int c;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 'k')
-			return cli_usage_error(&cmd_scheduler, "unknown option");
-		kubeconfig = optarg;
-	}
-	if (optind < argc)
-		return cli_usage_error(&cmd_scheduler, "unexpected argument '%s'", argv[optind]);
-	if (!kubeconfig)
-		return cli_usage_error(&cmd_scheduler, "--kubeconfig is required (or KUBECONFIG)");
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (log_get_level() < LOG_INFO_)
-		log_set_level(LOG_INFO_);
+	const char *kubeconfig;
+	int rc = cli_daemon_args(&cmd_scheduler, argc, argv, &kubeconfig);
+	if (rc)
+		return rc < 0 ? 0 : rc;
 	Error *err = NULL;
 	KubeClient *kc = NULL;
 	Scheduler *s = NULL;
-	if (kube_client_new_from_file(kubeconfig, &kc, &err) < 0)
-		return cli_fail_err(err, EXIT_BERTH);
+	rc = cli_daemon_client(&cmd_scheduler, kubeconfig, &kc);
+	if (rc)
+		return rc;
+	cli_daemon_init();
 	if (scheduler_start(kc, &s, &err) < 0)
 		return cli_fail_err(err, EXIT_BERTH);
-	while (!stop_requested)
-		pause();
+	cli_daemon_wait();
 	scheduler_stop(s);
 	return 0;
 }

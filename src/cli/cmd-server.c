@@ -6,6 +6,7 @@
 #include "../controller/controller.h"
 #include "../scheduler/scheduler.h"
 #include "../base/log.h"
+#include "../base/parse.h"
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ static int server_run(Cli *cli, int argc, char **argv)
 		{ "datastore", required_argument, NULL, 's' }, { "service-cidr", required_argument, NULL, 'c' },
 		{ "token-file", required_argument, NULL, 't' }, { "disable-controllers", no_argument, NULL, 'C' },
 		{ "disable-scheduler", no_argument, NULL, 'S' },
+		{ "cluster-cidr", required_argument, NULL, 'P' }, { "node-monitor-grace-period", required_argument, NULL, 'G' },
 		{ NULL, 0, NULL, 0 },
 	};
 	ApiServerConfig cfg = { .data_dir = DEFAULT_DATA_DIR, .listen = "127.0.0.1:6443",
@@ -45,6 +47,17 @@ static int server_run(Cli *cli, int argc, char **argv)
 		case 't': cfg.token_file = optarg; break;
 		case 'C': no_controllers = true; break;
 		case 'S': no_scheduler = true; break;
+		case 'P':
+			if (controller_set_cluster_cidr(optarg) < 0)
+				return cli_usage_error(&cmd_server, "--cluster-cidr: want an IPv4 CIDR of /24 or larger, not '%s'", optarg);
+			break;
+		case 'G': {
+			int64_t ms;
+			if (parse_duration_ms(optarg, &ms) < 0 || ms <= 0)
+				return cli_usage_error(&cmd_server, "--node-monitor-grace-period: invalid duration '%s'", optarg);
+			controller_set_node_grace_ms(ms);
+			break;
+		}
 		default: return cli_usage_error(&cmd_server, "unknown option");
 		}
 	}
@@ -91,5 +104,7 @@ const CliCommand cmd_server = {
 		 "  --service-cidr CIDR  ClusterIP range (default 10.43.0.0/16)\n"
 		 "  --token-file FILE    extra bearer tokens, lines of token,user,uid[,groups]\n"
 		 "  --disable-controllers  do not run the workload controllers in-process\n"
-		 "  --disable-scheduler  do not run the scheduler in-process\n",
+		 "  --disable-scheduler  do not run the scheduler in-process\n"
+		 "  --cluster-cidr CIDR  nodes' podCIDRs, a /24 each (default 10.42.0.0/16)\n"
+		 "  --node-monitor-grace-period D  a silent node turns Unknown after D (default 40s)\n",
 };

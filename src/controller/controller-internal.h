@@ -153,6 +153,9 @@ CjDecision cj_decide(const json_t *cj, const CronSched *sched, const CronZone *z
 
 /* ---- manager.c ---- */
 void ctl_enqueue_obj(Ctl *c, const json_t *obj);
+/* A pod event for the controller of kind owner_kind: its creations and
+ * deletions are observed against the owner's expectations, the owner queued. */
+void ctl_pod_event(Ctl *c, const char *owner_kind, InformerEvent ev, const json_t *old, const json_t *pod);
 int64_t mgr_now_s(Manager *m);
 
 /* ---- nodelifecycle.c ---- */
@@ -163,5 +166,21 @@ bool toleration_matches(const json_t *tol, const json_t *taint);
 int64_t pod_eviction_time(const json_t *pod, const json_t *taints);
 /* The node's taints with unreachable/not-ready set for its Ready status. */
 json_t *node_condition_taints(const json_t *node, const char *ready_status, int64_t now_s, bool *changed);
+
+/* ---- nodeipam.c: podCIDR allocation, control-plane taints (run from
+ * the node lifecycle controller's sync) ---- */
+#define CONTROL_PLANE_LABEL "berth.dev/control-plane-node"
+/* Allocate a podCIDR or add the control-plane taints if due; *wrote when
+ * the node was written (its update event brings it back). */
+int nodeipam_sync(Ctl *c, const json_t *node, bool *wrote, Error **err);
+/* A node was added: requeue the control-plane nodes (they may need taints). */
+void nodeipam_node_added(Ctl *c);
+int ipam_cidr_parse(const char *cidr, uint32_t *net, unsigned *prefix);
+/* The /24 of cluster for node name not in used (cidr -> anything): the
+ * one its name hashes to, else the next free.  NULL if full.  Caller frees. */
+char *ipam_pick(const char *cluster, const char *name, const json_t *used);
+/* The node's taints with node-role.kubernetes.io/master:NoSchedule added when it
+ * carries CONTROL_PLANE_LABEL=true and n_nodes > 1 (new ref). */
+json_t *control_plane_taints(const json_t *node, size_t n_nodes, bool *changed);
 
 #endif

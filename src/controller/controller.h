@@ -24,5 +24,8 @@ void controller_manager_stop(ControllerManager *m);
 
 /* The node lifecycle controller's grace period (default 40 s; tests shorten it). */
 void controller_set_node_grace_ms(int64_t ms);
+/* The cluster CIDR nodes' podCIDRs (/24 each) come from (default
+ * 10.42.0.0/16; nodeipam.c).  -EINVAL unless an IPv4 CIDR of /24 or larger. */
+int controller_set_cluster_cidr(const char *cidr);
 
 #endif

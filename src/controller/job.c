@@ -650,28 +650,9 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 
 /* ---- event handlers ---- */
 
-static char *pod_job_key(const json_t *pod)
-{
-	const json_t *ref = obj_controller_ref(pod);
-	if (!ref || strcmp(json_str(ref, "kind") ?: "", "Job"))
-		return NULL;
-	return xasprintf("%s/%s", obj_meta(pod, "namespace") ?: "", json_str(ref, "name") ?: "");
-}
-
 static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *pod)
 {
-	Ctl *c = ud;
-	_cleanup_free_ char *key = pod_job_key(pod);
-	if (!key)
-		return;
-	bool deleting = json_path(pod, "metadata.deletionTimestamp") != NULL;
-	if (ev == INF_ADD)
-		deleting ? exp_deletion_observed(c->exp, key) : exp_creation_observed(c->exp, key);
-	else if (ev == INF_DELETE && !deleting)
-		exp_deletion_observed(c->exp, key);
-	else if (ev == INF_UPDATE && deleting && !json_path(old, "metadata.deletionTimestamp"))
-		exp_deletion_observed(c->exp, key);
-	wq_add(c->q, key);
+	ctl_pod_event(ud, "Job", ev, old, pod);
 }
 
 static void on_job(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)

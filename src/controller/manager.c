@@ -15,9 +15,24 @@
 #include <time.h>
 
 #define WORKERS 2
-#define READY_WAIT_MS 50
 
 int64_t mgr_now_s(Manager *m) { return m->now_ms() / 1000; }
+
+void ctl_pod_event(Ctl *c, const char *owner_kind, InformerEvent ev, const json_t *old, const json_t *pod)
+{
+	const json_t *ref = obj_controller_ref(pod);
+	if (!ref || strcmp(json_str(ref, "kind") ?: "", owner_kind))
+		return;
+	_cleanup_free_ char *key = xasprintf("%s/%s", obj_meta(pod, "namespace") ?: "", json_str(ref, "name") ?: "");
+	bool deleting = json_path(pod, "metadata.deletionTimestamp") != NULL;
+	if (ev == INF_ADD)
+		deleting ? exp_deletion_observed(c->exp, key) : exp_creation_observed(c->exp, key);
+	else if (ev == INF_DELETE && !deleting)
+		exp_deletion_observed(c->exp, key);
+	else if (ev == INF_UPDATE && deleting && !json_path(old, "metadata.deletionTimestamp"))
+		exp_deletion_observed(c->exp, key);
+	wq_add(c->q, key);
+}
 
 void ctl_enqueue_obj(Ctl *c, const json_t *obj)
 {
@@ -168,34 +183,12 @@ int controller_manager_start(KubeClient *kc, ControllerManager **ret, Error **er
 
 /* ---- in-process start for `berth server` ---- */
 
-static char *loopback_url(const char *listen)
-{
-	const char *colon = strrchr(listen, ':');
-	const char *port = colon ? colon + 1 : "6443";
-	_cleanup_free_ char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup(listen);
-	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::"))
-		return xasprintf("https://127.0.0.1:%s", port);
-	return xasprintf("https://%s:%s", host, port);
-}
-
-static void nap(void) { nanosleep(&(struct timespec){ 0, READY_WAIT_MS * 1000000L }, NULL); }
-
 static void *starter_main(void *arg)
 {
 	Manager *m = arg;
-	_cleanup_free_ char *kcpath = fs_join(m->data_dir, "kubeconfig.yaml");
-	_cleanup_free_ char *url = loopback_url(m->listen);
-	KubeClient *kc = NULL;
-	while (!m->stop && !kc) {
-		if (fs_exists(kcpath) && kube_client_new_from_file(kcpath, &kc, NULL) == 0)
-			break;
-		nap();
-	}
+	KubeClient *kc = kube_client_wait_local(m->data_dir, m->listen, &m->stop);
 	if (!kc)
 		return NULL;
-	kube_client_set_server(kc, url);
-	while (!m->stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
-		nap();
 	manager_build(m, kc);
 	_cleanup_err_ Error *err = NULL;
 	if (!m->stop && manager_run(m, &err) < 0)

@@ -20,6 +20,9 @@
  * deleted at once; one it tolerates for S seconds is deleted S seconds after
  * the taint was added (the API server gives every pod 300 s for not-ready
  * and unreachable).  Each node is re-examined every 5 s (the monitor period).
+ *
+ * Every node's sync first runs nodeipam.c (podCIDR allocation, the
+ * control-plane node's taint), for nodes without a Lease too.
  */
 #include "controller-internal.h"
 #include "../base/cleanup.h"
@@ -311,6 +314,10 @@ static int node_sync(Ctl *c, const char *key, Error **err)
 	if (!node)
 		return 0;  /* gone: no more monitoring */
 	heartbeat_observe(c->m, name, "ready", ready_heartbeat(node));
+	bool wrote;
+	int r0 = nodeipam_sync(c, node, &wrote, err);
+	if (r0 < 0 || wrote)
+		return r0;
 	if (!node_has_lease(c, name))
 		return 0;  /* no agent ever ran it: nothing to monitor (a Lease event requeues) */
 	int64_t last = heartbeat_last_ms(c->m, name);
@@ -342,6 +349,8 @@ static void on_node(void *ud, InformerEvent ev, const json_t *old, const json_t 
 	Ctl *c = ud;
 	if (ev == INF_DELETE)
 		return;
+	if (ev == INF_ADD)
+		nodeipam_node_added(c);
 	heartbeat_observe(c->m, obj_meta(obj, "name"), "ready", ready_heartbeat(obj));
 	wq_add(c->q, obj_meta(obj, "name"));
 }

@@ -1,7 +1,9 @@
 /* network.c - containers on berth's bridge network, through the CNI plugins.
  *
- * The network is one CNI conflist held as data (net_conflist): bridge
- * (+ host-local IPAM) then portmap.  Attach runs the chain as a CNI runtime
+ * A network is one CNI conflist built from a NetConfig (net_conflist_of):
+ * bridge (+ host-local IPAM) then portmap.  The default one ("berth",
+ * berth0, 10.89.0.0/16, shared leases) serves `berth run`; the agent passes
+ * its node's pod network (own subnet, bridge, lease dir, no ipMasq).  Attach runs the chain as a CNI runtime
  * (libcni) does: each plugin gets the list's name and cniVersion, the
  * runtimeConfig of the capabilities it declares, and the previous plugin's
  * result as prevResult; the last result is the attachment.  Detach runs DEL
@@ -30,6 +32,7 @@
 #include "../base/fs.h"
 #include "../base/strbuf.h"
 #include "../shared/json.h"
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -48,25 +51,69 @@
 #define NET_CNI_VERSION "1.0.0"
 #define NET_IFNAME      "eth0"
 
-/* The network as a CNI conflist (new ref).  docs/networking.md shows it. */
-static json_t *net_conflist(void)
+const NetConfig net_default_config = { .name = NET_NAME, .bridge = NET_BRIDGE, .subnet = NET_SUBNET,
+					.gateway = NET_GATEWAY, .ip_masq = true };
+
+static const NetConfig *cfg_or_default(const NetConfig *cfg) { return cfg ? cfg : &net_default_config; }
+
+static int cidr_parse(const char *cidr, struct in_addr *addr, unsigned *prefix)
 {
-	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s, s:s}]], s:[{s:s}]}},"
-			 " {s:s, s:{s:b}, s:b}]}",
-			 "cniVersion", NET_CNI_VERSION, "name", NET_NAME, "plugins",
-			 "type", "bridge", "bridge", NET_BRIDGE, "isGateway", 1, "ipMasq", 1,
-			 "hairpinMode", 1, "ipam", "type", "host-local", "ranges", "subnet",
-			 NET_SUBNET, "gateway", NET_GATEWAY, "routes", "dst", "0.0.0.0/0",
+	char buf[64];
+	const char *slash = cidr ? strchr(cidr, '/') : NULL;
+	if (!slash || (size_t)(slash - cidr) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, cidr, (size_t)(slash - cidr));
+	buf[slash - cidr] = 0;
+	char *end;
+	unsigned long p = strtoul(slash + 1, &end, 10);
+	if (*end || end == slash + 1 || p > 30 || inet_pton(AF_INET, buf, addr) != 1)
+		return -EINVAL;
+	*prefix = (unsigned)p;
+	uint32_t mask = p ? 0xffffffffu << (32 - p) : 0;
+	addr->s_addr = htonl(ntohl(addr->s_addr) & mask);
+	return 0;
+}
+
+int net_bridge_name(const char *subnet, char buf[16])
+{
+	struct in_addr a;
+	unsigned prefix;
+	if (cidr_parse(subnet, &a, &prefix) < 0)
+		return -EINVAL;
+	snprintf(buf, 16, "bp%08x-%u", ntohl(a.s_addr), prefix);
+	return 0;
+}
+
+/* The network as a CNI conflist (new ref).  docs/networking.md shows it. */
+json_t *net_conflist_of(const NetConfig *cfg)
+{
+	cfg = cfg_or_default(cfg);
+	char gw[INET_ADDRSTRLEN] = "";
+	struct in_addr a;
+	unsigned prefix;
+	if (!cfg->gateway && cidr_parse(cfg->subnet, &a, &prefix) == 0) {
+		a.s_addr = htonl(ntohl(a.s_addr) + 1);
+		inet_ntop(AF_INET, &a, gw, sizeof(gw));
+	}
+	json_t *ipam = json_pack("{s:s, s:[[{s:s, s:s}]], s:[{s:s}]}", "type", "host-local", "ranges", "subnet",
+				 cfg->subnet, "gateway", cfg->gateway ? cfg->gateway : gw, "routes", "dst",
+				 "0.0.0.0/0");
+	if (cfg->data_dir)
+		json_object_set_new(ipam, "dataDir", json_string(cfg->data_dir));
+	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:o}, {s:s, s:{s:b}, s:b}]}",
+			 "cniVersion", NET_CNI_VERSION, "name", cfg->name, "plugins",
+			 "type", "bridge", "bridge", cfg->bridge, "isGateway", 1, "ipMasq", cfg->ip_masq,
+			 "hairpinMode", 1, "ipam", ipam,
 			 "type", "portmap", "capabilities", "portMappings", 1, "snat", 1);
 }
 
-static int net_id_check(const char *id, Error **err)
+static int net_id_check(const NetConfig *cfg, const char *id, Error **err)
 {
 	size_t n = id ? strlen(id) : 0;
 	if (n == 0 || n > NET_MAX_ID || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 					       "0123456789_.-") != n || id[0] == '.' || id[0] == '-')
 		return err_set(err, EINVAL, "invalid container id '%s' for network '%s'", id ? id : "",
-			       NET_NAME);
+			       cfg->name);
 	return 0;
 }
 
@@ -220,13 +267,13 @@ static void sweep_commit(StrBuf *script, const char *table, StrBuf *dels, StrBuf
 
 /* Remove every iptables rule commented with this container's id on our
  * network, and the per-container chains they use. */
-static int ipt_sweep(const char *id, Error **err)
+static int ipt_sweep(const NetConfig *cfg, const char *id, Error **err)
 {
 	_cleanup_free_ char *dump = NULL;
 	int r = net_tool_run("iptables-save", NULL, NULL, 0, NET_MAX_IPTABLES_DUMP, &dump, err);
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *mark = xasprintf("name: \\\"%s\\\" id: \\\"%s\\\"", NET_NAME, id);
+	_cleanup_free_ char *mark = xasprintf("name: \\\"%s\\\" id: \\\"%s\\\"", cfg->name, id);
 	_cleanup_sb_ StrBuf script = STRBUF_INIT, dels = STRBUF_INIT, chains = STRBUF_INIT;
 	char table[32] = "";
 	char *save = NULL;
@@ -385,13 +432,13 @@ static bool link_has_mac(const char *name, const char *mac)
 }
 
 /* Delete host-side veths of prev that are still there with their MAC. */
-static int veth_cleanup(const json_t *prev, Error **err)
+static int veth_cleanup(const NetConfig *cfg, const json_t *prev, Error **err)
 {
 	json_t *ifs = json_object_get(prev, "interfaces"), *it;
 	size_t i;
 	json_array_foreach(ifs, i, it) {
 		const char *name = json_str(it, "name"), *mac = json_str(it, "mac");
-		if (!name || !mac || json_object_get(it, "sandbox") || !strcmp(name, NET_BRIDGE))
+		if (!name || !mac || json_object_get(it, "sandbox") || !strcmp(name, cfg->bridge))
 			continue;
 		unsigned idx = if_nametoindex(name);
 		if (idx == 0 || !link_has_mac(name, mac))
@@ -454,22 +501,29 @@ static int attach_ports(const NetPort *ports, size_t n_ports, NetPort **ret, Err
 int net_attach(const char *id, const char *netns_path, const NetPort *ports, size_t n_ports,
 	       NetAttachment *ret, Error **err)
 {
+	return net_attach_on(NULL, id, netns_path, ports, n_ports, ret, err);
+}
+
+int net_attach_on(const NetConfig *cfg, const char *id, const char *netns_path, const NetPort *ports,
+		  size_t n_ports, NetAttachment *ret, Error **err)
+{
 	*ret = (NetAttachment){ 0 };
-	int r = net_id_check(id, err);
+	cfg = cfg_or_default(cfg);
+	int r = net_id_check(cfg, id, err);
 	if (r < 0)
 		return r;
 	int st = netns_state(netns_path);
 	if (st <= 0)
 		return err_set(err, st < 0 ? EINVAL : ENOENT,
-			       "attach '%s' to network '%s': netns '%s' %s", id, NET_NAME,
+			       "attach '%s' to network '%s': netns '%s' %s", id, cfg->name,
 			       netns_path ? netns_path : "", st < 0 ? "is the host's" : "not found");
 	r = net_attach_loopback(netns_path, err);
 	_cleanup_free_ NetPort *pub = NULL;
 	if (r >= 0)
 		r = attach_ports(ports, n_ports, &pub, err);
 	if (r < 0)
-		return err_prefix(err, "attach '%s' to network '%s'", id, NET_NAME);
-	_cleanup_json_ json_t *list = net_conflist();
+		return err_prefix(err, "attach '%s' to network '%s'", id, cfg->name);
+	_cleanup_json_ json_t *list = net_conflist_of(cfg);
 	_cleanup_json_ json_t *mappings = port_mappings(pub, n_ports);
 	json_t *result = NULL;
 	r = chain_add(list, id, netns_path, mappings, &result, err);
@@ -477,9 +531,9 @@ int net_attach(const char *id, const char *netns_path, const NetPort *ports, siz
 		r = ip_forward_ensure(err);
 	if (r < 0) {
 		(void)chain_del(list, id, netns_path, mappings, result, NULL);
-		(void)ipt_sweep(id, NULL);
+		(void)ipt_sweep(cfg, id, NULL);
 		json_decref(result);
-		return err_prefix(err, "attach '%s' to network '%s'", id, NET_NAME);
+		return err_prefix(err, "attach '%s' to network '%s'", id, cfg->name);
 	}
 	attachment_fill(ret, result);
 	ret->ports = TAKE_PTR(pub);
@@ -490,21 +544,28 @@ int net_attach(const char *id, const char *netns_path, const NetPort *ports, siz
 int net_detach(const char *id, const char *netns_path, const NetPort *ports, size_t n_ports,
 	       const json_t *prev_result, Error **err)
 {
-	int r = net_id_check(id, err);
+	return net_detach_on(NULL, id, netns_path, ports, n_ports, prev_result, err);
+}
+
+int net_detach_on(const NetConfig *cfg, const char *id, const char *netns_path, const NetPort *ports,
+		  size_t n_ports, const json_t *prev_result, Error **err)
+{
+	cfg = cfg_or_default(cfg);
+	int r = net_id_check(cfg, id, err);
 	if (r < 0)
 		return r;
 	const char *netns = netns_state(netns_path) == 1 ? netns_path : NULL;
-	_cleanup_json_ json_t *list = net_conflist();
+	_cleanup_json_ json_t *list = net_conflist_of(cfg);
 	_cleanup_json_ json_t *mappings = port_mappings(ports, n_ports);
 	int ret = chain_del(list, id, netns, mappings, prev_result, err);
-	r = ipt_sweep(id, err);
+	r = ipt_sweep(cfg, id, err);
 	if (r < 0 && ret == 0)
 		ret = r;
-	r = veth_cleanup(prev_result, err);
+	r = veth_cleanup(cfg, prev_result, err);
 	if (r < 0 && ret == 0)
 		ret = r;
 	if (ret < 0)
-		return err_prefix(err, "detach '%s' from network '%s'", id, NET_NAME);
+		return err_prefix(err, "detach '%s' from network '%s'", id, cfg->name);
 	return 0;
 }
 

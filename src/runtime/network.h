@@ -4,7 +4,8 @@
  * by runtime.h.
  *
  * The default network "berth": bridge "berth0", subnet 10.89.0.0/16 from
- * host-local IPAM, ipMasq (NAT out), isGateway, hairpin; portmap for -p with
+ * host-local IPAM, ipMasq (NAT out), isGateway, hairpin (other bridge
+ * networks, e.g. a node's pod network, through NetConfig and the _on calls); portmap for -p with
  * snat so published ports answer on 127.0.0.1 and the host's addresses.
  * The CNI result of an attach is persisted by the caller and handed back to
  * net_detach so DEL gets its prevResult; every rule, address and veth is
@@ -50,6 +51,32 @@ typedef struct NetAttachment {
 			     * by the port picked (owned; persist for `ps` and detach) */
 	size_t n_ports;
 } NetAttachment;
+
+/* A bridge network other than the default one: a node's pod network
+ * (src/agent gives each node its podCIDR).  Strings borrowed. */
+typedef struct NetConfig {
+	const char *name;     /* CNI network name (also in iptables comments) */
+	const char *bridge;   /* the bridge device, <= 15 chars */
+	const char *subnet;   /* IPv4 CIDR the leases come from */
+	const char *gateway;  /* the bridge's address; NULL: the subnet's first */
+	const char *data_dir; /* host-local dataDir; NULL: /var/lib/cni/networks */
+	bool ip_masq;         /* the bridge plugin's own masquerade of all outgoing */
+} NetConfig;
+
+/* The default network "berth" (bridge berth0, 10.89.0.0/16, ipMasq). */
+extern const NetConfig net_default_config;
+/* The bridge name of a pod network for subnet: "bp" + the network address
+ * in hex + "-" + prefix ("bp0a2a0100-24"), so networks of different nodes
+ * sharing one netns never share a bridge.  -EINVAL for a bad CIDR. */
+int net_bridge_name(const char *subnet, char buf[16]);
+/* The network's conflist as net_attach_on runs it (new ref). */
+json_t *net_conflist_of(const NetConfig *cfg);
+
+/* net_attach / net_detach on the network cfg (NULL: the default one). */
+int net_attach_on(const NetConfig *cfg, const char *id, const char *netns_path, const NetPort *ports,
+		  size_t n_ports, NetAttachment *ret, Error **err);
+int net_detach_on(const NetConfig *cfg, const char *id, const char *netns_path, const NetPort *ports,
+		  size_t n_ports, const json_t *prev_result, Error **err);
 
 /* ADD the container (id: [A-Za-z0-9_.-], <= 128 chars) whose network
  * namespace is netns_path to the default bridge network with the given

@@ -26,7 +26,6 @@
 #include <unistd.h>
 
 #define BINDERS 8
-#define READY_WAIT_MS 50
 #define REPORT_YIELD_MS 200
 
 typedef struct Placed {
@@ -603,34 +602,12 @@ int scheduler_start(KubeClient *kc, Scheduler **ret, Error **err)
 	return 0;
 }
 
-static char *loopback_url(const char *listen)
-{
-	const char *colon = strrchr(listen, ':');
-	const char *port = colon ? colon + 1 : "6443";
-	_cleanup_free_ char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup(listen);
-	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::"))
-		return xasprintf("https://127.0.0.1:%s", port);
-	return xasprintf("https://%s:%s", host, port);
-}
-
-static void nap(void) { nanosleep(&(struct timespec){ 0, READY_WAIT_MS * 1000000L }, NULL); }
-
 static void *starter_main(void *arg)
 {
 	Scheduler *s = arg;
-	_cleanup_free_ char *kcpath = fs_join(s->data_dir, "kubeconfig.yaml");
-	_cleanup_free_ char *url = loopback_url(s->listen);
-	KubeClient *kc = NULL;
-	while (!s->stop && !kc) {
-		if (fs_exists(kcpath) && kube_client_new_from_file(kcpath, &kc, NULL) == 0)
-			break;
-		nap();
-	}
+	KubeClient *kc = kube_client_wait_local(s->data_dir, s->listen, &s->stop);
 	if (!kc)
 		return NULL;
-	kube_client_set_server(kc, url);
-	while (!s->stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
-		nap();
 	s->kc = kc;
 	_cleanup_err_ Error *err = NULL;
 	if (!s->stop && sched_run(s, &err) < 0)

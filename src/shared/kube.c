@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #define KUBE_POOL 16
 
@@ -368,4 +369,43 @@ int kube_watch(KubeClient *c, const char *path, KubeWatchFn fn, void *ud, volati
 		r = err_set(err, w.too_big ? E2BIG : EIO, "watch %s: %s", path, curl_easy_strerror(cc));
 	sb_release(&w.line);
 	return r;
+}
+
+/* ---- in-process clients of `berth server` ---- */
+
+static char *loopback_url(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	const char *port = colon ? colon + 1 : "6443";
+	_cleanup_free_ char *host = colon ? xstrndup(listen, (size_t)(colon - listen)) : xstrdup(listen);
+	if (!*host || !strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::"))
+		return xasprintf("https://127.0.0.1:%s", port);
+	return xasprintf("https://%s:%s", host, port);
+}
+
+static void nap_50ms(void)
+{
+	nanosleep(&(struct timespec){ 0, 50 * 1000000L }, NULL);
+}
+
+KubeClient *kube_client_wait_local(const char *data_dir, const char *listen, volatile int *stop)
+{
+	_cleanup_free_ char *kcpath = fs_join(data_dir, "kubeconfig.yaml");
+	_cleanup_free_ char *url = loopback_url(listen);
+	KubeClient *kc = NULL;
+	while (!*stop && !kc) {
+		if (fs_exists(kcpath) && kube_client_new_from_file(kcpath, &kc, NULL) == 0)
+			break;
+		nap_50ms();
+	}
+	if (!kc)
+		return NULL;
+	kube_client_set_server(kc, url);
+	while (!*stop && kube_get(kc, "/readyz", NULL, NULL) < 0)
+		nap_50ms();
+	if (*stop) {
+		kube_client_free(kc);
+		return NULL;
+	}
+	return kc;
 }

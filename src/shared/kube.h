@@ -53,4 +53,10 @@ int kube_watch(KubeClient *c, const char *path, KubeWatchFn fn, void *userdata, 
 /* Map an HTTP status (and Status reason) to a negative errno. */
 int kube_status_errno(int http_status, const char *reason);
 
+/* For components running inside `berth server`: wait until the server has
+ * written DATA/kubeconfig.yaml and answers /readyz on its listen address
+ * (0.0.0.0 / [::] reached over loopback), then return a client talking to
+ * it there; NULL once *stop is set. */
+KubeClient *kube_client_wait_local(const char *data_dir, const char *listen, volatile int *stop);
+
 #endif

@@ -308,7 +308,11 @@ def running(c, prefix, n):
 
 
 def exec_version(c, pod):
-    p = c.kubectl("exec", pod, "--", "nginx", "-v")
+    p = c.kubectl("exec", pod, "--", "nginx", "-v", check=False)
+    if p.returncode != 0:
+        with open(os.path.join(c.base, "up.log"), errors="replace") as f:
+            tail = "".join(f.readlines()[-40:])
+        raise AssertionError(f"kubectl exec {pod} failed: {p.stderr}\n--- berth up log ---\n{tail}")
     return p.stderr.strip() + p.stdout.strip()
 
 

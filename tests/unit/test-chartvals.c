@@ -10,9 +10,11 @@
 #include "tap.h"
 #include "../../src/chart/chart.h"
 #include "../../src/chart/chart-internal.h"
+#include "../../src/chart/release.h"
 #include "../../src/shared/json.h"
 #include "../../src/base/fs.h"
 #include "../../src/base/limits.h"
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -278,6 +280,79 @@ static void warn_collect(const char *msg, void *ctx)
 	sb_addf(ctx, "%s\n", msg);
 }
 
+static void add_template(Chart *ch, const char *name, const char *text)
+{
+	ch->templates = xrealloc(ch->templates, (ch->ntemplates + 1) * sizeof *ch->templates);
+	ch->templates[ch->ntemplates++] = (ChartFile){ xstrdup(name), xstrdup(text), strlen(text) };
+}
+
+/* ToRenderValues is built inside the renderer: render the top-level object
+ * (Chart.Name, Release, Values) as JSON through a template added to the chart;
+ * the vector's template checks (Capabilities) become templates too and are
+ * checked here, the path checks by run_checks on *res. */
+static bool to_render_values(const json_t *c, Chart *ch, json_t **res, StrBuf *why)
+{
+	add_template(ch, "templates/render-values",
+		     "{{ dict \"Chart\" (dict \"Name\" .Chart.Name) \"Release\" .Release \"Values\" .Values | toJson }}");
+	json_t *checks = json_object_get(c, "checks");
+	size_t i;
+	json_t *ck;
+	json_array_foreach(checks, i, ck)
+		if (json_object_get(ck, "template")) {
+			_cleanup_free_ char *n = xasprintf("templates/check-%zu", i);
+			add_template(ch, n, json_string_value(json_object_get(ck, "template")));
+		}
+	json_t *uv = json_deep_copy(json_object_get(c, "user_values"));
+	chart_json_ints_to_reals(uv);
+	json_t *vals = chart_coalesce_values(ch, uv, false);
+	json_decref(uv);
+	const json_t *ro = json_object_get(c, "release_options");
+	RenderOptions o = { .release_name = json_string_value(json_object_get(ro, "Name")),
+			    .namespace = json_string_value(json_object_get(ro, "Namespace")),
+			    .revision = (int)json_integer_value(json_object_get(ro, "Revision")),
+			    .is_upgrade = json_is_true(json_object_get(ro, "IsUpgrade")) };
+	Rendered r = { 0 };
+	Error *e = NULL;
+	int rc = chart_render(ch, vals, &o, &r, &e);
+	json_decref(vals);
+	if (rc < 0) {
+		sb_addf(why, "render: %s", err_msg(e));
+		err_free(e);
+		return false;
+	}
+	bool pass = true;
+	_cleanup_free_ char *top = xasprintf("%s/templates/render-values", ch->name);
+	json_array_foreach(checks, i, ck) {
+		if (!json_object_get(ck, "template"))
+			continue;
+		_cleanup_free_ char *n = xasprintf("%s/templates/check-%zu", ch->name, i);
+		const char *want = json_string_value(json_object_get(ck, "expected"));
+		for (size_t k = 0; k < r.n; k++)
+			if (!strcmp(r.files[k].name, n) && strcmp(r.files[k].text, want)) {
+				pass = false;
+				sb_addf(why, "%s: got '%s' want '%s'; ", n, r.files[k].text, want);
+			}
+	}
+	for (size_t k = 0; k < r.n; k++)
+		if (!strcmp(r.files[k].name, top) && !(*res = json_loads(r.files[k].text, 0, NULL)))
+			sb_addf(why, "not JSON: %s; ", r.files[k].text);
+	rendered_release(&r);
+	if (!*res) {
+		sb_addf(why, "no render values for %s", top);
+		return false;
+	}
+	/* the path checks only: template checks were rendered above */
+	json_t *paths = json_array();
+	json_array_foreach(checks, i, ck)
+		if (!json_object_get(ck, "template"))
+			json_array_append(paths, ck);
+	pass = run_checks(*res, paths, why) && pass;
+	json_decref(paths);
+	json_decref(*res);
+	*res = NULL;
+	return pass;
+}
+
 static void run_coalesce(void)
 {
 	json_t *cases = load_vectors("coalesce_cases.json");
@@ -337,6 +412,8 @@ static void run_coalesce(void)
 				sb_addf(&why, "%s", err_msg(e));
 				pass = false;
 			}
+		} else if (!strcmp(op, "ToRenderValues")) {
+			pass = to_render_values(c, ch, &res, &why);
 		} else {
 			sb_addf(&why, "operation %s has no counterpart here", op);
 			pass = false;
@@ -359,6 +436,43 @@ static void run_coalesce(void)
 }
 
 /* ---- engine (chart kind through chart_render) ------------------------------------------ */
+/* The vectors' fake cluster for lookup: "lookup": {resources, objects, errors}. */
+static int fake_lookup(void *ctx, const char *av, const char *kind, const char *ns, const char *name, json_t **ret,
+		       Error **err)
+{
+	const json_t *lk = ctx;
+	_cleanup_free_ char *key = xasprintf("%s/%s", av, kind);
+	const char *msg = json_string_value(json_object_get(json_object_get(lk, "errors"), key));
+	if (msg)
+		return err_set(err, EIO, "%s", msg);
+	json_t *res = json_object_get(json_object_get(lk, "resources"), key);
+	bool namespaced = json_is_true(json_object_get(res, "namespaced"));
+	json_t *items = json_array();
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(lk, "objects"), i, o) {
+		json_t *md = json_object_get(o, "metadata");
+		const char *on = json_string_value(json_object_get(md, "name")) ?: "";
+		const char *ons = json_string_value(json_object_get(md, "namespace")) ?: "";
+		if (strcmp(json_string_value(json_object_get(o, "apiVersion")) ?: "", av) ||
+		    strcmp(json_string_value(json_object_get(o, "kind")) ?: "", kind))
+			continue;
+		if (namespaced && *ns && strcmp(ns, ons))
+			continue;
+		if (*name && strcmp(name, on))
+			continue;
+		json_array_append(items, o);
+	}
+	if (*name) {
+		*ret = json_array_size(items) ? json_incref(json_array_get(items, 0)) : NULL;
+		json_decref(items);
+	} else {
+		*ret = json_pack("{s:s, s:s, s:o}", "apiVersion", av, "kind", "List", "items", items);
+	}
+	return 0;
+}
+
+static void check_render(const json_t *c, const char *name, int rc, Rendered *r, Error *e);
 static void run_engine_chart(const json_t *c, const char *name)
 {
 	_cleanup_chart_ Chart *ch = NULL;
@@ -397,8 +511,21 @@ static void run_engine_chart(const json_t *c, const char *name)
 		.lint_mode = json_is_true(json_object_get(eng, "lint_mode")),
 	};
 	Rendered r = { 0 };
+	json_t *lk = json_object_get(c, "lookup");
+	if (lk)
+		chart_set_lookup(fake_lookup, lk);
 	int rc = chart_render(ch, vals, &o, &r, &e);
+	if (lk)
+		chart_set_lookup(NULL, NULL);
 	json_decref(vals);
+	check_render(c, name, rc, &r, e);
+}
+
+/* Compare a render (chart or flat) with the vector's expectations; frees r and e. */
+static void check_render(const json_t *c, const char *name, int rc, Rendered *r_, Error *e)
+{
+	_cleanup_sb_ StrBuf why = STRBUF_INIT;
+	Rendered r = *r_;
 	bool pass = true;
 	const char *xe = json_string_value(json_object_get(c, "expected_error"));
 	const char *xc = json_string_value(json_object_get(c, "expected_error_contains"));
@@ -439,6 +566,53 @@ static void run_engine_chart(const json_t *c, const char *name)
 	err_free(e);
 }
 
+/* kind "templates": Engine.render over a flat set of named templates. */
+static void run_engine_flat(const json_t *c, const char *name)
+{
+	json_t *tpls = json_object_get(c, "templates");
+	size_t n = json_object_size(tpls), i = 0;
+	const char **names = xcalloc(n + 1, sizeof *names), **texts = xcalloc(n + 1, sizeof *texts);
+	const json_t **vals = xcalloc(n + 1, sizeof *vals);
+	const char *k;
+	json_t *v;
+	json_object_foreach(tpls, k, v) {
+		names[i] = k;
+		texts[i] = json_string_value(json_object_get(v, "tpl")) ?: "";
+		vals[i++] = json_object_get(v, "vals");
+	}
+	json_t *eng = json_object_get(c, "engine");
+	RenderOptions o = { .release_name = "", .namespace = "default", .kube_version = "v1.20.0",
+			    .strict = json_is_true(json_object_get(eng, "strict")),
+			    .lint_mode = json_is_true(json_object_get(eng, "lint_mode")) };
+	Rendered r = { 0 };
+	Error *e = NULL;
+	int rc = chart_render_flat(names, texts, vals, n, &o, &r, &e);
+	free(names);
+	free(texts);
+	free(vals);
+	check_render(c, name, rc, &r, e);
+}
+
+/* kind "sort_templates": Helm's sortTemplates order. */
+static void run_sort_templates(const json_t *c, const char *name)
+{
+	json_t *in = json_object_get(c, "input"), *want = json_object_get(c, "expected_order");
+	size_t n = json_array_size(in);
+	const char **names = xcalloc(n + 1, sizeof *names);
+	for (size_t i = 0; i < n; i++)
+		names[i] = json_string_value(json_array_get(in, i));
+	chart_sort_templates(names, n);
+	bool pass = json_array_size(want) == n;
+	_cleanup_sb_ StrBuf why = STRBUF_INIT;
+	for (size_t i = 0; pass && i < n; i++)
+		if (strcmp(names[i], json_string_value(json_array_get(want, i)) ?: "")) {
+			pass = false;
+			sb_addf(&why, "position %zu: %s", i, names[i]);
+		}
+	free(names);
+	report("engine", name, pass, why.buf);
+}
+
 static void run_engine(void)
 {
 	json_t *cases = load_vectors("engine_cases.json");
@@ -470,6 +644,10 @@ static void run_engine(void)
 				}
 			}
 			report("engine", name, pass, why.buf);
+		} else if (!strcmp(kind, "templates")) {
+			run_engine_flat(c, name);
+		} else if (!strcmp(kind, "sort_templates")) {
+			run_sort_templates(c, name);
 		} else {
 			report("engine", name, false, "this kind (Engine internals) has no counterpart API here");
 		}

@@ -342,7 +342,7 @@ static void test_scores(void)
 	ok(seen[0] == 0 && seen[1] > 0 && seen[2] > 0 && seen[3] > 0, "random tie-break among the best (%d %d %d)",
 	   seen[1], seen[2], seen[3]);
 	is_int(sched_nodes_to_find(50), 50, "under 100 nodes: all");
-	is_int(sched_nodes_to_find(1000), 420, "1000 nodes: 42%");
+	is_int(sched_nodes_to_find(1000), 420, "1000 nodes: 42 percent");
 	is_int(sched_nodes_to_find(150), 100, "at least 100");
 	sched_node_free(a);
 	sched_node_free(b);
