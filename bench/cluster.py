@@ -217,6 +217,14 @@ def rollout_done(api, gen):
             and s.get("availableReplicas") == want and s.get("replicas") == want)
 
 
+def agent_drained(root, run):
+    """The agent has torn every pod down (pod dirs and namespace pins gone):
+    the API forgets a pod with grace 0 before the agent is done with it."""
+    def empty(d):
+        return not os.path.isdir(d) or not os.listdir(d)
+    return empty(os.path.join(root, "pods")) and empty(os.path.join(run, "agent"))
+
+
 def scenario_up(berth, base):
     root, run, data = (os.path.join(base, x) for x in ("root", "run", "data"))
     bb = os.path.join(base, "bb.tar")
@@ -268,6 +276,7 @@ def scenario_up(berth, base):
             try:
                 api.kubectl("delete", "deployments,pods", "--all", "--wait=false")
                 until(lambda: not api.pods("default"), "pods gone", 120)
+                until(lambda: agent_drained(root, run), "the agent tore the pods down", 120)
             except (SystemExit, Exception):
                 pass
         proc.send_signal(signal.SIGTERM)
@@ -287,6 +296,9 @@ def scenario_up(berth, base):
                 except (OSError, ValueError):
                     pass
         subprocess.run([berth, "proxy", "--cleanup"], capture_output=True)
+        with open("/proc/self/mountinfo") as f:  # pins of pods torn down halfway
+            for mp in sorted({l.split()[4] for l in f if l.split()[4].startswith(base + "/")}, reverse=True):
+                subprocess.run(["umount", "-l", mp], capture_output=True)
 
 
 def scenario_rs(berth, base):

@@ -229,19 +229,19 @@ void agent_api_free(AgentApi *api, int flush_ms);
  * nodes") ---- */
 
 /* Pods get addresses from the node's podCIDR (ni->pod_cidr, else the Node's
- * spec.podCIDR once allocated), on a bridge of that subnet with leases under
- * <runroot>/cni/networks; a watch on Nodes keeps "<podCIDR> via <InternalIP>"
+ * spec.podCIDR once allocated), on network "berth-pods-<subnet>" (its own
+ * bridge and lease directory); a watch on Nodes keeps "<podCIDR> via <InternalIP>"
  * routes to every other node; traffic from the pods leaving cluster_cidr is
  * masqueraded.  kc and ni borrowed (must outlive it). */
 typedef struct AgentPodNet AgentPodNet;
-int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *runroot, const char *cluster_cidr,
-		       AgentPodNet **ret, Error **err);
+int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *cluster_cidr, AgentPodNet **ret,
+		       Error **err);
 void agent_podnet_stop(AgentPodNet *pn);
 /* The network pods attach to now (copied): 1 the node's pod network,
  * 0 the default one (no pod network started, or none allocated in time),
  * -EAGAIN not known yet (retry). */
 typedef struct AgentPodNetCfg {
-	char name[32], bridge[16], subnet[64], data_dir[4096];
+	char name[96], bridge[16], subnet[64], data_dir[4096]; /* data_dir "": host-local's */
 } AgentPodNetCfg;
 int agent_podnet_current(AgentPodNetCfg *out);
 /* Pure helpers, exported for tests: "a.b.c.d/n" -> host-order network and

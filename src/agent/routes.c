@@ -4,10 +4,13 @@
  *  - which subnet this node's pods get: --pod-cidr, else the Node's
  *    spec.podCIDR once the server allocated it (the agent's sandboxes wait
  *    for it up to PODNET_WAIT_MS, then fall back to the default network);
- *  - a bridge per pod subnet (net_bridge_name), host-local leases in
- *    <runroot>/cni/networks, so agents on one machine (each in its own
- *    network namespace, or in the same one with different subnets) never
- *    share a lease or a bridge;
+ *  - a network per pod subnet: bridge net_bridge_name(subnet), CNI name
+ *    and host-local lease directory "berth-pods-<subnet>", so agents of one
+ *    machine (each in its own network namespace, or in the same one with
+ *    different subnets) never share a lease or a bridge, while two agents
+ *    that do end up with one subnet on one bridge (two clusters' nodes of
+ *    the same name in the root namespace) share its leases instead of
+ *    handing out the same address twice;
  *  - a route "<other node's podCIDR> via <its InternalIP>" for every other
  *    Node, kept in this agent's network namespace by a watch on Nodes and
  *    removed when the node goes or changes;
@@ -40,7 +43,7 @@ extern char **environ;
 
 struct AgentPodNet {
 	KubeClient *kc;
-	char *node, *runroot, *cluster_cidr, *node_ip;
+	char *node, *cluster_cidr, *node_ip;
 	pthread_mutex_t lock;
 	char *pod_cidr;          /* under lock; NULL until known */
 	bool masq_done;
@@ -340,8 +343,8 @@ static void *watch_main(void *arg)
 
 /* ---- the interface ---- */
 
-int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *runroot, const char *cluster_cidr,
-		       AgentPodNet **ret, Error **err)
+int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *cluster_cidr, AgentPodNet **ret,
+		       Error **err)
 {
 	uint32_t net;
 	unsigned prefix;
@@ -353,7 +356,6 @@ int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *runr
 	pn->kc = kc;
 	pn->node = xstrdup(ni->name);
 	pn->node_ip = ni->ip ? xstrdup(ni->ip) : NULL;
-	pn->runroot = xstrdup(runroot);
 	pn->cluster_cidr = xstrdup(cluster_cidr);
 	pn->pod_cidr = ni->pod_cidr ? xstrdup(ni->pod_cidr) : NULL;
 	pn->wait_until_ms = mono_ms() + PODNET_WAIT_MS;
@@ -391,7 +393,6 @@ void agent_podnet_stop(AgentPodNet *pn)
 	json_decref(pn->routes);
 	free(pn->node);
 	free(pn->node_ip);
-	free(pn->runroot);
 	free(pn->cluster_cidr);
 	free(pn->pod_cidr);
 	free(pn);
@@ -407,7 +408,6 @@ int agent_podnet_current(AgentPodNetCfg *out)
 		pthread_mutex_lock(&pn->lock);
 		if (pn->pod_cidr) {
 			snprintf(out->subnet, sizeof(out->subnet), "%s", pn->pod_cidr);
-			snprintf(out->data_dir, sizeof(out->data_dir), "%s/cni/networks", pn->runroot);
 			r = 1;
 		} else if (mono_ms() < pn->wait_until_ms) {
 			r = -EAGAIN;
@@ -416,7 +416,11 @@ int agent_podnet_current(AgentPodNetCfg *out)
 	}
 	pthread_mutex_unlock(&current_lock);
 	if (r == 1) {
-		snprintf(out->name, sizeof(out->name), "berth-pods");
+		/* one network (and lease directory) per subnet: "berth-pods-10.42.7.0-24" */
+		snprintf(out->name, sizeof(out->name), "berth-pods-%s", out->subnet);
+		for (char *s = out->name; *s; s++)
+			if (*s == '/')
+				*s = '-';
 		if (net_bridge_name(out->subnet, out->bridge) < 0)
 			return -EINVAL;
 	}

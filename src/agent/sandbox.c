@@ -189,7 +189,8 @@ static int save_sandbox(Pod *p, const AgentPodNetCfg *net)
 
 static NetConfig netconfig_of(const AgentPodNetCfg *n)
 {
-	return (NetConfig){ .name = n->name, .bridge = n->bridge, .subnet = n->subnet, .data_dir = n->data_dir };
+	return (NetConfig){ .name = n->name, .bridge = n->bridge, .subnet = n->subnet,
+			    .data_dir = n->data_dir[0] ? n->data_dir : NULL };
 }
 
 /* The pod network sandbox.json names (1), or 0 for the default one. */

@@ -12,6 +12,7 @@
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "cache.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include <arpa/inet.h>
@@ -33,6 +34,39 @@ static bool owned_by(const json_t *obj, const char *uid)
 
 typedef void (*DependentFn)(Api *api, const ApiResource *r, json_t *dep, const char *owner_uid);
 
+static void for_each_stored_dependent(Api *api, const ApiResource *r, const char *prefix, const char *uid,
+				      DependentFn fn)
+{
+	_cleanup_json_ json_t *items = json_array();
+	int64_t rev;
+	bool more;
+	if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
+		return;
+	size_t j;
+	json_t *o;
+	json_array_foreach(items, j, o)
+		if (owned_by(o, uid))
+			fn(api, r, o, uid);
+}
+
+static void for_each_cached_dependent(Api *api, const ApiResource *r, const char *prefix, const char *uid,
+				      DependentFn fn)
+{
+	CacheObj **objs = NULL;
+	size_t n = 0, ulen = strlen(uid);
+	int64_t rev;
+	bool more;
+	api_cache_list(api->cache, prefix, NULL, 0, &objs, &n, &rev, &more);
+	for (size_t j = 0; j < n; j++) {
+		if (!memmem(objs[j]->raw, objs[j]->raw_len, uid, ulen))
+			continue;
+		_cleanup_json_ json_t *o = cache_obj_decode(objs[j]);
+		if (o && owned_by(o, uid))
+			fn(api, r, o, uid);
+	}
+	api_cache_objs_free(objs, n);
+}
+
 /* Call fn for every object owned by obj (same namespace, or anywhere for a cluster-scoped owner). */
 static void for_each_dependent(Api *api, const json_t *obj, DependentFn fn)
 {
@@ -40,22 +74,20 @@ static void for_each_dependent(Api *api, const json_t *obj, DependentFn fn)
 	if (!uid || gc_depth >= GC_MAX_DEPTH)
 		return;
 	gc_depth++;
+	/* from the watch cache once it has every committed write: the stored
+	 * texts are searched for the uid, and only those objects decoded, so a
+	 * delete does not decode every object of its namespace */
+	bool cached = api->cache && api_cache_sync(api->cache, 3000) == 0;
 	size_t n;
 	_cleanup_free_ const ApiResource **all = api_resources_all(api, &n);
 	for (size_t i = 0; i < n; i++) {
 		if (ns && !all[i]->namespaced)
 			continue;
 		_cleanup_free_ char *prefix = api_resource_key(all[i], ns, NULL);
-		_cleanup_json_ json_t *items = json_array();
-		int64_t rev;
-		bool more;
-		if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
-			continue;
-		size_t j;
-		json_t *o;
-		json_array_foreach(items, j, o)
-			if (owned_by(o, uid))
-				fn(api, all[i], o, uid);
+		if (cached)
+			for_each_cached_dependent(api, all[i], prefix, uid, fn);
+		else
+			for_each_stored_dependent(api, all[i], prefix, uid, fn);
 	}
 	gc_depth--;
 }

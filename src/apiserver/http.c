@@ -14,6 +14,7 @@
 #include "../base/fs.h"
 #include "../base/log.h"
 #include "../base/memtrim.h"
+#include <malloc.h>
 #include "../base/parse.h"
 #include "../base/strbuf.h"
 #include <arpa/inet.h>
@@ -313,6 +314,11 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 	    (r = fs_read_file(cap, 1 << 20, &ca, NULL, err)) < 0)
 		return r;
 	_cleanup_free_ char *dbspec = cfg->datastore ? xstrdup(cfg->datastore) : xasprintf("sqlite:%s/state.db", cfg->data_dir);
+	/* A fixed mmap threshold: large response bodies (lists, Tables) are
+	 * mapped and unmapped on free.  With glibc's dynamic threshold the first
+	 * freed one raises it, later ones land at the top of a thread arena, and
+	 * malloc_trim never shrinks a thread arena's top: ~2 MB stayed resident. */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 	Api api = { .cfg = *cfg, .started = (int64_t)time(NULL) };
 	pthread_mutex_init(&api.lock, NULL);
 	if ((r = store_open(dbspec, &api.store, err)) < 0)

@@ -18,7 +18,8 @@
  * Sets are computed on the object without the fields Kubernetes strips
  * (apiVersion, kind, name, namespace, uid, resourceVersion, ...), without
  * status on the main resource of a kind with a status subresource, and with
- * only status on the status subresource.  Field-set mechanics: fieldset.c.
+ * only status on the status subresource (only spec.replicas on scale, whose
+ * Update and Apply entries name the subresource).  Field-set mechanics: fieldset.c.
  */
 #include "api-internal.h"
 #include "handlers.h"
@@ -142,9 +143,10 @@ static void entry_touch(MfEntry *e, const char *av)
 
 /* ---- scope ---- */
 
+/* The subresource an entry is recorded for: status and scale own only their part. */
 static const char *status_sub(const ApiRequest *req)
 {
-	return req->sub && !strcmp(req->sub, "status") ? "status" : NULL;
+	return req->sub && (!strcmp(req->sub, "status") || !strcmp(req->sub, "scale")) ? req->sub : NULL;
 }
 
 /* obj without what managedFields never track (a new reference; {} for NULL). */
@@ -155,6 +157,10 @@ static json_t *scoped(const ApiRequest *req, const json_t *obj)
 					     "deletionGracePeriodSeconds" };
 	if (!json_is_object(obj))
 		return json_object();
+	if (status_sub(req) && !strcmp(req->sub, "scale")) {
+		json_t *rep = json_path(obj, "spec.replicas");
+		return rep ? json_pack("{s:{s:O}}", "spec", "replicas", rep) : json_object();
+	}
 	if (status_sub(req)) {
 		json_t *st = json_object_get(obj, "status");
 		return st ? json_pack("{s:O}", "status", st) : json_object();

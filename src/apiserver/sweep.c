@@ -6,7 +6,10 @@
  *     lastTimestamp / eventTime / creationTimestamp) are deleted, every minute.
  *   - Graceful pod deletion ends: a pod whose deletionTimestamp (now + grace
  *     period, set by DELETE) has passed and that has no finalizers is removed,
- *     as when its kubelet confirms with grace 0.  A full scan runs every 15 s
+ *     as when its kubelet confirms with grace 0 - unless the pod is bound to
+ *     a node whose agent is alive (its Lease renewed within a minute): then
+ *     the agent removes it once the containers are really gone, as in
+ *     Kubernetes.  A full scan runs every 15 s
  *     (pods marked by another API server over the same etcd, or before a
  *     restart); pods this server marked are looked at when their time comes
  *     (api_sweep_pod_hint), so a short grace period ends on time.
@@ -52,6 +55,27 @@ static void sweep_events(Api *api, const char *group, int64_t now)
 			api_delete_now(api, r, api_meta_str(ev, "namespace"), api_meta_str(ev, "name"), NULL, NULL);
 }
 
+#define AGENT_ALIVE_S 60
+
+/* Is there an agent that will finish this pod's deletion itself?  (A node
+ * whose Lease in kube-node-lease was renewed lately.)  Answers are kept in
+ * seen (node name -> true/false) for one sweep. */
+static bool node_agent_alive(Api *api, const char *node, int64_t now, json_t *seen)
+{
+	json_t *v = json_object_get(seen, node);
+	if (v)
+		return json_is_true(v);
+	const ApiResource *leases = api_resource_find(api, "coordination.k8s.io", NULL, "leases");
+	_cleanup_json_ json_t *lease = NULL;
+	bool alive = false;
+	if (leases && api_load(api, leases, "kube-node-lease", node, &lease, NULL) == 0) {
+		int64_t renewed = api_parse_time(json_str(json_object_get(lease, "spec"), "renewTime"));
+		alive = renewed > 0 && now - renewed < AGENT_ALIVE_S;
+	}
+	json_object_set_new(seen, node, json_boolean(alive));
+	return alive;
+}
+
 /* Remove the pods whose grace period is over; returns the earliest deadline still ahead (0: none). */
 static int64_t sweep_pods(Api *api, int64_t now)
 {
@@ -64,10 +88,14 @@ static int64_t sweep_pods(Api *api, int64_t now)
 		return 0;
 	size_t i;
 	json_t *pod;
+	_cleanup_json_ json_t *agents = json_object();
 	json_array_foreach(items, i, pod) {
 		int64_t t = api_parse_time(api_meta_str(pod, "deletionTimestamp"));
 		if (t <= 0 || json_array_size(json_path(pod, "metadata.finalizers")))
 			continue;
+		const char *node = json_str(json_object_get(pod, "spec"), "nodeName");
+		if (node && *node && node_agent_alive(api, node, now, agents))
+			continue;  /* its agent deletes it when the containers are gone */
 		if (t <= now)
 			api_delete_now(api, r, api_meta_str(pod, "namespace"), api_meta_str(pod, "name"), NULL, NULL);
 		else if (!next || t < next)

@@ -201,8 +201,16 @@ static int scale_write(Api *api, ApiRequest *req, ApiResponse *resp, json_t *cur
 	_cleanup_json_ json_t *obj = json_deep_copy(cur);
 	if (rep)
 		json_object_set(json_obj_ensure(obj, "spec"), "replicas", rep);
+	/* managedFields as the scale subresource's: an Apply computed them already
+	 * (scale carries them), an Update records spec.replicas under "scale" */
+	json_t *mf = json_path(scale, "metadata.managedFields");
+	if (req->managed_set && mf)
+		json_object_set(json_obj_ensure(obj, "metadata"), "managedFields", mf);
+	else
+		api_managed_update(req, cur, obj);
 	ApiRequest sub = *req;
 	sub.sub = NULL;
+	sub.managed_set = true;
 	int r = update_object(api, &sub, resp, cur, cur_rev, obj, retry);
 	if (r == 0 && resp->status == 200) {
 		api_object_set_rv(obj, 0);
@@ -279,7 +287,10 @@ static json_t *apply_body(const ApiRequest *req, ApiResponse *resp)
 		json_decref(obj);
 		return NULL;
 	}
-	if (api_check_kind(req, resp, obj, req->res->kind, av) < 0) {
+	/* on scale, the parent's manifest (kubectl) or an autoscaling/v1 Scale */
+	bool scale_kind = req->sub && !strcmp(req->sub, "scale") && !strcmp(json_str(obj, "kind") ?: "", "Scale") &&
+			  !strcmp(json_str(obj, "apiVersion") ?: "", "autoscaling/v1");
+	if (!scale_kind && api_check_kind(req, resp, obj, req->res->kind, av) < 0) {
 		json_decref(obj);
 		return NULL;
 	}
@@ -320,6 +331,24 @@ void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 			_cleanup_json_ json_t *body = apply_body(req, resp);
 			if (!body || !(obj = api_managed_apply(req, cur, body, resp)))
 				return;
+		} else if (apply) {
+			/* server-side apply on scale (kubectl apply --server-side --subresource=scale
+			 * sends the parent's manifest): only spec.replicas is applied */
+			_cleanup_json_ json_t *body = apply_body(req, resp);
+			if (!body)
+				return;
+			json_t *rep = json_path(body, "spec.replicas");
+			_cleanup_json_ json_t *applied = rep ? json_pack("{s:{s:O}}", "spec", "replicas", rep) :
+							       json_object();
+			_cleanup_json_ json_t *merged = api_managed_apply(req, cur, applied, resp);
+			if (!merged)
+				return;
+			obj = json_deep_copy(base);
+			if (rep)
+				json_object_set(json_obj_ensure(obj, "spec"), "replicas", rep);
+			json_object_set(json_obj_ensure(obj, "metadata"), "managedFields",
+					json_path(merged, "metadata.managedFields"));
+			json_object_del(json_object_get(obj, "metadata"), "resourceVersion");
 		} else {
 			obj = api_patch_apply(req, base, &code, &err);
 		}

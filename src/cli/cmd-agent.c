@@ -367,7 +367,7 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		agent_api_set_status_period(api, ao.status_period_ms);
 		agent_api_hook(api, &cfg);
 		/* the node's pod network: its podCIDR, routes to the other nodes' */
-		if (agent_podnet_start(kc, &ni, runroot, ao.cluster_cidr, &podnet, &err) < 0) {
+		if (agent_podnet_start(kc, &ni, ao.cluster_cidr, &podnet, &err) < 0) {
 			agent_api_free(api, 0);
 			kubelet_api_stop(kapi);
 			agent_node_info_release(&ni);

@@ -301,6 +301,12 @@ def cleanup_node_state(base, nodes):
                     pass
 
 
+def lease_dirs_cleanup(cidrs):
+    """The pod networks' lease directories (a killed node never released its)."""
+    for cidr in cidrs:
+        shutil.rmtree("/var/lib/cni/networks/berth-pods-" + cidr.replace("/", "-"), ignore_errors=True)
+
+
 def root_netns_cleanup(cidrs):
     """What the root-namespace agent left in the root namespace: its pod
     bridge and masquerade rule (the hosts' die with their namespaces)."""
@@ -410,7 +416,7 @@ class Cluster(Kube):
                                       for p in self.rows("pods", "-o", "wide")), "pods gone", timeout=90)
                 except AssertionError:
                     pass  # what is left is killed below
-            cidrs = [self.node(n.name)["spec"].get("podCIDR") for n in self.nodes[:1]] \
+            cidrs = [self.node(n.name)["spec"].get("podCIDR") for n in self.nodes] \
                 if self.server and self.server.poll() is None else []
         except AssertionError:
             cidrs = []
@@ -426,7 +432,8 @@ class Cluster(Kube):
         self.server_log.close()
         cleanup_node_state(self.base, self.nodes)
         self.hosts.remove()
-        root_netns_cleanup([c for c in cidrs if c])
+        root_netns_cleanup([c for c in cidrs[:1] if c])
+        lease_dirs_cleanup([c for c in cidrs if c])
 
 
 @pytest.fixture(scope="module")
@@ -474,7 +481,10 @@ def test_deployment_spreads_and_pods_answer_from_every_node(cluster):
     workers = {n.name for n in c.nodes[1:]}
     assert {p["NODE"] for p in pods} == workers  # one per worker, none on the tainted node0
     for p in pods:
-        assert in_cidr(p["IP"], c.node(p["NODE"])["spec"]["podCIDR"]), p
+        cidr = c.node(p["NODE"])["spec"]["podCIDR"]
+        assert in_cidr(p["IP"], cidr), p
+        # the lease is in the node subnet's own directory
+        assert os.path.exists(f"/var/lib/cni/networks/berth-pods-{cidr.replace('/', '-')}/{p['IP']}")
     # each pod's IP answers from every node (root netns = node0) ...
     for p in pods:
         for n in c.nodes:
@@ -587,6 +597,9 @@ class UpCluster(Kube):
     def stop(self):
         try:
             self.cidrs = [self.node("up-node")["spec"].get("podCIDR")]
+            w = self.kubectl("get", "node", "worker1", "-o", "json", check=False)
+            if w.returncode == 0:
+                self.cidrs.append(json.loads(w.stdout)["spec"].get("podCIDR"))
         except (AssertionError, KeyError, ValueError):
             pass
         self.worker.stop()
@@ -601,7 +614,8 @@ class UpCluster(Kube):
         self.log.close()
         cleanup_node_state(self.base, [self.up_node, self.worker])
         self.hosts.remove()
-        root_netns_cleanup([c for c in self.cidrs if c])
+        root_netns_cleanup([c for c in self.cidrs[:1] if c])
+        lease_dirs_cleanup([c for c in self.cidrs if c])
 
 
 @pytest.fixture

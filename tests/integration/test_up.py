@@ -197,6 +197,9 @@ class Cluster:
         try:
             until(lambda: self.kubectl("get", "pods", "-A", "-o", "name", check=False).stdout == "", "pods gone",
                   timeout=120)
+            # the API forgets a pod before the agent has torn it down
+            until(lambda: not os.listdir(os.path.join(self.root, "pods")) and not os.listdir(
+                os.path.join(self.runroot, "agent")), "the agent tore every pod down", timeout=120)
         except AssertionError:
             pass  # killed below; the test that left it failed already
         self.proc.send_signal(signal.SIGTERM)
@@ -215,6 +218,10 @@ class Cluster:
             except (OSError, ValueError):
                 pass
         subprocess.run([BERTH, "proxy", "--cleanup"], capture_output=True, timeout=60)
+        with open("/proc/self/mountinfo") as f:
+            left = sorted({l.split()[4] for l in f if l.split()[4].startswith(self.base + "/")}, reverse=True)
+        for mp in left:
+            subprocess.run(["umount", "-l", mp], capture_output=True)
         self.log.close()
 
 
