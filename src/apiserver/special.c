@@ -64,8 +64,9 @@ static void token_request(Api *api, ApiRequest *req, ApiResponse *resp)
 	json_t *aud = json_object_get(spec, "audiences");
 	int64_t now = (int64_t)time(NULL);
 	_cleanup_free_ char *sub = xasprintf("system:serviceaccount:%s:%s", req->ns, req->name);
+	_cleanup_json_ json_t *aud_default = json_pack("[s]", "https://kubernetes.default.svc");
 	_cleanup_json_ json_t *claims = json_pack("{s:O, s:I, s:I, s:s, s:s, s:I, s:{s:s, s:{s:s, s:s?}}}", "aud",
-						  json_array_size(aud) ? aud : json_pack("[s]", "https://kubernetes.default.svc"),
+						  json_array_size(aud) ? aud : aud_default,
 						  "exp", (json_int_t)(now + exp), "iat", (json_int_t)now, "iss",
 						  "https://kubernetes.default.svc", "sub", sub, "nbf", (json_int_t)now,
 						  "kubernetes.io", "namespace", req->ns, "serviceaccount", "name", req->name,

@@ -632,7 +632,8 @@ static int deploy_sync(Ctl *c, const char *key, Error **err)
 	if (!d || json_path(d, "metadata.deletionTimestamp"))
 		return 0;
 	Sync s = { .c = c, .d = d, .ns = ns, .name = name };
-	s.conds = json_deep_copy(json_path(d, "status.conditions") ?: json_array());
+	json_t *conds = json_path(d, "status.conditions");
+	s.conds = conds ? json_deep_copy(conds) : json_array();
 	s.status_extra = json_object();
 	s.replicas = spec_replicas(d);
 	json_t *ru = json_path(d, "spec.strategy.rollingUpdate");

@@ -358,11 +358,19 @@ def running(k, prefix, n):
     return pods if ok else None
 
 
-def curl_from(ns, ip, timeout=5):
+def curl_from(ns, ip, timeout=5, tries=20):
+    """The page at ip (from inside netns ns, or the host), retried while
+    nothing answers yet: Running does not mean httpd is listening (no probe)."""
     cmd = ["curl", "-s", "--max-time", str(timeout), f"http://{ip}/"]
     if ns:
         cmd = ["ip", "netns", "exec", ns] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30).stdout.strip()
+    out = ""
+    for _ in range(tries):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30).stdout.strip()
+        if out:
+            break
+        time.sleep(0.5)
+    return out
 
 
 class Cluster(Kube):

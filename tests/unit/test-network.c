@@ -548,7 +548,9 @@ static void test_port_refusals(void)
 	err_free(e);
 	e = NULL;
 	close(s);
-	NetPort twice[2] = { { "", 40000, 80, "tcp" }, { "127.0.0.1", 40000, 81, "tcp" } };
+	/* the port just freed (no connection ever: no TIME-WAIT), not a fixed one */
+	uint16_t freed = ntohs(sa.sin_port);
+	NetPort twice[2] = { { "", freed, 80, "tcp" }, { "127.0.0.1", freed, 81, "tcp" } };
 	ok(net_attach(id, h.path, twice, 2, &a, &e) == -EINVAL && e && strstr(e->msg, "published twice"),
 	   "same host port twice refused: %s", e ? e->msg : "");
 	err_free(e);
