@@ -66,6 +66,19 @@ void deploy_template_hash(const json_t *tmpl, int64_t collision, char *buf, size
 /* Rolling update arithmetic (Kubernetes' NewRSNewReplicas and friends). */
 int deploy_new_rs_replicas(int replicas, int max_surge, int total_current, int new_current);
 int deploy_max_scaled_down(int replicas, int max_unavailable, int all_pods, int new_replicas, int new_available);
+/* A ReplicaSet as proportional scaling sees it; max_ann is its
+ * deployment.kubernetes.io/max-replicas annotation, -1 when absent. */
+typedef struct DeployScaleSet {
+	const char *name;
+	int64_t created;
+	int replicas, max_ann;
+} DeployScaleSet;
+/* Kubernetes' scale() of several active sets: spread replicas + max_surge -
+ * sum(sizes) over sets[0..n) in proportion to their sizes, the leftover to
+ * the largest; status_replicas stands in for a missing annotation.  New
+ * sizes in out[0..n). */
+void deploy_proportional_scale(int replicas, int max_surge, int status_replicas, const DeployScaleSet *sets, size_t n,
+			       int *out);
 
 /* ---- history.c: ControllerRevisions of DaemonSets and StatefulSets ---- */
 /* A deep copy of v, or a new empty object when v is NULL. */
@@ -134,9 +147,6 @@ int job_pods_diff(int parallelism, int completions, int active, int succeeded);
 int64_t job_backoff_delay(int failures);
 /* "0-2,4" of the set indexes in set[0..n) (caller frees). */
 char *job_format_indexes(const bool *set, int n);
-/* Post a v1 Event about obj (a Job or CronJob) from component; failures are logged. */
-void batch_event(Manager *m, const json_t *obj, const char *kind, const char *component, const char *type,
-		 const char *reason, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* ---- cronjob.c ---- */
 #include "../base/cron.h"
@@ -150,6 +160,11 @@ typedef struct {
 /* What a CronJob with nactive running Jobs does at now. */
 CjDecision cj_decide(const json_t *cj, const CronSched *sched, const CronZone *z, int64_t now, int nactive,
 		     CjPlan *plan);
+
+/* ---- events.c ---- */
+/* Post a v1 Event about obj (of kind) from component; failures are logged. */
+void ctl_event(Manager *m, const json_t *obj, const char *kind, const char *component, const char *type,
+	       const char *reason, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 
 /* ---- manager.c ---- */
 void ctl_enqueue_obj(Ctl *c, const json_t *obj);

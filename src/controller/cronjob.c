@@ -106,7 +106,7 @@ static int delete_job(Ctl *c, const json_t *cj, const json_t *job, Error **err)
 	if (r == -ENOENT)
 		return 0;
 	if (r == 0)
-		batch_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SuccessfulDelete", "Deleted job %s",
+		ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SuccessfulDelete", "Deleted job %s",
 			    obj_meta(job, "name"));
 	return r;
 }
@@ -184,7 +184,7 @@ static int create_job(Ctl *c, const json_t *cj, int64_t scheduled, const CronZon
 		return kube_get(c->m->kc, p, ret, err);
 	}
 	if (r == 0)
-		batch_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SuccessfulCreate", "Created job %s", name);
+		ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SuccessfulCreate", "Created job %s", name);
 	return r;
 }
 
@@ -207,7 +207,7 @@ static int track_jobs(Ctl *c, const json_t *cj, const json_t *jobs, json_t *st)
 			continue;
 		}
 		if (listed)
-			batch_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SawCompletedJob",
+			ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Normal", "SawCompletedJob",
 				    "Saw completed job: %s, status: %s", obj_meta(j, "name"), fin);
 		int64_t done = obj_time(j, "status.completionTime");
 		if (!strcmp(fin, "Complete") && done > last_ok)
@@ -267,7 +267,7 @@ static int cj_sync(Ctl *c, const char *key, Error **err)
 	const char *spec_s = json_str(json_object_get(cj, "spec"), "schedule") ?: "";
 	if (cron_parse(spec_s, &sched, &perr) < 0 ||
 	    cron_zone_load(json_str(json_object_get(cj, "spec"), "timeZone"), &z, &perr) < 0) {
-		batch_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "UnparseableSchedule",
+		ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "UnparseableSchedule",
 			    "unparseable schedule: %s : %s", spec_s, err_msg(perr));
 		return 0;  /* not retried: only an edit can fix it */
 	}
@@ -281,14 +281,14 @@ static int cj_sync(Ctl *c, const char *key, Error **err)
 	CjPlan plan;
 	CjDecision d = cj_decide(cj, &sched, z, now, nactive, &plan);
 	if (plan.missed > MAX_MISSED)
-		batch_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "TooManyMissedTimes",
+		ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "TooManyMissedTimes",
 			    "too many missed start times: %d. Set or decrease .spec.startingDeadlineSeconds or check "
 			    "clock skew", plan.missed);
 	char when[48];
 	int r = 0;
 	if (d == CJ_TOO_LATE) {
 		time_in_zone(when, sizeof(when), plan.scheduled, z);
-		batch_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "MissSchedule",
+		ctl_event(c->m, cj, "CronJob", "cronjob-controller", "Warning", "MissSchedule",
 			    "Missed scheduled time to start a job: %s", when);
 	} else if (d == CJ_REPLACE || d == CJ_CREATE) {
 		if (d == CJ_REPLACE) {

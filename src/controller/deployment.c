@@ -10,13 +10,19 @@
  * label) or create it, then either only scale (paused) or roll, prune old
  * ReplicaSets beyond revisionHistoryLimit once complete, and write status.
  * The ReplicaSet controller does the pods; this one only sets replicas.
- * Proportional scaling of several active ReplicaSets during a rollout is not
- * done: a scale event mid-rollout converges through the rolling rules.
+ * A scale event (an active ReplicaSet whose desired-replicas annotation is
+ * not spec.replicas) or a paused deployment only scales: one active set gets
+ * the whole count; several share the change in proportion to their sizes
+ * (the max-replicas annotation says what they were sized for), bounded by
+ * replicas + maxSurge, as Kubernetes' scale().  Every change of a set's size
+ * is recorded as a ScalingReplicaSet Event.
  */
 #include "controller-internal.h"
 #include "../base/cleanup.h"
 #include "../shared/json.h"
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ANN_REVISION "deployment.kubernetes.io/revision"
@@ -66,6 +72,70 @@ int deploy_max_scaled_down(int replicas, int max_unavailable, int all_pods, int 
 	int min_available = replicas - max_unavailable;
 	int new_unavailable = new_replicas - new_available;
 	return all_pods - min_available - new_unavailable;
+}
+
+/* The change of one set's size toward its share of `to_add` (Kubernetes'
+ * GetProportion): its size scaled from max_ann (what it was sized for) to
+ * replicas + max_surge, rounded half away from zero, and never beyond what
+ * is left to add (`added` so far). */
+static int proportion(const DeployScaleSet *rs, int replicas, int max_surge, int status_replicas, int to_add, int added)
+{
+	if (rs->replicas == 0 || to_add == 0 || to_add == added)
+		return 0;
+	int fraction;
+	if (replicas == 0) {
+		fraction = -rs->replicas;
+	} else {
+		int ann = rs->max_ann >= 0 ? rs->max_ann : status_replicas;
+		double size = ann > 0 ? (double)rs->replicas * (replicas + max_surge) / ann : rs->replicas;
+		fraction = (int)lround(size) - rs->replicas;
+	}
+	int allowed = to_add - added;
+	if (to_add > 0)
+		return fraction < allowed ? fraction : allowed;
+	return fraction > allowed ? fraction : allowed;
+}
+
+/* < 0 when a comes first: larger first; on a tie newer first when scaling
+ * up, older first when scaling down (Kubernetes' ReplicaSetsBySizeNewer/Older). */
+static int cmp_scale_sets(const DeployScaleSet *a, const DeployScaleSet *b, bool up)
+{
+	if (a->replicas != b->replicas)
+		return a->replicas > b->replicas ? -1 : 1;
+	if (a->created != b->created)
+		return (a->created > b->created) == up ? -1 : 1;
+	int c = strcmp(a->name ?: "", b->name ?: "");
+	return up ? -c : c;
+}
+
+void deploy_proportional_scale(int replicas, int max_surge, int status_replicas, const DeployScaleSet *sets, size_t n,
+			       int *out)
+{
+	int total = 0;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = sets[i].replicas;
+		total += sets[i].replicas;
+	}
+	int allowed = replicas > 0 ? replicas + max_surge : 0, to_add = allowed - total;
+	if (!n || !to_add)
+		return;
+	_cleanup_free_ size_t *order = xmalloc(n * sizeof(*order));
+	for (size_t i = 0; i < n; i++) {  /* insertion sort: a handful of sets */
+		size_t j = i;
+		for (; j > 0 && cmp_scale_sets(&sets[i], &sets[order[j - 1]], to_add > 0) < 0; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	int added = 0;
+	for (size_t i = 0; i < n; i++) {
+		int p = proportion(&sets[order[i]], replicas, max_surge, status_replicas, to_add, added);
+		out[order[i]] += p;
+		added += p;
+	}
+	/* the leftover goes to the largest set */
+	out[order[0]] += to_add - added;
+	if (out[order[0]] < 0)
+		out[order[0]] = 0;
 }
 
 /* ---- one sync's view of a deployment ---- */
@@ -259,14 +329,36 @@ static void replica_annotations(Sync *s, json_t *anns)
 	json_object_set_new(anns, ANN_MAX, json_string(b));
 }
 
-static int scale_rs(Sync *s, const json_t *rs, int n, Error **err)
+static void scaled_event(Sync *s, const char *rs_name, int from, int to)
+{
+	if (from != to)
+		ctl_event(s->c->m, s->d, "Deployment", "deployment-controller", "Normal", "ScalingReplicaSet",
+			  "Scaled %s replica set %s to %d from %d", to > from ? "up" : "down", rs_name, to, from);
+}
+
+/* Set rs (of size `from` as this sync knows it) to n replicas and its
+ * desired/max annotations; 1 when it was written. */
+static int scale_rs_from(Sync *s, const json_t *rs, int from, int n, Error **err)
 {
 	json_t *anns = json_object();
 	replica_annotations(s, anns);
+	if (from == n && json_equal(json_object_get(anns, ANN_DESIRED), json_path(rs, "metadata.annotations." ANN_DESIRED)) &&
+	    json_equal(json_object_get(anns, ANN_MAX), json_path(rs, "metadata.annotations." ANN_MAX))) {
+		json_decref(anns);
+		return 0;
+	}
 	_cleanup_json_ json_t *patch = json_pack("{s:{s:i}, s:{s:o}}", "spec", "replicas", n, "metadata", "annotations", anns);
 	_cleanup_free_ char *path = rs_path(s->ns, obj_meta(rs, "name"));
 	int r = kube_patch(s->c->m->kc, path, patch, NULL, err);
-	return r < 0 ? err_prefix(err, "deployment '%s/%s': scale '%s'", s->ns, s->name, obj_meta(rs, "name")) : 1;
+	if (r < 0)
+		return err_prefix(err, "deployment '%s/%s': scale '%s'", s->ns, s->name, obj_meta(rs, "name"));
+	scaled_event(s, obj_meta(rs, "name"), from, n);
+	return 1;
+}
+
+static int scale_rs(Sync *s, const json_t *rs, int n, Error **err)
+{
+	return scale_rs_from(s, rs, spec_replicas(rs), n, err);
 }
 
 /* Keep the existing new ReplicaSet's annotations (revision, change-cause) current. */
@@ -337,6 +429,7 @@ static int create_new_rs(Sync *s, int replicas, Error **err)
 	if (r < 0)
 		return err_prefix(err, "deployment '%s/%s'", s->ns, s->name);
 	s->created = s->new_rs = made;
+	scaled_event(s, obj_meta(made, "name"), 0, replicas);
 	char msg[512];
 	snprintf(msg, sizeof(msg), "Created new replica set \"%s\"", obj_meta(made, "name"));
 	cond_set(s, "Progressing", "True", "NewReplicaSetCreated", msg);
@@ -408,7 +501,7 @@ static int reconcile_old(Sync *s, Error **err)
 		if (unhealthy <= 0)
 			continue;
 		int n = unhealthy < max_down - done ? unhealthy : max_down - done;
-		if (scale_rs(s, v->rs, v->replicas - n, err) < 0)
+		if (scale_rs_from(s, v->rs, v->replicas, v->replicas - n, err) < 0)
 			return -1;
 		v->replicas -= n;
 		done += n;
@@ -424,7 +517,7 @@ static int reconcile_old(Sync *s, Error **err)
 		if (!v->replicas)
 			continue;
 		int n = v->replicas < budget - down ? v->replicas : budget - down;
-		if (scale_rs(s, v->rs, v->replicas - n, err) < 0)
+		if (scale_rs_from(s, v->rs, v->replicas, v->replicas - n, err) < 0)
 			return -1;
 		v->replicas -= n;
 		down += n;
@@ -470,8 +563,61 @@ static int rollout_recreate(Sync *s, Error **err)
 	return spec_replicas(s->new_rs) == s->replicas ? 0 : scale_rs(s, s->new_rs, s->replicas, err);
 }
 
-/* Paused: only follow spec.replicas when one ReplicaSet is active. */
-static int scale_only(Sync *s, Error **err)
+static int desired_annotation(const json_t *rs)
+{
+	const char *v = json_str(json_path(rs, "metadata.annotations"), ANN_DESIRED);
+	return v ? atoi(v) : -1;
+}
+
+/* A scale event: an active set sized for another spec.replicas. */
+static bool is_scaling_event(Sync *s)
+{
+	if (s->new_rs && spec_replicas(s->new_rs) > 0 && desired_annotation(s->new_rs) >= 0 &&
+	    desired_annotation(s->new_rs) != s->replicas)
+		return true;
+	for (size_t i = 0; i < s->nold; i++)
+		if (s->old[i].replicas > 0 && desired_annotation(s->old[i].rs) >= 0 &&
+		    desired_annotation(s->old[i].rs) != s->replicas)
+			return true;
+	return false;
+}
+
+static bool is_saturated(Sync *s, const json_t *rs)
+{
+	return rs && spec_replicas(rs) == s->replicas && desired_annotation(rs) == s->replicas &&
+	       status_int(rs, "availableReplicas") == s->replicas;
+}
+
+/* Several active sets of a RollingUpdate share the change (deploy_proportional_scale). */
+static int scale_proportionally(Sync *s, Error **err)
+{
+	RsView all[65];
+	size_t n = 0;
+	if (s->new_rs && spec_replicas(s->new_rs) > 0)
+		all[n++] = (RsView){ s->new_rs, spec_replicas(s->new_rs), 0 };
+	for (size_t i = 0; i < s->nold; i++)
+		if (s->old[i].replicas > 0)
+			all[n++] = s->old[i];
+	DeployScaleSet sets[65];
+	int out[65];
+	for (size_t i = 0; i < n; i++) {
+		const char *mx = json_str(json_path(all[i].rs, "metadata.annotations"), ANN_MAX);
+		sets[i] = (DeployScaleSet){ obj_meta(all[i].rs, "name"), obj_time(all[i].rs, "metadata.creationTimestamp"),
+					    all[i].replicas, mx ? atoi(mx) : -1 };
+	}
+	deploy_proportional_scale(s->replicas, s->max_surge, status_int(s->d, "replicas"), sets, n, out);
+	int scaled = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = scale_rs_from(s, all[i].rs, all[i].replicas, out[i], err);
+		if (r < 0)
+			return r;
+		scaled |= r;
+	}
+	return scaled;
+}
+
+/* Paused or a scale event: only follow spec.replicas (Kubernetes' scale()). */
+static int scale_only(Sync *s, bool recreate, Error **err)
 {
 	json_t *active = NULL;
 	int nactive = 0;
@@ -480,11 +626,28 @@ static int scale_only(Sync *s, Error **err)
 	for (size_t i = 0; i < s->nold; i++)
 		if (s->old[i].replicas > 0)
 			active = s->old[i].rs, nactive++;
-	if (!nactive)
-		active = s->new_rs;
-	if (!active || nactive > 1 || spec_replicas(active) == s->replicas)
-		return 0;
-	return scale_rs(s, active, s->replicas, err);
+	if (!nactive) {
+		active = s->new_rs;  /* else the latest old set */
+		bool from_old = !active;
+		for (size_t i = 0; from_old && i < s->nold; i++)
+			if (!active || obj_time(s->old[i].rs, "metadata.creationTimestamp") >
+					       obj_time(active, "metadata.creationTimestamp"))
+				active = s->old[i].rs;
+	}
+	if (nactive <= 1)
+		return active ? scale_rs(s, active, s->replicas, err) : 0;
+	if (is_saturated(s, s->new_rs)) {
+		int scaled = 0;
+		for (size_t i = 0; i < s->nold; i++)
+			if (s->old[i].replicas > 0) {
+				if (scale_rs_from(s, s->old[i].rs, s->old[i].replicas, 0, err) < 0)
+					return -1;
+				s->old[i].replicas = 0;
+				scaled = 1;
+			}
+		return scaled;
+	}
+	return recreate ? 0 : scale_proportionally(s, err);
 }
 
 static int cmp_old_by_revision(const void *a, const void *b)
@@ -648,8 +811,8 @@ static int deploy_sync(Ctl *c, const char *key, Error **err)
 	int r = 0;
 	if (s.new_rs && (r = sync_new_rs_annotations(&s, err)) < 0)
 		goto out;
-	if (paused)
-		r = scale_only(&s, err);
+	if (paused || is_scaling_event(&s))
+		r = scale_only(&s, recreate, err);
 	else
 		r = recreate ? rollout_recreate(&s, err) : rollout_rolling(&s, err);
 	if (r < 0)

@@ -200,32 +200,6 @@ static PfpAction pfp_action(const json_t *job, const json_t *pod, char **msg)
 	return PFP_COUNT;
 }
 
-/* ---- events ---- */
-
-void batch_event(Manager *m, const json_t *obj, const char *kind, const char *component, const char *type,
-		 const char *reason, const char *fmt, ...)
-{
-	char now[32], msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	time_rfc3339(now, sizeof(now), mgr_now_s(m));
-	const char *ns = obj_meta(obj, "namespace") ?: "default";
-	_cleanup_free_ char *name = xasprintf("%s.%llx", obj_meta(obj, "name") ?: "x",
-					      (unsigned long long)clock_real_ms() * 1000 + (unsigned)rand() % 1000);
-	_cleanup_json_ json_t *ev = json_pack(
-		"{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s, s:s, s:s}, s:s, s:s, s:s, s:{s:s}, s:s, s:s, s:i}",
-		"apiVersion", "v1", "kind", "Event", "metadata", "name", name, "namespace", ns, "involvedObject", "kind",
-		kind, "apiVersion", "batch/v1", "namespace", ns, "name", obj_meta(obj, "name") ?: "", "uid",
-		obj_meta(obj, "uid") ?: "", "reason", reason, "message", msg, "type", type, "source", "component",
-		component, "firstTimestamp", now, "lastTimestamp", now, "count", 1);
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", ns);
-	_cleanup_err_ Error *e = NULL;
-	if (kube_post(m->kc, path, ev, NULL, &e) < 0)
-		log_debug("event %s for %s/%s: %s", reason, ns, obj_meta(obj, "name"), err_msg(e));
-}
-
 /* ---- conditions ---- */
 
 static json_t *cond_find(json_t *st, const char *type)
@@ -342,7 +316,7 @@ static int create_pods(JobState *s, const int *indexes, int n, Error **err)
 			exp_lower(s->c->exp, s->key, n - i, 0);
 			return err_prefix(err, "Job '%s': create pod", s->key);
 		}
-		batch_event(s->c->m, s->job, "Job", "job-controller", "Normal", "SuccessfulCreate", "Created pod: %s",
+		ctl_event(s->c->m, s->job, "Job", "job-controller", "Normal", "SuccessfulCreate", "Created pod: %s",
 			    obj_meta(made, "name") ?: "");
 	}
 	return 0;
@@ -365,7 +339,7 @@ static int delete_pods(JobState *s, json_t *pods, int n, Error **err)
 			exp_lower(s->c->exp, s->key, 0, n - i);
 			return err_prefix(err, "Job '%s': delete pod", s->key);
 		}
-		batch_event(s->c->m, s->job, "Job", "job-controller", "Normal", "SuccessfulDelete", "Deleted pod: %s",
+		ctl_event(s->c->m, s->job, "Job", "job-controller", "Normal", "SuccessfulDelete", "Deleted pod: %s",
 			    obj_meta(pod, "name"));
 	}
 	return 0;
@@ -580,7 +554,7 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 		if (r == 0) {
 			cond_set(s.st, "FailureTarget", "True", reason, msg, now_s);
 			cond_set(s.st, "Failed", "True", reason, msg, now_s);
-			batch_event(c->m, job, "Job", "job-controller", "Warning", reason, "%s", msg);
+			ctl_event(c->m, job, "Job", "job-controller", "Warning", reason, "%s", msg);
 		}
 	} else if (is_complete(&s)) {
 		if (json_array_size(s.active))
@@ -593,20 +567,20 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 			cond_set(s.st, "Complete", "True", "CompletionsReached", "Reached expected number of succeeded pods",
 				 now_s);
 			json_object_set_new(s.st, "completionTime", json_string(now_s));
-			batch_event(c->m, job, "Job", "job-controller", "Normal", "Completed", "Job completed");
+			ctl_event(c->m, job, "Job", "job-controller", "Normal", "Completed", "Job completed");
 		}
 	} else if (suspended) {
 		if (json_array_size(s.active) && satisfied)
 			r = delete_pods(&s, s.active, (int)json_array_size(s.active), err);
 		if (cond_set(s.st, "Suspended", "True", "JobSuspended", "Job suspended", now_s))
-			batch_event(c->m, job, "Job", "job-controller", "Normal", "Suspended", "Job suspended");
+			ctl_event(c->m, job, "Job", "job-controller", "Normal", "Suspended", "Job suspended");
 		json_array_clear(s.active);
 		s.ready = 0;
 	} else {
 		if (cond_true(s.st, "Suspended")) {
 			cond_set(s.st, "Suspended", "False", "JobResumed", "Job resumed", now_s);
 			json_object_set_new(s.st, "startTime", json_string(now_s));
-			batch_event(c->m, job, "Job", "job-controller", "Normal", "Resumed", "Job resumed");
+			ctl_event(c->m, job, "Job", "job-controller", "Normal", "Resumed", "Job resumed");
 		}
 		if (satisfied)
 			r = manage(&s, now, err);

@@ -10,6 +10,8 @@
  *      Kubernetes' order (unassigned, pending, not ready, ready for less
  *      time, more restarts, newest), at most BERTH_MAX_CONTROLLER_BURST per
  *      sync, recording expectations first;
+ *      Each creation and deletion is recorded as an Event on the owner
+ *      (SuccessfulCreate / SuccessfulDelete, FailedCreate / FailedDelete);
  *   3. write status (replicas, fullyLabeledReplicas, readyReplicas,
  *      availableReplicas, observedGeneration) when it changed; requeue after
  *      minReadySeconds while pods are ready but not yet available.
@@ -198,22 +200,33 @@ static json_t *pod_from_template(Ctl *c, const json_t *owner)
 			 spec ? spec : json_object());
 }
 
+/* The Event source of this controller (as Kubernetes names it). */
+static const char *event_component(const Ctl *c)
+{
+	return c->map_selector ? "replication-controller" : "replicaset-controller";
+}
+
 static int create_pods(Ctl *c, const char *key, const json_t *owner, int n, Error **err)
 {
 	exp_expect(c->exp, key, n, 0);
 	_cleanup_json_ json_t *pod = pod_from_template(c, owner);
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods", obj_meta(owner, "namespace"));
 	for (int i = 0; i < n; i++) {
-		int r = kube_post(c->m->kc, path, pod, NULL, err);
+		_cleanup_json_ json_t *made = NULL;
+		int r = kube_post(c->m->kc, path, pod, &made, err);
 		if (r < 0) {
 			exp_lower(c->exp, key, n - i, 0);
+			ctl_event(c->m, owner, c->kind, event_component(c), "Warning", "FailedCreate",
+				  "Error creating: %s", err_msg(err ? *err : NULL));
 			return err_prefix(err, "%s '%s': create pod", c->kind, key);
 		}
+		ctl_event(c->m, owner, c->kind, event_component(c), "Normal", "SuccessfulCreate", "Created pod: %s",
+			  obj_meta(made, "name") ?: "");
 	}
 	return 0;
 }
 
-static int delete_pods(Ctl *c, const char *key, json_t *pods, int n, Error **err)
+static int delete_pods(Ctl *c, const char *key, const json_t *owner, json_t *pods, int n, Error **err)
 {
 	rs_victims_sort(pods);
 	exp_expect(c->exp, key, 0, n);
@@ -226,7 +239,12 @@ static int delete_pods(Ctl *c, const char *key, json_t *pods, int n, Error **err
 			err_freep(err);
 		} else if (r < 0) {
 			exp_lower(c->exp, key, 0, n - i);
+			ctl_event(c->m, owner, c->kind, event_component(c), "Warning", "FailedDelete",
+				  "Error deleting: %s", err_msg(err ? *err : NULL));
 			return err_prefix(err, "%s '%s': delete pod", c->kind, key);
+		} else {
+			ctl_event(c->m, owner, c->kind, event_component(c), "Normal", "SuccessfulDelete",
+				  "Deleted pod: %s", obj_meta(pod, "name"));
 		}
 	}
 	return 0;
@@ -242,7 +260,7 @@ static int manage_replicas(Ctl *c, const char *key, const json_t *owner, json_t 
 	}
 	if (diff > 0) {
 		int n = diff < (int)BERTH_MAX_CONTROLLER_BURST ? diff : (int)BERTH_MAX_CONTROLLER_BURST;
-		return delete_pods(c, key, pods, n, err);
+		return delete_pods(c, key, owner, pods, n, err);
 	}
 	return 0;
 }

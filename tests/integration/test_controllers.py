@@ -453,3 +453,92 @@ def test_dependent_of_a_deleted_owner_is_collected(server):
                                            "uid": cm["metadata"]["uid"]}]
     server.kubectl("create", "-n", ns, "-f", "-", input=json.dumps(pod))
     assert [p["metadata"]["name"] for p in server.pods(ns)] == ["kept"]
+
+
+def describe_events(server, ns, kind, name):
+    """The Events table rows of `kubectl describe` (type, reason, from, message), once present."""
+    out = server.kubectl("describe", kind, name, "-n", ns)
+    if "\nEvents:" not in out:
+        return []
+    rows = []
+    for line in out.split("\nEvents:", 1)[1].splitlines():
+        m = re.match(r"\s+(Normal|Warning)\s+(\S+)\s+\S+\s+(\S+)\s+(.*\S)", line)
+        if m:
+            rows.append(m.groups())
+    return rows
+
+
+def rs_by_image(server, ns):
+    return {r["spec"]["template"]["spec"]["containers"][0]["image"]: r
+            for r in server.json("get", "rs", "-n", ns)["items"]}
+
+
+def test_events_in_describe(server):
+    ns = server.namespace("events")
+    server.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOYMENT.replace("replicas: 1", "replicas: 3"))
+    pods = running(server, ns, 3)
+    rs = until(lambda: rs_by_image(server, ns).get("nginx:1.15-alpine"), "the replica set")
+    rs_name = rs["metadata"]["name"]
+    want = ("Normal", "ScalingReplicaSet", "deployment-controller",
+            f"Scaled up replica set {rs_name} to 3 from 0")
+    until(lambda: want in describe_events(server, ns, "deployment", "deploy-nginx"), "the scale-up event")
+    created = until(lambda: [r for r in describe_events(server, ns, "rs", rs_name)
+                             if r[:3] == ("Normal", "SuccessfulCreate", "replicaset-controller")], "create events")
+    names = {p["metadata"]["name"] for p in pods}
+    for _, _, _, msg in created:
+        m = re.fullmatch(r"Created pod: (\S+)", msg)
+        assert m and m.group(1) in names, msg
+    # kubectl describe aggregates equal rows; each pod is named once
+    assert len(created) == 3
+
+    server.kubectl("scale", "deployment", "deploy-nginx", "--replicas=1", "-n", ns)
+    left = running(server, ns, 1)
+    want = ("Normal", "ScalingReplicaSet", "deployment-controller",
+            f"Scaled down replica set {rs_name} to 1 from 3")
+    until(lambda: want in describe_events(server, ns, "deployment", "deploy-nginx"), "the scale-down event")
+    deleted = until(lambda: (lambda d: len(d) == 2 and d)(
+        [r[3] for r in describe_events(server, ns, "rs", rs_name)
+         if r[:3] == ("Normal", "SuccessfulDelete", "replicaset-controller")]), "two delete events")
+    gone = {re.fullmatch(r"Deleted pod: (\S+)", m).group(1) for m in deleted}
+    assert gone == names - {left[0]["metadata"]["name"]}
+
+    server.kubectl("apply", "-n", ns, "-f", "-", input=RC)
+    rc_pods = {p["metadata"]["name"] for p in running(server, ns, 2, "app=web")}
+    rc_events = until(lambda: (lambda d: len(d) == 2 and d)(
+        [r[3] for r in describe_events(server, ns, "rc", "web")
+         if r[:3] == ("Normal", "SuccessfulCreate", "replication-controller")]), "rc create events")
+    assert {m.split(": ", 1)[1] for m in rc_events} == rc_pods
+
+
+def test_proportional_scaling_of_a_paused_rollout(server):
+    ns = server.namespace("proportional")
+    manifest = DEPLOYMENT.replace("  replicas: 1\n", "  replicas: 10\n  strategy:\n    type: RollingUpdate\n"
+                                  "    rollingUpdate:\n      maxSurge: 3\n      maxUnavailable: 2\n")
+    server.kubectl("apply", "-n", ns, "-f", "-", input=manifest)
+    running(server, ns, 10)
+    until(lambda: "10/10" in server.kubectl("get", "deployment", "-n", ns), "10/10")
+    server.kubectl("set", "image", "deployment", "deploy-nginx", "nginx=nginx:1.16-alpine", "-n", ns)
+
+    # no kubelet for the new pods: the rollout stops at old 8 (10 - maxUnavailable) and new 5 (13 - 8)
+    def sizes():
+        rs = rs_by_image(server, ns)
+        return {img: r["spec"]["replicas"] for img, r in rs.items()}
+    until(lambda: sizes() == {"nginx:1.15-alpine": 8, "nginx:1.16-alpine": 5}, "old 8 / new 5", tries=600)
+    server.kubectl("rollout", "pause", "deployment", "deploy-nginx", "-n", ns)
+    server.kubectl("scale", "deployment", "deploy-nginx", "--replicas=15", "-n", ns)
+    # 15 + 3 allowed, 5 more: 8 * 18/13 -> 11 (+3) and 5 * 18/13 -> 7 (+2)
+    until(lambda: sizes() == {"nginx:1.15-alpine": 11, "nginx:1.16-alpine": 7}, "old 11 / new 7", tries=600)
+    for img, r in rs_by_image(server, ns).items():
+        ann = r["metadata"]["annotations"]
+        assert ann["deployment.kubernetes.io/desired-replicas"] == "15", img
+        assert ann["deployment.kubernetes.io/max-replicas"] == "18", img
+    rs = rs_by_image(server, ns)
+    old, new = rs["nginx:1.15-alpine"]["metadata"]["name"], rs["nginx:1.16-alpine"]["metadata"]["name"]
+    ev = until(lambda: (lambda e: f"Scaled up replica set {old} to 11 from 8" in e and
+                        f"Scaled up replica set {new} to 7 from 5" in e and e)(
+        [r[3] for r in describe_events(server, ns, "deployment", "deploy-nginx")]), "both scale-up events")
+    # paused: nothing rolls further (checked again after the events arrived)
+    assert sizes() == {"nginx:1.15-alpine": 11, "nginx:1.16-alpine": 7}, ev
+    server.kubectl("rollout", "resume", "deployment", "deploy-nginx", "-n", ns)
+    rollout(server, ns, "deploy-nginx")
+    assert sizes()["nginx:1.16-alpine"] == 15

@@ -1,7 +1,8 @@
 /* test-controller.c - the controller framework and the controllers' pure
  * decision logic: work queue de-dup/delay/back-off with a fake clock,
  * expectations, label selectors, informer caches fed by injected events,
- * victim order, pod-template-hash, rolling-update arithmetic. */
+ * victim order, pod-template-hash, rolling-update arithmetic, proportional
+ * scaling (the cases of Kubernetes' own TestScale). */
 #include "tap.h"
 #include "../../src/controller/controller-internal.h"
 #include "../../src/shared/json.h"
@@ -148,6 +149,54 @@ static void test_rolling(void)
 	is_int(deploy_max_scaled_down(4, 1, 5, 1, 1), 2, "scale down two once the new pod is available");
 }
 
+/* Scale sets sized for old_replicas (+old_surge) to replicas (+surge); the
+ * sets are given newest first, sizes[] in and expected want[]. */
+static void check_scale(const char *what, int old_replicas, int old_surge, int replicas, int surge, int n,
+			const int *sizes, const int *want)
+{
+	DeployScaleSet sets[8];
+	int out[8];
+	static const char *const names[] = { "foo-v5", "foo-v4", "foo-v3", "foo-v2", "foo-v1" };
+	for (int i = 0; i < n; i++)
+		sets[i] = (DeployScaleSet){ names[i], 1000 - i, sizes[i], old_replicas + old_surge };
+	deploy_proportional_scale(replicas, surge, old_replicas, sets, (size_t)n, out);
+	bool good = true;
+	for (int i = 0; i < n; i++)
+		good &= out[i] == want[i];
+	ok(good, "%s", what);
+	if (!good)
+		for (int i = 0; i < n; i++)
+			tap_diag("  set %d: got %d want %d", i, out[i], want[i]);
+}
+
+static void test_proportional(void)
+{
+	check_scale("5 -> 10: 2/3 become 4/6", 5, 0, 10, 0, 2, (int[]){ 2, 3 }, (int[]){ 4, 6 });
+	check_scale("5 -> 3: 2/3 become 1/2", 5, 0, 3, 0, 2, (int[]){ 2, 3 }, (int[]){ 1, 2 });
+	check_scale("9 -> 4: 8/1 become 4/0", 9, 0, 4, 0, 2, (int[]){ 8, 1 }, (int[]){ 4, 0 });
+	check_scale("13 -> 8: 2/8/3 become 1/5/2", 13, 0, 8, 0, 3, (int[]){ 2, 8, 3 }, (int[]){ 1, 5, 2 });
+	check_scale("leftover 3 -> 4 goes to the newest of equal sets", 3, 0, 4, 0, 3, (int[]){ 1, 1, 1 },
+		    (int[]){ 2, 1, 1 });
+	check_scale("leftover 3 -> 2 comes from the oldest of equal sets", 3, 0, 2, 0, 3, (int[]){ 1, 1, 1 },
+		    (int[]){ 1, 1, 0 });
+	check_scale("4 -> 5 without a new set: the latest grows", 4, 0, 5, 0, 2, (int[]){ 2, 2 }, (int[]){ 3, 2 });
+	check_scale("6 -> 0: every set goes to 0", 6, 0, 0, 0, 3, (int[]){ 3, 2, 1 }, (int[]){ 0, 0, 0 });
+	check_scale("10 -> 20 with maxSurge 2: 6/6 become 11/11", 10, 2, 20, 2, 2, (int[]){ 6, 6 }, (int[]){ 11, 11 });
+	check_scale("size 10 -> 50 and surge 3 -> 6: 5/8 become 22/34", 10, 3, 50, 6, 2, (int[]){ 5, 8 },
+		    (int[]){ 22, 34 });
+	check_scale("10 -> 14: 7/3 become 10/4", 10, 0, 14, 0, 2, (int[]){ 7, 3 }, (int[]){ 10, 4 });
+	check_scale("10 -> 15, maxSurge 3: new 5 gets 2, old 8 gets 3", 10, 3, 15, 3, 2, (int[]){ 5, 8 },
+		    (int[]){ 7, 11 });
+	check_scale("no change when the sets already fill replicas + maxSurge", 10, 3, 10, 3, 2, (int[]){ 5, 8 },
+		    (int[]){ 5, 8 });
+	/* no max-replicas annotation: status.replicas (13) stands in */
+	DeployScaleSet sets[2] = { { "b", 2, 5, -1 }, { "a", 1, 8, -1 } };
+	int out[2];
+	deploy_proportional_scale(15, 3, 13, sets, 2, out);
+	is_int(out[0] + out[1], 18, "without annotations the total still reaches replicas + maxSurge");
+	is_int(out[1], 11, "and the larger set gets its share from status.replicas");
+}
+
 static int events;
 static void count_handler(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
 {
@@ -251,6 +300,7 @@ int main(void)
 	test_victims();
 	test_hash();
 	test_rolling();
+	test_proportional();
 	test_node_lifecycle();
 	return tap_done();
 }
