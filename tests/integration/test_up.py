@@ -265,9 +265,11 @@ def test_pod_resolves_service_and_reaches_it_by_short_name(cluster):
     c.kubectl("apply", "-f", "-", input=WEB)
     c.kubectl("apply", "-f", "-", input=CLIENTS)
     until(lambda: pod_ready(c, "client"), "client Running")
-    web_pods = until(lambda: [p["metadata"]["name"] for p in c.get("pods", "-l", "app=web")["items"]
-                              if pod_ready(c, p["metadata"]["name"])] if len(c.get("pods", "-l", "app=web")["items"]) == 2 else None,
-                     "two web pods Ready")
+    def web_ready():
+        ready = [p["metadata"]["name"] for p in c.get("pods", "-l", "app=web")["items"]
+                 if pod_ready(c, p["metadata"]["name"])]
+        return ready if len(ready) == 2 else None  # both, not the first that is ready
+    web_pods = until(web_ready, "two web pods Ready")
     assert len(web_pods) == 2
     cluster_ip = c.get("service", "web")["spec"]["clusterIP"]
     assert cluster_ip.startswith("10.43.")
