@@ -98,9 +98,12 @@ int64_t hist_max_revision(const json_t *revs);
 json_t *hist_template(const json_t *cr);
 /* The revision of owner's current template: found (moved to max+1 if older)
  * or created with hash_label; *ret new ref.  A name taken by another object
- * bumps status.collisionCount and fails -EEXIST. */
-int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, const json_t *revs, json_t **ret,
-			 Error **err);
+ * bumps status.collisionCount and fails -EEXIST.  unset_collision is the
+ * count hashed while status.collisionCount is unset: 0 for StatefulSets (whose
+ * status always carries it, so the hash must not change once it is written),
+ * -1 (no count) for DaemonSets. */
+int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, const json_t *revs,
+			 int64_t unset_collision, json_t **ret, Error **err);
 /* Delete revisions not named in live (array of names) beyond revisionHistoryLimit. */
 void hist_prune(Ctl *c, const json_t *owner, const json_t *revs, const json_t *live);
 

@@ -593,7 +593,7 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 		return 0;
 	_cleanup_json_ json_t *revs = hist_owned(c->m->crs, ds);
 	_cleanup_json_ json_t *upd = NULL;
-	int r = hist_update_revision(c, ds, HASH_LABEL, revs, &upd, err);
+	int r = hist_update_revision(c, ds, HASH_LABEL, revs, -1, &upd, err);
 	if (r < 0)
 		return r;
 	DsSync s = { .c = c, .key = key, .ns = ns, .name = name, .ds = ds };

@@ -173,8 +173,8 @@ static int bump_collision(Ctl *c, const json_t *owner, int64_t collision, Error 
 	return kube_patch(c->m->kc, path, patch, NULL, err);
 }
 
-int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, const json_t *revs, json_t **ret,
-			 Error **err)
+int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, const json_t *revs,
+			 int64_t unset_collision, json_t **ret, Error **err)
 {
 	const char *ns = obj_meta(owner, "namespace") ?: "";
 	_cleanup_json_ json_t *data = hist_patch(owner);
@@ -195,7 +195,7 @@ int hist_update_revision(Ctl *c, const json_t *owner, const char *hash_label, co
 		return r < 0 ? err_prefix(err, "%s '%s/%s': revision", c->kind, ns, obj_meta(owner, "name")) : 0;
 	}
 	json_t *ccj = json_path(owner, "status.collisionCount");
-	int64_t collision = json_is_integer(ccj) ? json_integer_value(ccj) : -1;
+	int64_t collision = json_is_integer(ccj) ? json_integer_value(ccj) : unset_collision;
 	_cleanup_free_ char *text = hist_patch_text(data);
 	char hash[16];
 	hist_hash(text, collision, hash, sizeof(hash));

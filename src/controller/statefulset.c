@@ -421,7 +421,7 @@ static int sts_sync(Ctl *c, const char *key, Error **err)
 		return 0;
 	_cleanup_json_ json_t *revs = hist_owned(c->m->crs, set);
 	_cleanup_json_ json_t *upd = NULL;
-	int r = hist_update_revision(c, set, CR_HASH_LABEL, revs, &upd, err);
+	int r = hist_update_revision(c, set, CR_HASH_LABEL, revs, 0, &upd, err);
 	if (r < 0)
 		return r;
 	StsSync s = { .c = c, .key = key, .ns = ns, .name = name, .set = set, .upd_cr = upd };
