@@ -70,6 +70,7 @@ typedef struct PodCtr {
 	bool poststart_pending;
 	int64_t next_try_ms;      /* config/image errors: retry then */
 	Probe liveness, readiness, startup;
+	struct CtrPull *pull;     /* pull.c: the image step's state (owned) or NULL */
 } PodCtr;
 
 typedef struct Pod {
@@ -95,8 +96,11 @@ typedef struct Pod {
 	struct Pod *next;
 } Pod;
 
+typedef struct AgentImageGc AgentImageGc;
+
 struct Agent {
 	AgentConfig cfg;
+	AgentImageGc *imagegc;    /* imagegc.c, or NULL when disabled */
 	char *root, *runroot, *node_name, *cgroup_root;
 	char *pods_dir;
 	ImgStore *images;
@@ -131,6 +135,10 @@ char *volume_dir(const Pod *p, const char *plugin, const char *name);
 int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret_spec,
 		  CgLimits *ret_lim, char **ret_image_id, Error **err);
 json_t *ctrspec_exec_process(Agent *a, Pod *p, PodCtr *c, char *const *argv);
+/* The OCI process.user a process runs as now (uid, gid and supplementary
+ * groups from /proc/PID/status): what exec and probes in a container take,
+ * so they run as its main process does, image user names resolved. */
+json_t *agent_proc_user(pid_t pid);
 
 /* shim.c */
 int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err);
@@ -172,5 +180,70 @@ void agent_event(Agent *a, Pod *p, const PodCtr *c, const char *type, const char
 /* podspec.c */
 const char *pod_restart_policy(const json_t *pod);
 int64_t pod_grace_s(const json_t *pod);
+
+/* ---- pull.c: the image puller (imagePullPolicy, pull secrets, back-off) ---- */
+
+/* The image step before a container starts: true when it may start now
+ * (image present as the policy wants, or policy Never: ctrspec.c reports a
+ * missing image); false while a pull is in flight (off the agent's thread)
+ * or backs off, with c->reason/message and the Events set as the kubelet's. */
+bool pull_image_step(Agent *a, Pod *p, PodCtr *c, int64_t now);
+/* After a start attempt: true once if the image was just pulled (then no
+ * "already present" Event), and the image's id as the kubelet reports it
+ * after a pull ("host/repo@sha256:...") when c->image_id is that image. */
+bool pull_take_pulled(PodCtr *c);
+const char *pull_image_ref_id(const PodCtr *c);
+void pull_ctr_release(PodCtr *c);
+
+/* Pure parts (tests/unit/test-agentpull.c).  Does a registry key of a
+ * docker config ("host[:port][/path]", scheme allowed, "*" globs per host
+ * label) cover repo ("host[:port]/path", no tag), as the kubelet matches? */
+bool agent_registry_key_match(const char *key, const char *repo);
+/* Append {"key","user","password"} for every entry of a Secret of type
+ * kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg matching repo,
+ * most specific key first; other types add nothing.  -EINVAL if malformed. */
+int agent_pull_secret_creds(const json_t *secret, const char *repo, json_t *creds, Error **err);
+/* A duration as Go prints a time.Duration truncated to milliseconds
+ * ("512ms", "1.2s", "1m3.5s").  Caller frees. */
+char *agent_go_duration(int64_t ms);
+/* "host/repo" of a reference (normalised, tag and digest removed).  Caller frees. */
+char *agent_image_repo(const char *image);
+/* After the n-th failed pull in a row: retry after base, 2*base ... max;
+ * ErrImagePull shows for half of that (at most base), ImagePullBackOff after. */
+void agent_pull_backoff(int failures, int64_t base_ms, int64_t max_ms, int64_t *ret_show_ms, int64_t *ret_retry_ms);
+
+/* ---- imagegc.c: the node's image garbage collection ---- */
+
+int agent_imagegc_start(Agent *a, Error **err);
+void agent_imagegc_stop(AgentImageGc *g);
+/* Tell the collector which images the pods use now (from the agent's tick). */
+void agent_imagegc_publish(Agent *a);
+/* Pure parts: the used share of a filesystem in whole percent (rounded up),
+ * and the bytes to free to get from over high_pct down to low_pct (0 when
+ * not over high_pct, or high_pct >= 100). */
+int agent_imagegc_usage_pct(uint64_t total, uint64_t avail);
+uint64_t agent_imagegc_to_free(uint64_t total, uint64_t avail, int high_pct, int low_pct);
+
+/* ---- kubelet2: volume refresh, hostPort admission, shared PID namespace,
+ * local-path directories (volumes.c, admit.c, sandbox.c, localvol.c) ---- */
+
+/* Rewrite the pod's configMap/secret/downwardAPI/projected volumes whose
+ * content changed (..data swapped); the number rewritten, or < 0. */
+int volumes_refresh_changed(Agent *a, Pod *p, Error **err);
+/* hostPort admission (kubelet's NodePorts predicate): 0 admitted, or
+ * -EADDRINUSE with *reason / *message (caller frees) when another pod of the
+ * node, not terminated, holds one of pod's hostPort+protocol+hostIP. */
+int agent_admit_host_ports(Agent *a, const json_t *pod, char **reason, char **message);
+/* Do two pods' hostPorts collide?  (pure, for tests) */
+bool agent_host_ports_conflict(const json_t *pod_a, const json_t *pod_b);
+/* shareProcessNamespace: the pid of the pod's PID-1 process, 0 if none. */
+pid_t sandbox_pid_holder(const Pod *p);
+/* local-path directories (localvol.c): record the directory of a PV the
+ * local-path provisioner made; sweep: remove those whose PV the server no
+ * longer has (the number removed).  name_ok: pv is "pvc-<uid>" and path's
+ * last component starts with "<pv>_" (pure, for tests). */
+void agent_localvol_record(Agent *a, const json_t *pv, const char *path);
+int agent_localvol_sweep(const char *root, KubeClient *kc);
+bool agent_localvol_name_ok(const char *pv, const char *path);
 
 #endif

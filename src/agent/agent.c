@@ -118,6 +118,12 @@ int agent_new(const AgentConfig *cfg, Agent **ret, Error **err)
 		a->cfg.backoff_base_ms = 10000;
 	if (a->cfg.backoff_max_ms <= 0)
 		a->cfg.backoff_max_ms = 30 * a->cfg.backoff_base_ms;
+	if (a->cfg.image_gc_period_ms <= 0) {
+		a->cfg.image_gc_high_pct = 85;
+		a->cfg.image_gc_low_pct = 80;
+		a->cfg.image_min_age_ms = 2 * 60 * 1000;
+		a->cfg.image_gc_period_ms = 5 * 60 * 1000;
+	}
 	a->pods_dir = fs_join(a->root, "pods");
 	a->sigfd = -1;
 	_cleanup_free_ char *rundir = fs_join(a->runroot, "agent");
@@ -136,6 +142,10 @@ int agent_new(const AgentConfig *cfg, Agent **ret, Error **err)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	a->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	adopt_all(a);
+	if ((r = agent_imagegc_start(a, err)) < 0) {
+		agent_free(a);
+		return err_prefix(err, "agent");
+	}
 	*ret = a;
 	return 0;
 }
@@ -144,6 +154,7 @@ void agent_free(Agent *a)
 {
 	if (!a)
 		return;
+	agent_imagegc_stop(a->imagegc);
 	while (a->pods) {
 		Pod *p = a->pods;
 		a->pods = p->next;
@@ -308,6 +319,7 @@ int agent_tick(Agent *a)
 			next = due;
 		pp = &p->next;
 	}
+	agent_imagegc_publish(a);
 	reap(a);
 	return (int)next;
 }

@@ -71,6 +71,12 @@ typedef struct AgentConfig {
 	 * dns_pod_resolv_conf); unset: the host's resolvers */
 	const char *cluster_dns, *cluster_domain;
 	char *(*resolv_conf)(const json_t *pod, const char *dns_ip, const char *domain, const char *host_text);
+	/* image GC (kubelet --image-gc-high-threshold/--image-gc-low-threshold/
+	 * --minimum-image-ttl-duration): over high_pct % full, unused images go
+	 * until below low_pct %; high 100 disables it; checked every period.
+	 * image_gc_period_ms 0: the kubelet's defaults (85, 80, 2 min, 5 min). */
+	int image_gc_high_pct, image_gc_low_pct;
+	int64_t image_min_age_ms, image_gc_period_ms;
 } AgentConfig;
 
 /* Open the agent: image store, directories, and every pod found on disk is
@@ -212,6 +218,9 @@ void agent_api_set_root_ca(AgentApi *api, const char *pem, const char *pem_b64);
 /* Rewrite pods' ServiceAccount tokens this often (default, 0: at 80% of
  * their expirationSeconds, as the kubelet does). */
 void agent_api_set_token_refresh(AgentApi *api, int64_t period_ms);
+/* Re-read the pods' configMap / secret / downwardAPI / projected volumes
+ * this often (default, 0: 1 min, the kubelet's sync period). */
+void agent_api_set_volume_refresh(AgentApi *api, int64_t period_ms);
 /* PATCH the node status and renew the Lease this often (default 10 s; the
  * kubelet's --node-status-update-frequency). */
 void agent_api_set_status_period(AgentApi *api, int64_t period_ms);

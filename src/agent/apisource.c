@@ -23,6 +23,17 @@
  *                  deletes a terminated pod for good (grace 0, uid
  *                  precondition) once the Agent reports it gone.
  *
+ * Static pods get mirror pods (as the kubelet's mirror client): the caller
+ * thread hands the writer the wanted set (a copy of each static pod named
+ * like it, annotation kubernetes.io/config.mirror = its hash, owned by the
+ * Node, and its latest status); the writer creates the missing ones, writes
+ * their status, deletes those of static pods that are gone and re-creates one
+ * somebody deleted (the static pod keeps running).  Mirror pods the watch
+ * reports are never run.  hostPort admission (admit.c) rejects a new API pod
+ * whose hostPort another pod holds: status Failed, reason NodePorts.  The
+ * caller thread also refreshes the pods' configMap / secret / downwardAPI /
+ * projected volumes every volume_refresh_ms (kubelet's periodic sync).
+ *
  * Pods from the API carry the annotation kubernetes.io/config.source=api
  * (as the kubelet marks its sources), which is how a restarted agent tells
  * its adopted API pods from static ones, and how static pods are kept out
@@ -34,6 +45,7 @@
 #include "../base/log.h"
 #include "../shared/json.h"
 #include "../shared/kube.h"
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -51,6 +63,8 @@
 #define CONFLICT_RETRIES 5
 #define SA_MOUNT "/var/run/secrets/kubernetes.io/serviceaccount"
 #define ROOT_CA_CONFIGMAP "kube-root-ca.crt"
+#define ANN_MIRROR "kubernetes.io/config.mirror"
+#define VOLUME_REFRESH_MS 60000
 
 struct AgentApi {
 	KubeClient *kc;
@@ -74,6 +88,14 @@ struct AgentApi {
 	json_t *tokens;             /* uid -> when (monotonic ms) its SA tokens are rewritten */
 	int64_t token_period_ms;    /* 0: 80% of the token's lifetime */
 	int64_t next_token_check;
+	json_t *rejected;           /* uid -> true: failed admission (hostPort) */
+	int64_t volume_refresh_ms, next_volume_refresh;
+	/* mirror pods: wanted set under lock (static uid -> {"pod","status"}),
+	 * mirrors_dirty asks the writer for a pass */
+	json_t *mirrors;
+	bool mirrors_dirty;
+	json_t *mirrors_made;       /* writer only: static uid -> {"ns","name"} */
+	int64_t next_mirror_pass;   /* writer only */
 	/* writer thread only */
 	bool registered;
 	char *node_uid;
@@ -109,6 +131,12 @@ static bool is_api_pod(const json_t *pod)
 {
 	const char *src = json_str(json_path(pod, "metadata.annotations"), "kubernetes.io/config.source");
 	return src && !strcmp(src, "api");
+}
+
+static bool is_file_pod(const json_t *pod)
+{
+	const char *src = json_str(json_path(pod, "metadata.annotations"), "kubernetes.io/config.source");
+	return src && !strcmp(src, "file");
 }
 
 static Pod *find_pod(Agent *a, const char *uid)
@@ -495,7 +523,97 @@ static bool flush_writes(AgentApi *api)
 
 static bool work_waiting(AgentApi *api)
 {
-	return json_object_size(api->statuses) || json_array_size(api->events) || json_object_size(api->deletes);
+	return json_object_size(api->statuses) || json_array_size(api->events) || json_object_size(api->deletes) ||
+	       api->mirrors_dirty;
+}
+
+/* ---- writer: mirror pods of static pods ---- */
+
+static void queue_delete(AgentApi *api, const char *uid, const char *ns, const char *name);
+
+static const char *mirror_hash(const json_t *pod)
+{
+	return json_str(json_path(pod, "metadata.annotations"), ANN_MIRROR);
+}
+
+/* One static pod's mirror: create it if missing, replace one of an older
+ * manifest, write its status.  0 done, < 0 retry. */
+static int mirror_one(AgentApi *api, const char *suid, const json_t *want, Error **err)
+{
+	const json_t *pod = json_object_get(want, "pod");
+	const char *ns = json_str(json_object_get(pod, "metadata"), "namespace"),
+		   *name = json_str(json_object_get(pod, "metadata"), "name");
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", ns, name);
+	_cleanup_json_ json_t *cur = NULL;
+	int r = kube_get(api->kc, path, &cur, err);
+	if (r == -ENOENT) {
+		err_free(*err);
+		*err = NULL;
+		_cleanup_json_ json_t *body = json_deep_copy(pod);
+		if (api->node_uid)
+			json_object_set_new(json_object_get(body, "metadata"), "ownerReferences",
+					    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion", "v1", "kind", "Node",
+						      "name", api->ni->name, "uid", api->node_uid, "controller", 1));
+		_cleanup_free_ char *coll = xasprintf("/api/v1/namespaces/%s/pods", ns);
+		if ((r = kube_post(api->kc, coll, body, &cur, err)) < 0)
+			return r;
+		log_info("pod %s/%s: mirror pod created", ns, name);
+	} else if (r < 0) {
+		return r;
+	}
+	const json_t *meta = json_object_get(cur, "metadata");
+	const char *hash = mirror_hash(cur);
+	if (!hash)
+		return 0; /* a pod of the API's own holds the name: leave it */
+	if (strcmp(hash, suid)) { /* the mirror of an older manifest */
+		queue_delete(api, json_str(meta, "uid") ?: "", ns, name);
+		return 0;
+	}
+	json_object_set_new(api->mirrors_made, suid, json_pack("{s:s, s:s}", "ns", ns, "name", name));
+	const json_t *st = json_object_get(want, "status");
+	if (!json_is_object(st) || json_object_get(meta, "deletionTimestamp"))
+		return 0;
+	_cleanup_json_ json_t *job = json_pack("{s:s, s:s, s:O}", "ns", ns, "name", name, "status", st);
+	return pod_status_write(api, json_str(meta, "uid") ?: "", job, err);
+}
+
+/* Bring the mirror pods in line with the static pods the caller wants. */
+static void mirror_sync(AgentApi *api)
+{
+	pthread_mutex_lock(&api->lock);
+	json_t *want = json_deep_copy(api->mirrors);
+	api->mirrors_dirty = false;
+	pthread_mutex_unlock(&api->lock);
+	bool retry = false;
+	const char *suid;
+	json_t *w;
+	void *tmp;
+	json_object_foreach(want, suid, w) {
+		_cleanup_err_ Error *err = NULL;
+		if (mirror_one(api, suid, w, &err) < 0) {
+			log_debug("mirror pod of %s: %s", suid, err_msg(err));
+			retry = true;
+		}
+	}
+	json_object_foreach_safe(api->mirrors_made, tmp, suid, w) {
+		if (json_object_get(want, suid))
+			continue;
+		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", json_str(w, "ns"), json_str(w, "name"));
+		_cleanup_json_ json_t *cur = NULL;
+		_cleanup_err_ Error *err = NULL;
+		int r = kube_get(api->kc, path, &cur, &err);
+		if (r >= 0 && !strcmp(mirror_hash(cur) ?: "", suid))
+			r = pod_delete_final(api, json_str(json_object_get(cur, "metadata"), "uid") ?: "", w, &err);
+		if (r < 0 && r != -ENOENT) {
+			retry = true;
+			continue;
+		}
+		log_info("pod %s/%s: static pod gone, mirror pod deleted", json_str(w, "ns"), json_str(w, "name"));
+		json_object_del(api->mirrors_made, suid);
+	}
+	json_decref(want);
+	if (retry)
+		api->next_mirror_pass = mono_ms() + RETRY_MS;
 }
 
 static void *writer_main(void *arg)
@@ -510,10 +628,17 @@ static void *writer_main(void *arg)
 			next_lease = now + (lease_renew(api) < 0 ? RETRY_MS : api->status_period_ms);
 		if (now >= next_retry && flush_writes(api))
 			next_retry = mono_ms() + RETRY_MS;
+		if (api->registered && (api->mirrors_dirty || mono_ms() >= api->next_mirror_pass)) {
+			api->next_mirror_pass = mono_ms() + api->status_period_ms;
+			mirror_sync(api);
+			agent_localvol_sweep(api->a->root, api->kc); /* local-path directories of deleted PVs */
+		}
 		now = mono_ms();
 		int64_t due = next_node < next_lease || !api->registered ? next_node : next_lease;
 		if (next_retry > now && next_retry < due)
 			due = next_retry;
+		if (api->registered && api->next_mirror_pass < due)
+			due = api->next_mirror_pass;
 		pthread_mutex_lock(&api->lock);
 		if (!api->stop && (!work_waiting(api) || next_retry > now) && due > now) {
 			struct timespec ts;
@@ -537,8 +662,12 @@ static void *writer_main(void *arg)
 static int api_lookup(void *ud, const char *kind, const char *ns, const char *name, json_t **ret)
 {
 	AgentApi *api = ud;
-	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/%s/%s", ns,
-					      !strcmp(kind, "Secret") ? "secrets" : "configmaps", name);
+	_cleanup_free_ char *path = !strcmp(kind, "PersistentVolume")
+		? xasprintf("/api/v1/persistentvolumes/%s", name)  /* cluster-scoped (volumes.c) */
+		: xasprintf("/api/v1/namespaces/%s/%s/%s", ns,
+			    !strcmp(kind, "Secret") ? "secrets"
+			    : !strcmp(kind, "ServiceAccount") ? "serviceaccounts"
+			    : !strcmp(kind, "PersistentVolumeClaim") ? "persistentvolumeclaims" : "configmaps", name);
 	_cleanup_err_ Error *err = NULL;
 	int r = kube_get(api->kc, path, ret, &err);
 	if (r == -ENOENT && api->root_ca && !strcmp(kind, "ConfigMap") && !strcmp(name, ROOT_CA_CONFIGMAP)) {
@@ -785,11 +914,39 @@ static void sa_volume_add(json_t *pod)
 		}
 }
 
+/* hostPort admission of a new pod (admit.c): a rejected one is reported
+ * Failed with the kubelet's reason and message and never run. */
+static bool admit_reject(AgentApi *api, const json_t *pod)
+{
+	_cleanup_free_ char *reason = NULL, *message = NULL;
+	if (agent_admit_host_ports(api->a, pod, &reason, &message) == 0)
+		return false;
+	const json_t *meta = json_object_get(pod, "metadata");
+	log_info("pod %s/%s: rejected: %s", json_str(meta, "namespace"), json_str(meta, "name"), message);
+	json_object_set_new(api->rejected, json_str(meta, "uid"), json_true());
+	char now[48];
+	agent_now_rfc3339(now);
+	_cleanup_json_ json_t *st = json_pack("{s:s, s:s, s:s, s:s}", "phase", "Failed", "reason", reason, "message",
+					      message, "startTime", now);
+	api_on_status(api, pod, st);
+	const char *prefix = "Pod was rejected: ";
+	api_on_event(api, pod, NULL, "Warning", reason,
+		     !strncmp(message, prefix, strlen(prefix)) ? message + strlen(prefix) : message);
+	return true;
+}
+
 static void pod_apply(AgentApi *api, const json_t *obj)
 {
 	const json_t *meta = json_object_get(obj, "metadata");
 	const char *uid = json_str(meta, "uid"), *ns = json_str(meta, "namespace"), *name = json_str(meta, "name");
 	if (!uid || !ns || !name)
+		return;
+	if (mirror_hash(obj)) { /* a mirror pod: never run; one being deleted goes now and comes back */
+		if (json_object_get(meta, "deletionTimestamp"))
+			queue_delete(api, uid, ns, name);
+		return;
+	}
+	if (json_object_get(api->rejected, uid))
 		return;
 	Pod *p = find_pod(api->a, uid);
 	if (p && !is_api_pod(p->pod))
@@ -814,9 +971,12 @@ static void pod_apply(AgentApi *api, const json_t *obj)
 	if (p && !strcmp(json_str(api->synced, uid) ?: "", fp))
 		return;
 	_cleanup_json_ json_t *pod = json_deep_copy(obj);
+	json_object_del(json_object_get(pod, "metadata"), "managedFields"); /* kept per pod, read by nobody */
 	json_t *ann = json_obj_ensure(json_object_get(pod, "metadata"), "annotations");
 	json_object_set_new(ann, "kubernetes.io/config.source", json_string("api"));
 	json_object_set_new(pod, "status", api->ni->ip ? json_pack("{s:s}", "hostIP", api->ni->ip) : json_object());
+	if (!p && admit_reject(api, pod))
+		return;
 	if (!p && sa_volume_wanted(api, pod))
 		sa_volume_add(pod);
 	_cleanup_err_ Error *err = NULL;
@@ -841,6 +1001,13 @@ static void pods_resync(AgentApi *api, const json_t *items)
 		if (uid)
 			json_object_set_new(seen, uid, json_true());
 	}
+	json_array_foreach(items, i, o) { /* mirrors of static pods this node no longer runs */
+		const char *hash = mirror_hash(o);
+		const json_t *meta = json_object_get(o, "metadata");
+		Pod *sp = hash ? find_pod(api->a, hash) : NULL;
+		if (hash && (!sp || !is_file_pod(sp->pod)) && json_str(meta, "uid"))
+			queue_delete(api, json_str(meta, "uid"), json_str(meta, "namespace"), json_str(meta, "name"));
+	}
 	for (Pod *p = api->a->pods; p; p = p->next)
 		if (is_api_pod(p->pod) && !p->killing && !json_object_get(seen, p->uid)) {
 			log_info("pod %s/%s: no longer on the API server, stopping", p->ns, p->name);
@@ -849,12 +1016,88 @@ static void pods_resync(AgentApi *api, const json_t *items)
 	json_decref(seen);
 }
 
+static void mirrors_poke(AgentApi *api)
+{
+	pthread_mutex_lock(&api->lock);
+	api->mirrors_dirty = true;
+	pthread_cond_signal(&api->cond);
+	pthread_mutex_unlock(&api->lock);
+}
+
+/* The mirror pod of a static pod (new ref): named like it, its labels,
+ * annotations + config.mirror, its spec; the writer adds the owner. */
+static json_t *mirror_object(const Pod *p)
+{
+	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", "name",
+				p->name, "namespace", p->ns, "spec", json_object_get(p->pod, "spec"));
+	json_t *meta = json_object_get(pod, "metadata");
+	const json_t *labels = json_path(p->pod, "metadata.labels");
+	if (json_is_object(labels))
+		json_object_set(meta, "labels", (json_t *)labels);
+	json_t *ann = json_deep_copy(json_path(p->pod, "metadata.annotations"));
+	if (!json_is_object(ann)) {
+		json_decref(ann);
+		ann = json_object();
+	}
+	json_object_set_new(ann, ANN_MIRROR, json_string(p->uid));
+	json_object_set_new(meta, "annotations", ann);
+	return pod;
+}
+
+/* The mirror pods wanted now: one per running static pod, with its last
+ * status; handed to the writer when it changed. */
+static void mirrors_update(AgentApi *api)
+{
+	json_t *want = json_object();
+	for (Pod *p = api->a->pods; p; p = p->next) {
+		if (!is_file_pod(p->pod) || p->killing)
+			continue;
+		json_t *m = mirror_object(p);
+		json_object_set_new(want, p->uid, json_pack("{s:o, s:O?}", "pod", m, "status", p->status));
+	}
+	pthread_mutex_lock(&api->lock);
+	bool changed = !json_equal(want, api->mirrors);
+	if (changed) {
+		json_decref(api->mirrors);
+		api->mirrors = want;
+		api->mirrors_dirty = true;
+		pthread_cond_signal(&api->cond);
+	}
+	pthread_mutex_unlock(&api->lock);
+	if (!changed)
+		json_decref(want);
+}
+
+/* kubelet's periodic sync of the written volumes (only changes are swapped in). */
+static void volumes_tick(AgentApi *api)
+{
+	int64_t now = mono_ms();
+	if (now < api->next_volume_refresh)
+		return;
+	api->next_volume_refresh = now + api->volume_refresh_ms;
+	for (Pod *p = api->a->pods; p; p = p->next) {
+		if (p->killing || !p->sandbox_ready)
+			continue;
+		_cleanup_err_ Error *err = NULL;
+		int r = volumes_refresh_changed(api->a, p, &err);
+		if (r < 0)
+			log_warn("pod %s/%s: volume refresh: %s", p->ns, p->name, err_msg(err));
+		else if (r > 0)
+			log_info("pod %s/%s: %d volume(s) updated", p->ns, p->name, r);
+	}
+}
+
 static void pod_removed(AgentApi *api, const json_t *obj)
 {
 	const json_t *meta = json_object_get(obj, "metadata");
 	const char *uid = json_str(meta, "uid");
 	if (!uid)
 		return;
+	json_object_del(api->rejected, uid);
+	if (mirror_hash(obj)) { /* a mirror pod went: the writer makes it again if still wanted */
+		mirrors_poke(api);
+		return;
+	}
 	Pod *p = find_pod(api->a, uid);
 	json_object_del(api->deleting, uid); /* the server has no pod left to delete */
 	if (p && is_api_pod(p->pod) && !p->killing) {
@@ -885,12 +1128,18 @@ void agent_api_process(AgentApi *api)
 	}
 	json_decref(inbox);
 	tokens_refresh(api);
+	volumes_tick(api);
+	mirrors_update(api);
 }
 
 /* ---- lifecycle ---- */
 
 AgentApi *agent_api_new(KubeClient *kc, const AgentNodeInfo *ni)
 {
+	/* before the API mode's threads (watch, writer, pod network, proxy,
+	 * pulls, kubelet connections) first allocate: two malloc arenas between
+	 * them rather than one each, whose fragments each stay resident */
+	mallopt(M_ARENA_MAX, 2);
 	AgentApi *api = xcalloc(1, sizeof(*api));
 	api->kc = kc;
 	api->ni = ni;
@@ -907,6 +1156,10 @@ AgentApi *agent_api_new(KubeClient *kc, const AgentNodeInfo *ni)
 	api->tokens = json_object();
 	api->event_cache = json_object();
 	api->status_period_ms = NODE_STATUS_PERIOD_MS;
+	api->rejected = json_object();
+	api->mirrors = json_object();
+	api->mirrors_made = json_object();
+	api->volume_refresh_ms = VOLUME_REFRESH_MS;
 	return api;
 }
 
@@ -923,6 +1176,11 @@ void agent_api_hook(AgentApi *api, AgentConfig *cfg)
 void agent_api_set_status_period(AgentApi *api, int64_t period_ms)
 {
 	api->status_period_ms = period_ms > 0 ? period_ms : NODE_STATUS_PERIOD_MS;
+}
+
+void agent_api_set_volume_refresh(AgentApi *api, int64_t period_ms)
+{
+	api->volume_refresh_ms = period_ms > 0 ? period_ms : VOLUME_REFRESH_MS;
 }
 
 void agent_api_set_token_refresh(AgentApi *api, int64_t period_ms)
@@ -988,7 +1246,8 @@ void agent_api_free(AgentApi *api, int flush_ms)
 	pthread_mutex_destroy(&api->lock);
 	pthread_cond_destroy(&api->cond);
 	json_t *objs[] = { api->inbox,	  api->statuses, api->events,	   api->deletes,
-			   api->deleting, api->synced, api->tokens,	 api->node_status, api->event_cache, api->root_ca };
+			   api->deleting, api->synced, api->tokens,	 api->node_status, api->event_cache, api->root_ca,
+			   api->rejected, api->mirrors, api->mirrors_made };
 	for (size_t i = 0; i < ARRAY_SIZE(objs); i++)
 		json_decref(objs[i]);
 	free(api->selector);

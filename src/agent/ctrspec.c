@@ -10,6 +10,10 @@
  * Kubernetes differs from Docker in two defaults kept here: seccomp is
  * Unconfined unless seccompProfile says RuntimeDefault, and
  * allowPrivilegeEscalation defaults to true (no_new_privs off).
+ *
+ * shareProcessNamespace: the PID namespace is the sandbox's holder's
+ * (sandbox.c), joined by path.  fsGroup and supplementalGroups become the
+ * process's additional groups.
  */
 #include "agent-internal.h"
 #include "../base/fs.h"
@@ -50,6 +54,63 @@ static void set_namespaces(Pod *p, json_t *spec)
 			free(path);
 		}
 	}
+}
+
+/* shareProcessNamespace: join the sandbox holder's PID namespace. */
+static int set_shared_pid(Pod *p, json_t *spec, Error **err)
+{
+	const json_t *ps = json_object_get(p->pod, "spec");
+	if (!json_bool(ps, "shareProcessNamespace", false) || json_bool(ps, "hostPID", false))
+		return 0;
+	pid_t holder = sandbox_pid_holder(p);
+	if (holder <= 0)
+		return err_set(err, ESRCH, "pod %s/%s: the shared PID namespace's process is gone", p->ns, p->name);
+	size_t i;
+	json_t *ns;
+	json_array_foreach(json_path(spec, "linux.namespaces"), i, ns)
+		if (!strcmp(json_str(ns, "type") ?: "", "pid"))
+			json_object_set_new(ns, "path", json_sprintf("/proc/%d/ns/pid", (int)holder));
+	return 0;
+}
+
+/* fsGroup and supplementalGroups (pod securityContext) as additional gids;
+ * NULL when there are none. */
+static json_t *extra_groups(const Pod *p)
+{
+	const json_t *sc = json_path(p->pod, "spec.securityContext");
+	json_t *out = json_array();
+	const json_t *fg = json_object_get(sc, "fsGroup");
+	if (json_is_integer(fg) && json_integer_value(fg) >= 0)
+		json_array_append(out, (json_t *)fg);
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(sc, "supplementalGroups"), i, g)
+		if (json_is_integer(g) && json_integer_value(g) >= 0)
+			json_array_append(out, g);
+	if (!json_array_size(out)) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The additional groups go into process.user; a numeric runAsUser is then
+ * given directly (uid, runAsGroup or 0) instead of being resolved in the
+ * image, which would replace the groups with the image's. */
+static void set_groups(Pod *p, PodCtr *c, json_t *spec)
+{
+	_cleanup_json_ json_t *groups = extra_groups(p);
+	if (!groups)
+		return;
+	const json_t *ruid = sc_get(p, c->spec, "runAsUser"), *rgid = sc_get(p, c->spec, "runAsGroup");
+	json_t *ann = json_object_get(spec, "annotations");
+	json_t *user = json_obj_ensure(json_object_get(spec, "process"), "user");
+	if (json_is_integer(ruid)) {
+		json_object_del(ann, "org.berth.user");
+		json_object_set(user, "uid", (json_t *)ruid);
+		json_object_set_new(user, "gid", json_integer(json_is_integer(rgid) ? json_integer_value(rgid) : 0));
+	}
+	json_object_set(user, "additionalGids", groups);
 }
 
 static void add_bind(json_t *mounts, const char *src, const char *dst, bool ro)
@@ -278,6 +339,7 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 	json_object_set_new(ann, "org.berth.rootfs.overlay.dir", json_string(chdir_to));
 	json_object_set_new(ann, "org.berth.container.id", json_string(c->id));
 	set_user(p, c, spec, json_str(icfg, "User"));
+	set_groups(p, c, spec);
 	set_namespaces(p, spec);
 	const json_t *sp = sc_get(p, c->spec, "seccompProfile");
 	const char *st = json_str(sp, "type");
@@ -292,7 +354,9 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 		_cleanup_free_ char *src = fs_join(p->dir, etc[i][0]);
 		add_bind(mounts, src, etc[i][1], false);
 	}
-	r = volumes_mounts(a, p, c->spec, mounts, err);
+	r = set_shared_pid(p, spec, err);
+	if (r >= 0)
+		r = volumes_mounts(a, p, c->spec, mounts, err);
 	set_limits(c->spec, ret_lim);
 	ret_lim->devices_allow_all = priv;
 	*ret_image_id = xstrdup(img->id);
@@ -307,15 +371,10 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 
 /* The container's process object with other args, for probes and hooks:
  * the same env, caps and nnp; the uid/gid the container actually runs as. */
-json_t *ctrspec_exec_process(Agent *a, Pod *p, PodCtr *c, char *const *argv)
+json_t *agent_proc_user(pid_t pid)
 {
-	(void)a;
-	(void)p;
-	json_t *proc = c->process ? json_deep_copy(c->process) : json_pack("{s:s}", "cwd", "/");
-	json_object_set_new(proc, "args", json_strv(argv));
-	json_object_set_new(proc, "terminal", json_false());
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	_cleanup_free_ char *status = NULL;
 	long uid = 0, gid = 0;
 	if (fs_read_file(path, 1 << 16, &status, NULL, NULL) == 0) {
@@ -325,6 +384,29 @@ json_t *ctrspec_exec_process(Agent *a, Pod *p, PodCtr *c, char *const *argv)
 		if (g)
 			gid = strtol(g + 5, NULL, 10);
 	}
-	json_object_set_new(proc, "user", json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
+	json_t *user = json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid);
+	const char *gl = status ? strstr(status, "\nGroups:") : NULL;
+	if (gl) { /* the same supplementary groups (fsGroup, supplementalGroups, the image's) */
+		json_t *gids = json_array();
+		char *end;
+		for (const char *q = gl + 8; *q && *q != '\n'; q = end) {
+			long g = strtol(q, &end, 10);
+			if (end == q)
+				break;
+			json_array_append_new(gids, json_integer(g));
+		}
+		json_object_set_new(user, "additionalGids", gids);
+	}
+	return user;
+}
+
+json_t *ctrspec_exec_process(Agent *a, Pod *p, PodCtr *c, char *const *argv)
+{
+	(void)a;
+	(void)p;
+	json_t *proc = c->process ? json_deep_copy(c->process) : json_pack("{s:s}", "cwd", "/");
+	json_object_set_new(proc, "args", json_strv(argv));
+	json_object_set_new(proc, "terminal", json_false());
+	json_object_set_new(proc, "user", agent_proc_user(c->pid));
 	return proc;
 }

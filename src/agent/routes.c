@@ -13,7 +13,9 @@
  *    handing out the same address twice;
  *  - a route "<other node's podCIDR> via <its InternalIP>" for every other
  *    Node, kept in this agent's network namespace by a watch on Nodes and
- *    removed when the node goes or changes;
+ *    removed when the node goes or changes; routes carry protocol number
+ *    ROUTE_PROTO, so an agent that restarts adopts the ones its predecessor
+ *    left and removes those of nodes that went away meanwhile;
  *  - one masquerade rule: traffic from this node's pods leaving the cluster
  *    CIDR (pod to pod keeps its source address, as Kubernetes requires).
  *
@@ -38,6 +40,9 @@
 #define PODNET_WAIT_MS 10000
 #define RETRY_MS 1000
 #define WATCH_TIMEOUT_S 300
+/* The routing protocol number our routes carry, so an agent that starts
+ * again finds the routes an earlier run left (rtnetlink's free range). */
+#define ROUTE_PROTO "201"
 
 extern char **environ;
 
@@ -185,9 +190,50 @@ static void masq_ensure(AgentPodNet *pn, const char *pod_cidr)
 	pn->masq_done = true;
 }
 
+/* Run a tool and return what it printed on stdout (new string, at most
+ * 64 KiB; NULL when it could not run or failed). */
+static char *tool_output(const char *const *argv)
+{
+	char path[64];
+	int fds[2];
+	if (!tool_path(argv[0], path) || pipe2(fds, O_CLOEXEC) < 0)
+		return NULL;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	pid_t pid;
+	int r = posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[1]);
+	if (r) {
+		close(fds[0]);
+		return NULL;
+	}
+	size_t cap = 64 * 1024, len = 0;
+	char *out = xmalloc(cap + 1);
+	ssize_t n;
+	while ((n = read(fds[0], out + len, cap - len)) > 0 || (n < 0 && errno == EINTR))
+		len += n > 0 ? (size_t)n : 0;
+	close(fds[0]);
+	out[len] = 0;
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			free(out);
+			return NULL;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 static void route_set(const char *cidr, const char *via)
 {
-	const char *argv[] = { "ip", "route", "replace", cidr, "via", via, NULL };
+	const char *argv[] = { "ip", "route", "replace", cidr, "via", via, "proto", ROUTE_PROTO, NULL };
 	int r = tool(argv);
 	if (r != 0)
 		log_warn("pod network: route %s via %s: ip exited %d", cidr, via, r);
@@ -200,6 +246,24 @@ static void route_del(const char *cidr, const char *via)
 	const char *argv[] = { "ip", "route", "del", cidr, "via", via, NULL };
 	if (tool(argv) == 0)
 		log_info("pod network: route %s via %s removed", cidr, via);
+}
+
+/* Routes an earlier agent process installed (ours by their protocol
+ * number, inside the cluster CIDR) become known, so the next reconcile
+ * removes those no Node wants any more: cidr -> via. */
+static void routes_adopt(AgentPodNet *pn)
+{
+	const char *argv[] = { "ip", "-o", "route", "show", "proto", ROUTE_PROTO, NULL };
+	_cleanup_free_ char *out = tool_output(argv);
+	for (char *line = out, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char cidr[64], via[64];
+		if (sscanf(line, "%63s via %63s", cidr, via) == 2 && agent_cidr_contains(pn->cluster_cidr, cidr) &&
+		    !json_object_get(pn->routes, cidr))
+			json_object_set_new(pn->routes, cidr, json_string(via));
+	}
 }
 
 /* Make the installed routes the wanted ones. */
@@ -362,6 +426,7 @@ int agent_podnet_start(KubeClient *kc, const AgentNodeInfo *ni, const char *clus
 	pn->nodes = json_object();
 	pn->routes = json_object();
 	pthread_mutex_init(&pn->lock, NULL);
+	routes_adopt(pn);
 	if (pn->pod_cidr)
 		masq_ensure(pn, pn->pod_cidr);
 	int r = pthread_create(&pn->th, NULL, watch_main, pn);

@@ -8,11 +8,19 @@
  * The network is the node's pod network when it has one (routes.c: the
  * podCIDR's bridge, leases under the runroot), else the default `berth`
  * network; sandbox.json records which, so teardown (also by a later agent)
- * detaches from the right one.
+ * detaches from the right one.  Containers' ports with a hostPort are
+ * published through the CNI portmap plugin on the same ADD (and removed by
+ * the DEL, recomputed from the pod spec, which cannot change).
  *
  * Why pinning instead of a sleeper: no process to keep alive or account
  * for, nothing to restart, and it survives an agent restart just as well
  * (the runroot is runtime state).  sandbox.json records what to undo.
+ *
+ * The one exception is shareProcessNamespace: a PID namespace dies with its
+ * PID 1, so such a pod gets a tiny holder process (a double-forked child of
+ * the agent in a new PID namespace, named "pause", reaping orphans) whose
+ * /proc/<pid>/ns/pid every container joins; sandbox.json records its pid
+ * and start time, teardown kills it.
  */
 #include "agent-internal.h"
 #include "../base/fs.h"
@@ -23,7 +31,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -175,11 +186,103 @@ static int write_etc(Agent *a, Pod *p, Error **err)
 	return r;
 }
 
-static int save_sandbox(Pod *p, const AgentPodNetCfg *net)
+/* ---- the shared PID namespace's holder (shareProcessNamespace) ---- */
+
+static void holder_on_chld(int sig) { (void)sig; }
+
+/* PID 1 of the pod's PID namespace: reap whatever is orphaned to it until
+ * killed.  Only async-signal-safe calls (the agent has threads). */
+static void __attribute__((noreturn)) holder_main(void)
+{
+	syscall(SYS_close_range, 3, ~0U, 0);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nul >= 0) {
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+	}
+	prctl(PR_SET_NAME, "pause", 0, 0, 0);
+	struct sigaction sa = { .sa_handler = holder_on_chld };
+	sigaction(SIGCHLD, &sa, NULL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		pause();
+	}
+}
+
+/* Start the holder; its host pid, or < 0. */
+static pid_t holder_start(Error **err)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	pid_t child = fork();
+	if (child < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return err_sys(err, errno, "fork");
+	}
+	if (child == 0) {
+		setsid();
+		pid_t got = -1;
+		if (unshare(CLONE_NEWPID) == 0) {
+			got = fork();
+			if (got == 0)
+				holder_main();
+		}
+		if (write(fds[1], &got, sizeof(got)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	pid_t got = -1;
+	ssize_t n;
+	while ((n = read(fds[0], &got, sizeof(got))) < 0 && errno == EINTR)
+		;
+	close(fds[0]);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(got) || got <= 0)
+		return err_set(err, EIO, "pod sandbox: could not start the shared PID namespace's process");
+	return got;
+}
+
+static bool wants_shared_pid(const Pod *p)
+{
+	const json_t *spec = json_object_get(p->pod, "spec");
+	return json_bool(spec, "shareProcessNamespace", false) && !json_bool(spec, "hostPID", false);
+}
+
+pid_t sandbox_pid_holder(const Pod *p)
+{
+	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
+	_cleanup_json_ json_t *j = NULL;
+	if (json_load_path(path, 1 << 20, &j, NULL) < 0)
+		return 0;
+	pid_t pid = (pid_t)json_int(j, "pidHolder", 0);
+	return pid > 0 && pid_alive(pid, json_int(j, "pidHolderStart", 0)) ? pid : 0;
+}
+
+static void holder_stop(const Pod *p)
+{
+	pid_t pid = sandbox_pid_holder(p);
+	if (pid > 0)
+		kill(pid, SIGKILL); /* its namespace's processes go with it */
+}
+
+static int save_sandbox(Pod *p, const AgentPodNetCfg *net, pid_t holder)
 {
 	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
 	_cleanup_json_ json_t *j = json_pack("{s:s,s:b,s:O?}", "ip", p->ip, "hostNetwork", p->host_network,
 					     "cniResult", p->cni_result);
+	if (holder > 0) {
+		json_object_set_new(j, "pidHolder", json_integer(holder));
+		json_object_set_new(j, "pidHolderStart", json_integer(pid_start_time(holder)));
+	}
 	if (net)
 		json_object_set_new(j, "network", json_pack("{s:s, s:s, s:s, s:s}", "name", net->name, "bridge",
 							    net->bridge, "subnet", net->subnet, "dataDir",
@@ -211,6 +314,33 @@ static int saved_network(const Pod *p, AgentPodNetCfg *out)
 	return 1;
 }
 
+/* The pod's hostPorts (containers' ports with hostPort, hostIP honoured) as
+ * portmap mappings; *n of them in a new array (caller frees), NULL if none. */
+static NetPort *sandbox_host_ports(const json_t *pod, size_t *n)
+{
+	NetPort *out = NULL;
+	*n = 0;
+	size_t i, j;
+	json_t *c, *port;
+	json_array_foreach(json_path(pod, "spec.containers"), i, c)
+		json_array_foreach(json_object_get(c, "ports"), j, port) {
+			json_int_t hp = json_int(port, "hostPort", 0), cp = json_int(port, "containerPort", 0);
+			if (hp <= 0 || hp > 65535 || cp <= 0 || cp > 65535)
+				continue;
+			out = xrealloc(out, (*n + 1) * sizeof(*out));
+			NetPort *np = &out[(*n)++];
+			memset(np, 0, sizeof(*np));
+			snprintf(np->host_ip, sizeof(np->host_ip), "%s", json_str(port, "hostIP") ?: "");
+			if (!strcmp(np->host_ip, "0.0.0.0"))
+				np->host_ip[0] = 0;
+			np->host_port = (int)hp;
+			np->container_port = (int)cp;
+			const char *proto = json_str(port, "protocol") ?: "TCP";
+			snprintf(np->proto, sizeof(np->proto), "%s", !strcasecmp(proto, "UDP") ? "udp" : "tcp");
+		}
+	return out;
+}
+
 int sandbox_create(Agent *a, Pod *p, Error **err)
 {
 	p->host_network = json_bool(json_object_get(p->pod, "spec"), "hostNetwork", false);
@@ -228,7 +358,9 @@ int sandbox_create(Agent *a, Pod *p, Error **err)
 		_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
 		NetAttachment at = { 0 };
 		NetConfig nc = netconfig_of(&net);
-		r = net_attach_on(podnet ? &nc : NULL, p->uid, netns, NULL, 0, &at, err);
+		size_t nports;
+		_cleanup_free_ NetPort *ports = sandbox_host_ports(p->pod, &nports);
+		r = net_attach_on(podnet ? &nc : NULL, p->uid, netns, ports, nports, &at, err);
 		if (r < 0) {
 			unpin_namespaces(p);
 			return err_prefix(err, "pod sandbox");
@@ -240,7 +372,12 @@ int sandbox_create(Agent *a, Pod *p, Error **err)
 		snprintf(p->ip, sizeof(p->ip), "%s", "127.0.0.1");
 		/* the node's address would be better; the API side gives --node-ip */
 	}
-	save_sandbox(p, podnet == 1 ? &net : NULL);
+	pid_t holder = 0;
+	if (wants_shared_pid(p) && (holder = holder_start(err)) < 0) {
+		sandbox_destroy(a, p);
+		return holder;
+	}
+	save_sandbox(p, podnet == 1 ? &net : NULL, holder);
 	Cgroup *cg = NULL;
 	_cleanup_free_ char *cgpath = pod_cgroup_path(p, NULL);
 	if (cg_create(a->cgroup_root, cgpath, &cg, err) < 0) {
@@ -277,6 +414,7 @@ int sandbox_adopt(Agent *a, Pod *p)
 
 void sandbox_destroy(Agent *a, Pod *p)
 {
+	holder_stop(p);
 	_cleanup_free_ char *netns = sandbox_ns_path(p, "net");
 	if (!p->host_network) {
 		Error *e = NULL;
@@ -284,8 +422,10 @@ void sandbox_destroy(Agent *a, Pod *p)
 		NetConfig nc = { 0 };
 		if (saved_network(p, &net) == 1)
 			nc = netconfig_of(&net);
-		if (net_detach_on(nc.name ? &nc : NULL, p->uid, is_nsfs(netns) ? netns : NULL, NULL, 0, p->cni_result,
-				  &e) < 0)
+		size_t nports;
+		_cleanup_free_ NetPort *ports = sandbox_host_ports(p->pod, &nports);
+		if (net_detach_on(nc.name ? &nc : NULL, p->uid, is_nsfs(netns) ? netns : NULL, ports, nports,
+				  p->cni_result, &e) < 0)
 			log_warn("pod %s/%s: network: %s", p->ns, p->name, err_msg(e));
 		err_free(e);
 	}

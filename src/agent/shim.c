@@ -2,32 +2,52 @@
  * that holds it (conmon's job for the kubelet).
  *
  * shim_start builds the spec, creates the container's cgroup
- * (kubepods/pod<uid>/<name>) and forks the shim, which detaches (setsid),
- * spawns the container with rt_spawn, reports the pid (or the start error)
- * over a pipe, then copies the output into the CRI log
+ * (kubepods/pod<uid>/<name>) and asks the agent's shim server for a shim.
+ * The server is `berth shim` (shim.h, cli/cmd-shim.c): one process per
+ * agent, posix_spawn'ed from /proc/self/exe so it inherits no agent memory,
+ * that forks a shim per container.  A shim detaches (setsid), spawns the
+ * container with rt_spawn, reports the pid (or the start error) over a
+ * pipe, then copies the output into the CRI log
  * <poddir>/<name>/<restartCount>.log, reaps the container, writes
  * <poddir>/<name>/<n>.exit (exit code, signal, OOM kill, finish time),
- * removes the cgroup and exits.  The agent never waits on the shim to learn
- * about the container: it checks the pid (with its start time, so a reused
- * pid is not mistaken) and reads the .exit file - which works the same for
- * a container started by an earlier agent process.  state.json holds what
- * an adopting agent needs.
+ * removes the cgroup and exits.  For a container with stdin (and no tty)
+ * it also serves <poddir>/<name>/attach.sock: what one client at a time
+ * writes there goes to the container's stdin (stdinOnce: stdin is closed
+ * when the first client leaves).  A shim's own memory is the few pages it
+ * writes; the rest it shares with the server.
+ *
+ * The agent never waits on the shim to learn about the container: it checks
+ * the pid (with its start time, so a reused pid is not mistaken) and reads
+ * the .exit file - which works the same for a container started by an
+ * earlier agent process.  state.json holds what an adopting agent needs.
+ * The server sends the agent SIGCHLD when a shim exited, which wakes the
+ * agent's tick as its own children do.
  */
 #include "agent-internal.h"
+#include "shim.h"
 #include "../base/memtrim.h"
 #include "../base/fs.h"
 #include "../base/parse.h"
+#include "../base/strbuf.h"
 #include "../runtime/crilog.h"
 #include "../shared/json.h"
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char **environ;
 
 int64_t pid_start_time(pid_t pid)
 {
@@ -112,12 +132,33 @@ int podctr_state_load(Pod *p, PodCtr *c)
 	return 0;
 }
 
-/* ---- the shim ---- */
+/* ---- the request: agent -> shim server ----
+ *
+ * One SOCK_SEQPACKET message: a ShimReqHdr, then five NUL-terminated
+ * strings (cgroup mount root, cgroup path, CRI log, .exit file, attach
+ * socket or ""), with two fds attached (SCM_RIGHTS): the report pipe's
+ * write end and a memfd holding the OCI spec.  The shim answers on the
+ * report pipe: int32 code (0 or -errno), int32 container pid, int32 shim
+ * pid, then the error message, if any. */
+
+#define SHIM_REQ_MAGIC 0x4d494853u /* "SHIM" */
+#define SHIM_REQ_STRINGS 5
+#define SHIM_REQ_MAX (SHIM_REQ_STRINGS * 4096 + 64)
+enum { SHIM_STDIN = 1, SHIM_STDIN_ONCE = 2 };
+
+typedef struct ShimReqHdr {
+	uint32_t magic;
+	uint32_t flags;
+} ShimReqHdr;
+
+/* ---- the shim: one container instance ---- */
 
 static void shim_report(int fd, int32_t code, int32_t pid, const char *msg)
 {
+	int32_t self = (int32_t)getpid();
 	fs_write_all(fd, &code, sizeof(code));
 	fs_write_all(fd, &pid, sizeof(pid));
+	fs_write_all(fd, &self, sizeof(self));
 	if (msg)
 		fs_write_all(fd, msg, strlen(msg));
 	close(fd);
@@ -125,7 +166,7 @@ static void shim_report(int fd, int32_t code, int32_t pid, const char *msg)
 
 static bool shim_pump(CriLog *log, int fd, int stream)
 {
-	char buf[16384];
+	char buf[4096]; /* small: every page of stack a shim touches is its own */
 	ssize_t n = read(fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return true;
@@ -135,22 +176,113 @@ static bool shim_pump(CriLog *log, int fd, int stream)
 	return true;
 }
 
+/* stdin of a container with spec stdin:true: the pipe to it, the attach
+ * socket and the one client that may write into it. */
+typedef struct ShimStdin {
+	int pipe;           /* write end of the container's stdin, -1 closed */
+	int listen;         /* attach.sock, -1 none */
+	int client;         /* the attached client, -1 none */
+	bool once;          /* stdinOnce: close stdin when the first client leaves */
+	const char *path;
+	char buf[512];      /* read from the client, not yet in the pipe */
+	size_t len, off;
+} ShimStdin;
+
+static void stdin_close_listen(ShimStdin *in)
+{
+	if (in->listen < 0)
+		return;
+	close(in->listen);
+	in->listen = -1;
+	unlink(in->path);
+}
+
+static void stdin_detach(ShimStdin *in)
+{
+	close(in->client);
+	in->client = -1;
+	in->len = in->off = 0;
+	if (in->once) {
+		if (in->pipe >= 0)
+			close(in->pipe);
+		in->pipe = -1;
+		stdin_close_listen(in);
+	}
+}
+
+static void stdin_events(ShimStdin *in, const struct pollfd *pl, const struct pollfd *pc, const struct pollfd *pp)
+{
+	if (pl->revents & POLLIN) {
+		int fd = accept4(in->listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0)
+			in->client = fd;
+	}
+	if (pp->revents & (POLLERR | POLLHUP)) { /* the container closed its stdin */
+		close(in->pipe);
+		in->pipe = -1;
+		in->len = in->off = 0;
+	} else if (pp->revents & POLLOUT && in->len > in->off) {
+		ssize_t n = write(in->pipe, in->buf + in->off, in->len - in->off);
+		if (n > 0)
+			in->off += (size_t)n;
+		else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			close(in->pipe);
+			in->pipe = -1;
+		}
+		if (in->off == in->len || in->pipe < 0)
+			in->len = in->off = 0;
+	}
+	if (pc->revents && in->client >= 0 && in->len == 0) {
+		ssize_t n = read(in->client, in->buf, sizeof(in->buf));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			stdin_detach(in);
+		else if (n > 0 && in->pipe >= 0)
+			in->len = (size_t)n; /* with stdin closed, bytes are dropped */
+	}
+}
+
+/* Drop the stack pages below the caller's frame: rt_spawn ran deep once,
+ * the hold loop never goes as deep again (signals come by signalfd, no
+ * handler ever runs on this stack).  Two pages below are left for what the
+ * loop still calls. */
+static void __attribute__((noinline)) stack_trim(void)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	char line[256];
+	unsigned long lo = 0, hi = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			break;
+	fclose(f);
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0) & ~(uintptr_t)4095;
+	if (lo && here > lo + 2 * 4096 && here <= hi)
+		madvise((void *)lo, here - 2 * 4096 - lo, MADV_DONTNEED);
+}
+
 /* Hold the container until it exited and its output is drained. */
-static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log)
+static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log, ShimStdin *in)
 {
 	int status = 0;
 	bool exited = false, out_open = true, err_open = true, trimmed = false;
 	for (;;) {
 		if (exited && !out_open && !err_open)
 			break;
-		struct pollfd fds[3] = { { .fd = sigfd, .events = POLLIN },
+		bool pending = in->len > in->off;
+		struct pollfd fds[6] = { { .fd = sigfd, .events = POLLIN },
 					 { .fd = out_open ? out : -1, .events = POLLIN },
-					 { .fd = err_open ? err : -1, .events = POLLIN } };
-		int r = poll(fds, 3, exited ? 2000 : trimmed ? -1 : 1000);
+					 { .fd = err_open ? err : -1, .events = POLLIN },
+					 { .fd = in->client < 0 ? in->listen : -1, .events = POLLIN },
+					 { .fd = in->client >= 0 && !pending ? in->client : -1, .events = POLLIN },
+					 { .fd = in->pipe, .events = pending ? POLLOUT : 0 } };
+		int r = poll(fds, 6, exited ? 2000 : trimmed ? -1 : 1000);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r == 0 && !exited) {
 			mem_trim();
+			stack_trim();
+			malloc_trim(0); /* what reading /proc took */
 			trimmed = true;
 			continue;
 		}
@@ -160,6 +292,7 @@ static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log)
 			out_open = shim_pump(log, out, CRI_STDOUT);
 		if (fds[2].revents)
 			err_open = shim_pump(log, err, CRI_STDERR);
+		stdin_events(in, &fds[3], &fds[4], &fds[5]);
 		if (fds[0].revents) {
 			struct signalfd_siginfo si;
 			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
@@ -176,90 +309,367 @@ static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log)
 	return status;
 }
 
-typedef struct ShimArgs {
-	json_t *spec;
-	Cgroup *cg;
-	char *log_path, *exit_path;
-	int report_fd;
-} ShimArgs;
+/* A unix socket bound at `path`; paths longer than sun_path go through
+ * /proc/self/fd/<dir>/<name> (pod directories can be long). */
+static int listen_at(const char *path, Error **err)
+{
+	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return err_sys(err, errno, "attach socket");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int dir = -1;
+	if (strlen(path) < sizeof(sa.sun_path)) {
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	} else {
+		_cleanup_free_ char *d = xstrdup(path);
+		char *slash = strrchr(d, '/');
+		if (!slash)
+			return err_set(err, ENAMETOOLONG, "attach socket '%s': name too long", path);
+		*slash = 0;
+		dir = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			return err_sys(err, errno, "attach socket '%s'", path);
+		if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dir, slash + 1) >=
+		    sizeof(sa.sun_path))
+			return err_set(err, ENAMETOOLONG, "attach socket '%s': name too long", path);
+	}
+	unlink(path);
+	if (bind(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(sock, 4) < 0)
+		return err_sys(err, errno, "attach socket '%s'", path);
+	return TAKE_FD(sock);
+}
 
-static void shim_detach(int keep)
+static json_t *read_spec(int fd, Error **err)
+{
+	json_error_t je;
+	lseek(fd, 0, SEEK_SET);
+	json_t *spec = json_loadfd(fd, 0, &je);
+	if (!spec)
+		err_set(err, EINVAL, "container spec: %s", je.text);
+	return spec;
+}
+
+static void write_exit(const char *path, int status, const CgStats *st)
+{
+	bool sig = WIFSIGNALED(status);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : sig ? 128 + WTERMSIG(status) : 255;
+	char fin[48], text[160];
+	agent_now_rfc3339(fin);
+	bool oom = st->oom_kills > 0 && sig && WTERMSIG(status) == SIGKILL;
+	snprintf(text, sizeof(text), "{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}", code,
+		 sig ? WTERMSIG(status) : 0, oom ? "true" : "false", fin);
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd >= 0 && fs_write_all(fd, text, strlen(text)) >= 0)
+		rename(tmp, path);
+}
+
+/* In the child the server forked: hold one container, then exit. */
+static _Noreturn void shim_child(const ShimRequest *rq)
 {
 	setsid();
-	if (chdir("/") < 0)
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	Error *e = NULL;
+	Cgroup *cg = NULL;
+	json_t *spec = NULL;
+	/* what is kept (the cgroup) is allocated before the spec, so the spec's
+	 * pages are at the top of the heap and malloc_trim gives them back */
+	int r = cg_create(rq->cgroup_root, rq->cgroup, &cg, &e);
+	if (r >= 0 && !(spec = read_spec(rq->spec_fd, &e)))
+		r = -EINVAL;
+	close(rq->spec_fd);
+	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 };
+	bool with_stdin = rq->attach_path != NULL;
+	ShimStdin in = { .pipe = -1, .listen = -1, .client = -1, .once = rq->stdin_once, .path = rq->attach_path };
+	if (r >= 0 && (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+		       (with_stdin && pipe2(pi, O_CLOEXEC) < 0)))
+		r = err_sys(&e, errno, "pipe");
+	if (r >= 0 && with_stdin && (in.listen = r = listen_at(rq->attach_path, &e)) >= 0)
+		fcntl(pi[1], F_SETFL, O_NONBLOCK);
+	RtSpawned sp = { .console_master = -1 };
+	if (r >= 0) {
+		RtStdio io = { .in = pi[0], .out = po[1], .err = pe[1], .console_fd = -1 };
+		r = rt_spawn(spec, cg, &io, NULL, &sp, &e);
+	}
+	json_decref(spec);
+	close(po[1]);
+	close(pe[1]);
+	if (pi[0] >= 0)
+		close(pi[0]);
+	if (r < 0) { /* undo first: the agent may retry as soon as it hears */
+		stdin_close_listen(&in);
+		if (cg)
+			cg_destroy(cg, NULL);
+		shim_report(rq->report_fd, r, 0, err_msg(e));
 		_exit(1);
+	}
+	in.pipe = pi[1];
+	shim_report(rq->report_fd, 0, sp.pid, NULL);
+	malloc_trim(0);
+	CriLog log;
+	if (crilog_open(&log, rq->log_path, NULL) < 0)
+		log.fd = -1;
+	int status = shim_hold(sp.pid, po[0], pe[0], sigfd, &log, &in);
+	crilog_close(&log);
+	stdin_close_listen(&in);
+	CgStats st = { 0 };
+	cg_stats(cg, &st, NULL);
+	write_exit(rq->exit_path, status, &st);
+	cg_kill_all(cg, SIGKILL, NULL);
+	cg_destroy(cg, NULL);
+	_exit(0);
+}
+
+/* ---- the shim server (`berth shim`) ---- */
+
+static int recv_request(int sock, char *buf, size_t size, ShimRequest *rq)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	ssize_t n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n == 0 ? -EPIPE : -errno;
+	buf[n] = 0;
+	int fds[2] = { -1, -1 };
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int fd;
+				memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(fd));
+				if (i < 2 && fds[i] < 0)
+					fds[i] = fd;
+				else
+					close(fd);
+			}
+		}
+	ShimReqHdr h;
+	const char *s[SHIM_REQ_STRINGS];
+	const char *p = buf + sizeof(h), *end = buf + n;
+	bool ok = (size_t)n > sizeof(h) && fds[0] >= 0 && fds[1] >= 0;
+	if (ok)
+		memcpy(&h, buf, sizeof(h));
+	ok = ok && h.magic == SHIM_REQ_MAGIC;
+	for (int i = 0; ok && i < SHIM_REQ_STRINGS; i++) {
+		const char *z = memchr(p, 0, (size_t)(end - p));
+		ok = z != NULL;
+		s[i] = p;
+		p = z ? z + 1 : end;
+	}
+	if (!ok) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return -EBADMSG;
+	}
+	*rq = (ShimRequest){ .cgroup_root = s[0], .cgroup = s[1], .log_path = s[2], .exit_path = s[3],
+			     .attach_path = (h.flags & SHIM_STDIN) ? s[4] : NULL,
+			     .stdin_once = (h.flags & SHIM_STDIN_ONCE) != 0, .report_fd = fds[0], .spec_fd = fds[1] };
+	return 0;
+}
+
+static void server_detach(void)
+{
+	if (chdir("/") < 0)
+		return;
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup3(null, fd, 0);
-	if (null >= 0)
+	if (null > 2)
 		close(null);
-	/* everything else the agent had open is close-on-exec or not ours */
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != keep)
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-static _Noreturn void shim_main(ShimArgs *s)
+static void server_fork(int sock, int sigfd, const ShimRequest *rq)
 {
-	shim_detach(s->report_fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sock);
+		close(sigfd);
+		shim_child(rq);
+	}
+	if (pid < 0) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "fork shim: %s", strerror(errno));
+		int32_t code = -errno, zero = 0;
+		fs_write_all(rq->report_fd, &code, sizeof(code));
+		fs_write_all(rq->report_fd, &zero, sizeof(zero));
+		fs_write_all(rq->report_fd, &zero, sizeof(zero));
+		fs_write_all(rq->report_fd, msg, strlen(msg));
+	}
+	close(rq->report_fd);
+	close(rq->spec_fd);
+}
+
+int shim_server_run(int sock)
+{
+	pid_t agent = getppid();
+	prctl(PR_SET_NAME, "berth"); /* exec'ed as /proc/self/exe: "exe" otherwise */
+	server_detach();
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_IGN); /* the agent signals containers, never their shims */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, SIG_IGN); /* the agent signals the container, never the shim */
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
 	int sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	int po[2], pe[2];
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		shim_report(s->report_fd, -EMFILE, 0, "pipe");
-		_exit(1);
+	if (sigfd < 0)
+		return -errno;
+	static char buf[SHIM_REQ_MAX]; /* .bss: the shims read their request from here */
+	bool trimmed = false;
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sock, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+		int r = poll(fds, 2, trimmed ? -1 : 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			mem_trim(); /* before the shims are forked: they start from a trimmed server */
+			trimmed = true;
+			continue;
+		}
+		if (fds[1].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				;
+			bool reaped = false;
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				reaped = true;
+			/* a shim exits right after its container: wake the agent's tick */
+			if (reaped && getppid() == agent)
+				kill(agent, SIGCHLD);
+		}
+		if (fds[0].revents) {
+			ShimRequest rq = { .report_fd = -1, .spec_fd = -1 };
+			r = recv_request(sock, buf, sizeof(buf), &rq);
+			if (r == -EPIPE || (r < 0 && r != -EBADMSG && r != -EINTR && r != -EAGAIN))
+				break; /* the agent is gone */
+			if (r >= 0)
+				server_fork(sock, sigfd, &rq);
+		}
 	}
-	RtStdio io = { .in = -1, .out = po[1], .err = pe[1], .console_fd = -1 };
-	RtSpawned sp = { .console_master = -1 };
-	Error *e = NULL;
-	int r = rt_spawn(s->spec, s->cg, &io, NULL, &sp, &e);
-	close(po[1]);
-	close(pe[1]);
-	if (r < 0) {
-		shim_report(s->report_fd, r, 0, err_msg(e));
-		cg_destroy(s->cg, NULL);
-		_exit(1);
-	}
-	json_decref(s->spec);
-	shim_report(s->report_fd, 0, sp.pid, NULL);
-	CriLog log;
-	if (crilog_open(&log, s->log_path, NULL) < 0)
-		log.fd = -1;
-	int status = shim_hold(sp.pid, po[0], pe[0], sigfd, &log);
-	crilog_close(&log);
-	CgStats st = { 0 };
-	cg_stats(s->cg, &st, NULL);
-	bool sig = WIFSIGNALED(status);
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : sig ? 128 + WTERMSIG(status) : 255;
-	char fin[48];
-	agent_now_rfc3339(fin);
-	bool oom = st.oom_kills > 0 && sig && WTERMSIG(status) == SIGKILL;
-	_cleanup_json_ json_t *j = json_pack("{s:i,s:i,s:b,s:s}", "exitCode", code, "signal",
-					     sig ? WTERMSIG(status) : 0, "oomKilled", oom, "finishedAt", fin);
-	json_save_path_volatile(s->exit_path, j, JSON_COMPACT, NULL);
-	cg_kill_all(s->cg, SIGKILL, NULL);
-	cg_destroy(s->cg, NULL);
-	_exit(0);
+	close(sigfd);
+	return 0;
 }
 
-static int read_report(int fd, pid_t *ret_pid, Error **err)
+/* ---- the agent's side: its shim server ---- */
+
+static struct {
+	int fd;    /* our end of the socket, -1 none */
+	pid_t pid;
+} server = { -1, 0 };
+
+static int server_spawn(Agent *a, Error **err)
 {
-	int32_t code = 0, pid = 0;
-	if (fs_read_full(fd, &code, sizeof(code)) != sizeof(code) || fs_read_full(fd, &pid, sizeof(pid)) != sizeof(pid))
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return err_sys(err, errno, "shim server socket");
+	/* above the fds posix_spawn writes, so dup2 never lands on itself */
+	int theirs = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+	close(sv[1]);
+	if (theirs < 0) {
+		close(sv[0]);
+		return err_sys(err, errno, "shim server socket");
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, theirs, SHIM_SERVER_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, SHIM_SERVER_FD + 1);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+	posix_spawnattr_setsigmask(&attr, &none);
+	char *argv[] = { "berth", "shim", NULL };
+	pid_t pid;
+	int r = posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(theirs);
+	if (r != 0) {
+		close(sv[0]);
+		return err_sys(err, r, "start the shim server (berth shim)");
+	}
+	agent_reap_later(a, pid);
+	server.fd = sv[0];
+	server.pid = pid;
+	return 0;
+}
+
+int shim_send_request(int sock, const ShimRequest *rq)
+{
+	ShimReqHdr h = { .magic = SHIM_REQ_MAGIC,
+			 .flags = (rq->attach_path ? SHIM_STDIN : 0) | (rq->stdin_once ? SHIM_STDIN_ONCE : 0) };
+	const char *strs[SHIM_REQ_STRINGS] = { rq->cgroup_root, rq->cgroup, rq->log_path, rq->exit_path,
+					       rq->attach_path ? rq->attach_path : "" };
+	_cleanup_sb_ StrBuf msg;
+	sb_init(&msg);
+	sb_add(&msg, &h, sizeof(h));
+	for (int i = 0; i < SHIM_REQ_STRINGS; i++)
+		sb_add(&msg, strs[i], strlen(strs[i]) + 1);
+	if (msg.len > SHIM_REQ_MAX - 1)
+		return -ENAMETOOLONG;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(2 * sizeof(int))];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { .iov_base = msg.buf, .iov_len = msg.len };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	int fds[2] = { rq->report_fd, rq->spec_fd };
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	ssize_t n;
+	do
+		n = sendmsg(sock, &m, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* Ask the shim server (started on first use, again if it died) for a shim. */
+static int request_shim(Agent *a, const ShimRequest *rq, Error **err)
+{
+	for (int attempt = 0;; attempt++) {
+		if (server.fd < 0) {
+			int r = server_spawn(a, err);
+			if (r < 0)
+				return r;
+		}
+		int r = shim_send_request(server.fd, rq);
+		if (r >= 0)
+			return 0;
+		close(server.fd);
+		server.fd = -1;
+		if (attempt > 0 || (r != -EPIPE && r != -ECONNRESET && r != -ENOTCONN))
+			return err_sys(err, -r, "container shim request (%s)", rq->log_path);
+	}
+}
+
+int shim_read_report(int fd, pid_t *ret_pid, pid_t *ret_shim, Error **err)
+{
+	int32_t code = 0, pid = 0, shim = 0;
+	if (fs_read_full(fd, &code, sizeof(code)) != sizeof(code) || fs_read_full(fd, &pid, sizeof(pid)) != sizeof(pid) ||
+	    fs_read_full(fd, &shim, sizeof(shim)) != sizeof(shim))
 		return err_set(err, EIO, "container shim died before starting the container");
 	char msg[4096];
 	ssize_t m = fs_read_full(fd, msg, sizeof(msg) - 1);
 	msg[m > 0 ? m : 0] = 0;
+	*ret_pid = pid;
+	*ret_shim = shim;
 	if (code < 0)
 		return err_set(err, -code, "%s", msg[0] ? msg : "start failed");
-	*ret_pid = pid;
 	return 0;
 }
 
@@ -320,45 +730,42 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 		json_decref(spec);
 		return r;
 	}
-	ShimArgs s = { .spec = spec, .cg = cg, .log_path = xasprintf("%s/%d.log", c->dir, n),
-		       .exit_path = xasprintf("%s/%d.exit", c->dir, n) };
-	unlink(s.exit_path);
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
-		r = err_sys(err, errno, "pipe");
-		goto out;
-	}
-	pid_t shim = fork();
-	if (shim < 0) {
-		r = err_sys(err, errno, "fork shim");
-		close(pfd[0]);
-		close(pfd[1]);
-		goto out;
-	}
-	if (shim == 0) {
-		close(pfd[0]);
-		s.report_fd = pfd[1];
-		shim_main(&s);
-	}
-	close(pfd[1]);
-	agent_reap_later(a, shim);
-	pid_t pid = 0;
-	r = read_report(pfd[0], &pid, err);
-	close(pfd[0]);
-	if (r >= 0) {
-		c->shim = shim;
-		c->pid = pid;
-		c->pid_start = pid_start_time(pid);
-		c->started_mono = agent_now_ms();
-		agent_now_rfc3339(c->started_at);
-		c->finished_at[0] = 0;
-	}
-out:
+	cg_free(cg); /* the shim opens it again by path */
+	_cleanup_free_ char *cg_path = pod_cgroup_path(p, c->name);
+	_cleanup_free_ char *log_path = xasprintf("%s/%d.log", c->dir, n);
+	_cleanup_free_ char *exit_path = xasprintf("%s/%d.exit", c->dir, n);
+	_cleanup_free_ char *attach_path = fs_join(c->dir, "attach.sock");
+	unlink(exit_path);
+	unlink(attach_path);
+	bool in = json_bool(c->spec, "stdin", false) && !json_bool(c->spec, "tty", false);
+	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
-	cg_free(cg);
-	free(s.log_path);
-	free(s.exit_path);
-	return r;
+	_cleanup_close_ int spec_fd = memfd_create("berth-spec", MFD_CLOEXEC);
+	if (spec_fd < 0 || fs_write_all(spec_fd, text, strlen(text)) < 0)
+		return err_sys(err, errno, "container %s: spec", c->name);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return err_sys(err, errno, "pipe");
+	_cleanup_close_ int report = pfd[0];
+	ShimRequest rq = { .cgroup_root = a->cgroup_root, .cgroup = cg_path, .log_path = log_path,
+			   .exit_path = exit_path, .attach_path = in ? attach_path : NULL,
+			   .stdin_once = in && json_bool(c->spec, "stdinOnce", false), .report_fd = pfd[1],
+			   .spec_fd = spec_fd };
+	r = request_shim(a, &rq, err);
+	close(pfd[1]); /* the shim has its own copy now: EOF if it dies */
+	if (r < 0)
+		return r;
+	pid_t pid = 0, shim = 0;
+	r = shim_read_report(report, &pid, &shim, err);
+	if (r < 0)
+		return r;
+	c->shim = shim;
+	c->pid = pid;
+	c->pid_start = pid_start_time(pid);
+	c->started_mono = agent_now_ms();
+	agent_now_rfc3339(c->started_at);
+	c->finished_at[0] = 0;
+	return 0;
 }
 
 int shim_poll(Agent *a, Pod *p, PodCtr *c)

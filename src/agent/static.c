@@ -8,7 +8,9 @@
  * restarted), while an edited file is a new pod that replaces the old one.
  * Pods whose file is gone are killed (gracefully).  Only pods marked
  * kubernetes.io/config.source=file are ever killed from here, so an API
- * source can share the agent.
+ * source can share the agent.  A new static pod whose hostPort another pod
+ * holds is rejected (admit.c) and stays rejected while its file is
+ * unchanged (the kubelet does not admit a rejected pod again).
  */
 #include "agent-internal.h"
 #include "../base/fs.h"
@@ -63,6 +65,32 @@ static int static_pod_load(Agent *a, const char *path, json_t **ret, Error **err
 	return 0;
 }
 
+/* uids of static pods rejected at admission (one agent per process) */
+static json_t *rejected_uids;
+
+static bool held(Agent *a, const char *uid)
+{
+	for (Pod *p = a->pods; p; p = p->next)
+		if (!strcmp(p->uid, uid))
+			return true;
+	return false;
+}
+
+/* hostPort admission of a static pod the agent does not run yet. */
+static int static_admit(Agent *a, const json_t *pod, Error **err)
+{
+	const char *uid = json_str(json_object_get(pod, "metadata"), "uid");
+	if (held(a, uid))
+		return 0;
+	if (!rejected_uids)
+		rejected_uids = json_object();
+	_cleanup_free_ char *reason = NULL, *message = NULL;
+	if (!json_object_get(rejected_uids, uid) && agent_admit_host_ports(a, pod, &reason, &message) == 0)
+		return 0;
+	json_object_set_new(rejected_uids, uid, json_true());
+	return err_set(err, EADDRINUSE, "%s", message ? message : "Pod was rejected: Predicate NodePorts failed");
+}
+
 static bool is_file_pod(const Pod *p)
 {
 	const char *src = json_str(json_path(p->pod, "metadata.annotations"), "kubernetes.io/config.source");
@@ -87,6 +115,8 @@ int agent_static_sync(Agent *a, const char *dir, char **bad, Error **err)
 		json_t *pod = NULL;
 		Error *e = NULL;
 		int r = static_pod_load(a, path, &pod, &e);
+		if (r >= 0)
+			r = static_admit(a, pod, &e);
 		if (r >= 0)
 			r = agent_pod_sync(a, pod, &e);
 		if (r < 0)

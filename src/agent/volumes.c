@@ -9,11 +9,29 @@
  * "..<time>" directory, "..data" is swapped to it with one rename, and each
  * top-level name is a symlink through ..data - so a reader never sees a
  * half-updated volume and an update is one rename.
+ * persistentVolumeClaim: the claim must be Bound (else FailedMount, retried);
+ * the bound PV's hostPath/local path is created 0777 if missing (the
+ * local-path provisioner's directory, src/controller/localpath.c) and
+ * recorded as the link kubernetes.io~local-volume/<name> the mounts read.
+ *
+ * Refresh (the kubelet's periodic volume sync): volumes_refresh_changed
+ * rebuilds each configMap / secret / downwardAPI / projected payload and swaps
+ * ..data only when it differs from what was written last (a digest kept
+ * beside the volume, .<name>.sum in the plugin directory); projected
+ * serviceAccountToken files keep their current token (tokens have their own
+ * schedule).  subPath mounts bind the file itself, so they keep the old one,
+ * as in Kubernetes.
+ * fsGroup (pod securityContext): emptyDir, persistentVolumeClaim and the
+ * written volumes get that group (setgid directories, group rw, or r for the
+ * read-only kinds), the kubelet's SetVolumeOwnership; fsGroupChangePolicy
+ * OnRootMismatch skips a volume whose root already has group and mode.
  */
 #include "agent-internal.h"
 #include "../base/fs.h"
 #include "../base/strbuf.h"
+#include "../shared/digest.h"
 #include "../shared/json.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -294,31 +312,227 @@ static int emptydir_setup(Pod *p, const char *name, const json_t *ed, Error **er
 	return 0;
 }
 
-/* A serviceAccountToken source: the token from the API server (cfg.token). */
-static int payload_sa_token(Agent *a, Pod *p, const json_t *src, int mode, Payload *pl, Error **err)
+/* ---- persistentVolumeClaim: the bound PV's directory on this node ---- */
+
+/* The PV's node path of a bound claim (caller frees); a claim not Bound
+ * yet is -EAGAIN with the kubelet's words for FailedMount. */
+static int pvc_path(Agent *a, Pod *p, const char *vol, const json_t *src, char **ret, Error **err)
 {
-	if (!a->cfg.token)
-		return err_set(err, ENOTSUP, "serviceAccountToken: no API server to ask");
-	_cleanup_free_ char *tok = NULL;
-	int r = a->cfg.token(a->cfg.ud, p->pod, src, &tok, err);
-	if (r < 0)
-		return r;
-	payload_add(pl, json_str(src, "path") ? json_str(src, "path") : "token", tok, strlen(tok), mode);
+	const char *claim = json_str(src, "claimName") ?: "";
+	_cleanup_json_ json_t *pvc = NULL, *pv = NULL;
+	if (!a->cfg.lookup || a->cfg.lookup(a->cfg.ud, "PersistentVolumeClaim", p->ns, claim, &pvc) < 0 || !pvc)
+		return err_set(err, ENOENT, "persistentvolumeclaim \"%s\" not found", claim);
+	const char *phase = json_str(json_object_get(pvc, "status"), "phase") ?: "";
+	const char *pvname = json_str(json_object_get(pvc, "spec"), "volumeName");
+	if (strcmp(phase, "Bound") || !pvname || !*pvname)
+		return err_set(err, EAGAIN,
+			       "Unable to attach or mount volumes: unmounted volumes=[%s], unattached volumes=[%s], "
+			       "failed to process volumes=[%s]: error processing PVC %s/%s: PVC is not bound",
+			       vol, vol, vol, p->ns, claim);
+	if (a->cfg.lookup(a->cfg.ud, "PersistentVolume", "", pvname, &pv) < 0 || !pv)
+		return err_set(err, ENOENT, "persistentvolume \"%s\" not found", pvname);
+	const json_t *spec = json_object_get(pv, "spec");
+	const char *path = json_str(json_object_get(spec, "hostPath"), "path");
+	if (!path)
+		path = json_str(json_object_get(spec, "local"), "path");
+	if (!path || path[0] != '/')
+		return err_set(err, ENOTSUP, "persistentvolume \"%s\": only hostPath and local volumes are supported",
+			       pvname);
+	agent_localvol_record(a, pv, path); /* the agent removes it once the PV is gone */
+	*ret = xstrdup(path);
 	return 0;
 }
 
+/* Make the claim's directory (0777, as local-path does) and record it as a
+ * link <poddir>/volumes/kubernetes.io~local-volume/<name> -> path, which
+ * is what the containers' bind mounts read (volume_source). */
+static int pvc_setup(Agent *a, Pod *p, const char *name, const json_t *src, Error **err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r = pvc_path(a, p, name, src, &path, err);
+	if (r == -EAGAIN)
+		agent_event(a, p, NULL, "Warning", "FailedMount", "%s", err_msg(*err));
+	if (r < 0)
+		return r;
+	if (!fs_exists(path)) {
+		if ((r = fs_mkdir_p(path, 0777, err)) < 0)
+			return r;
+		chmod(path, 0777);
+	}
+	_cleanup_free_ char *link = volume_dir(p, "local-volume", name);
+	_cleanup_free_ char *dir = volume_dir(p, "local-volume", "");
+	if ((r = fs_mkdir_p(dir, 0750, err)) < 0)
+		return r;
+	unlink(link);
+	if (symlink(path, link) < 0)
+		return err_sys(err, errno, "volume \"%s\": link '%s'", name, link);
+	return 0;
+}
+
+/* A serviceAccountToken source: the token from the API server (cfg.token);
+ * keep_dir set (a periodic refresh): the token already written there. */
+static int payload_sa_token(Agent *a, Pod *p, const json_t *src, int mode, const char *keep_dir, Payload *pl,
+			    Error **err)
+{
+	const char *rel = json_str(src, "path") ? json_str(src, "path") : "token";
+	_cleanup_free_ char *tok = NULL;
+	if (keep_dir && path_ok(rel)) {
+		_cleanup_free_ char *cur = xasprintf("%s/..data/%s", keep_dir, rel);
+		if (fs_read_file(cur, 1 << 20, &tok, NULL, NULL) == 0) {
+			payload_add(pl, rel, tok, strlen(tok), mode);
+			return 0;
+		}
+	}
+	if (!a->cfg.token)
+		return err_set(err, ENOTSUP, "serviceAccountToken: no API server to ask");
+	int r = a->cfg.token(a->cfg.ud, p->pod, src, &tok, err);
+	if (r < 0)
+		return r;
+	payload_add(pl, rel, tok, strlen(tok), mode);
+	return 0;
+}
+
+static char *volume_source(Pod *p, const json_t *vol);
+
+/* ---- fsGroup: the kubelet's SetVolumeOwnership ---- */
+
+#define RW_MASK 0660
+#define RO_MASK 0440
+#define EXEC_MASK 0110
+
+/* The pod's fsGroup, -1 if none. */
+static int64_t pod_fs_group(const Pod *p)
+{
+	const json_t *g = json_object_get(json_path(p->pod, "spec.securityContext"), "fsGroup");
+	return json_is_integer(g) && json_integer_value(g) >= 0 ? (int64_t)json_integer_value(g) : -1;
+}
+
+static void own_one(int dirfd, const char *name, gid_t gid, bool ro)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (fchownat(dirfd, name, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISLNK(st.st_mode))
+		return; /* links are not altered */
+	mode_t mask = ro ? RO_MASK : RW_MASK;
+	if (S_ISDIR(st.st_mode))
+		mask |= S_ISGID | EXEC_MASK;
+	fchmodat(dirfd, name, (st.st_mode & 07777) | mask, 0);
+}
+
+/* Group gid on everything under dirfd (depth-bounded), setgid directories. */
+static void own_tree(int dirfd, gid_t gid, bool ro, int depth)
+{
+	if (depth > 64)
+		return;
+	int fd = dup(dirfd);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		own_one(dirfd, de->d_name, gid, ro);
+		if (de->d_type == DT_DIR) {
+			int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				own_tree(sub, gid, ro, depth + 1);
+				close(sub);
+			}
+		}
+	}
+	closedir(d);
+}
+
+/* Does the volume's root still need the change (OnRootMismatch)? */
+static bool root_mismatch(const char *dir, gid_t gid, bool ro)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return true;
+	mode_t want = (ro ? RO_MASK : RW_MASK) | EXEC_MASK;
+	return st.st_gid != gid || (st.st_mode & want) != want || !(st.st_mode & S_ISGID);
+}
+
+/* Apply the pod's fsGroup to the volume at dir (nothing without one). */
+static void volume_ownership(const Pod *p, const char *dir, bool ro, bool always)
+{
+	int64_t g = pod_fs_group(p);
+	if (g < 0)
+		return;
+	const char *policy = json_str(json_path(p->pod, "spec.securityContext"), "fsGroupChangePolicy");
+	if (!always && policy && !strcmp(policy, "OnRootMismatch") && !root_mismatch(dir, (gid_t)g, ro))
+		return;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && fchown(fd, (uid_t)-1, (gid_t)g) == 0)
+		fchmod(fd, (st.st_mode & 07777) | (ro ? RO_MASK : RW_MASK) | EXEC_MASK | S_ISGID);
+	own_tree(fd, (gid_t)g, ro, 0);
+	close(fd);
+}
+
+/* ---- the digest of a written payload (refresh only rewrites a change) ---- */
+
+static char *payload_sum_path(const Pod *p, const char *plugin, const char *name)
+{
+	return xasprintf("%s/volumes/kubernetes.io~%s/.%s.sum", p->dir, plugin, name);
+}
+
+static void payload_sum(const Pod *p, const Payload *pl, char out[72])
+{
+	_cleanup_free_ char *canon = json_dumps(pl->files, JSON_COMPACT | JSON_SORT_KEYS);
+	_cleanup_free_ char *all = xasprintf("%lld|%s", (long long)pod_fs_group(p), canon ? canon : "");
+	sha256_buf(all, strlen(all), out);
+}
+
+static int volume_setup_ex(Agent *a, Pod *p, const json_t *vol, bool refresh, Error **err);
+
 static int volume_setup(Agent *a, Pod *p, const json_t *vol, Error **err)
+{
+	return volume_setup_ex(a, p, vol, false, err);
+}
+
+/* refresh: only the written kinds, only when their payload changed, tokens kept. */
+static int volume_setup_ex(Agent *a, Pod *p, const json_t *vol, bool refresh, Error **err)
 {
 	const char *name = json_str(vol, "name");
 	const json_t *src;
 	Payload pl = { json_object() };
 	int r = 0;
 	const char *plugin = NULL;
-	if ((src = json_object_get(vol, "emptyDir")))
+	_cleanup_free_ char *keep = NULL;
+	if (refresh && json_object_get(vol, "projected"))
+		keep = volume_dir(p, "projected", name);
+	if (refresh && (json_object_get(vol, "emptyDir") || json_object_get(vol, "hostPath") ||
+			json_object_get(vol, "persistentVolumeClaim"))) {
+		json_decref(pl.files);
+		return 0;
+	}
+	if ((src = json_object_get(vol, "emptyDir"))) {
 		r = emptydir_setup(p, name, src, err);
-	else if ((src = json_object_get(vol, "hostPath")))
+		if (r >= 0) {
+			_cleanup_free_ char *dir = volume_dir(p, "empty-dir", name);
+			volume_ownership(p, dir, false, false);
+		}
+	} else if ((src = json_object_get(vol, "hostPath")))
 		r = hostpath_check(src, err);
-	else if ((src = json_object_get(vol, "configMap"))) {
+	else if ((src = json_object_get(vol, "persistentVolumeClaim"))) {
+		r = pvc_setup(a, p, name, src, err);
+		if (r >= 0) {
+			_cleanup_free_ char *dir = volume_source(p, vol);
+			if (dir)
+				volume_ownership(p, dir, json_bool(src, "readOnly", false), false);
+		}
+	} else if ((src = json_object_get(vol, "configMap"))) {
 		plugin = "configmap";
 		r = payload_object(a, p, "ConfigMap", src, 0644, &pl, err);
 	} else if ((src = json_object_get(vol, "secret"))) {
@@ -342,17 +556,33 @@ static int volume_setup(Agent *a, Pod *p, const json_t *vol, Error **err)
 			else if ((o = json_object_get(s, "downwardAPI")))
 				r = payload_downward(a, p, o, mode, &pl, err);
 			else if ((o = json_object_get(s, "serviceAccountToken")))
-				r = payload_sa_token(a, p, o, mode, &pl, err);
+				r = payload_sa_token(a, p, o, mode, keep, &pl, err);
 		}
 	} else {
 		r = err_set(err, EINVAL, "unsupported volume type");
 	}
 	if (r >= 0 && plugin) {
 		_cleanup_free_ char *dir = volume_dir(p, plugin, name);
+		_cleanup_free_ char *sum_path = payload_sum_path(p, plugin, name);
+		char sum[72];
+		payload_sum(p, &pl, sum);
+		_cleanup_free_ char *old = NULL;
+		if (refresh && fs_read_file(sum_path, 128, &old, NULL, NULL) == 0 && !strcmp(old, sum)) {
+			json_decref(pl.files);
+			return 0; /* unchanged: nothing to swap */
+		}
 		r = write_payload(dir, &pl, err);
+		if (r >= 0) {
+			volume_ownership(p, dir, true, true);
+			fs_write_replace(sum_path, sum, strlen(sum), 0600, NULL);
+			if (refresh)
+				r = 1;
+		}
 	}
 	json_decref(pl.files);
-	return r < 0 ? err_prefix(err, "MountVolume.SetUp failed for volume \"%s\"", name) : 0;
+	if (r == -EAGAIN) /* an unbound claim: the kubelet's words as they are */
+		return r;
+	return r < 0 ? err_prefix(err, "MountVolume.SetUp failed for volume \"%s\"", name) : r;
 }
 
 int volumes_refresh(Agent *a, Pod *p, const char *name, Error **err)
@@ -363,6 +593,20 @@ int volumes_refresh(Agent *a, Pod *p, const char *name, Error **err)
 		if (!strcmp(json_str(v, "name") ? json_str(v, "name") : "", name))
 			return volume_setup(a, p, v, err);
 	return err_set(err, ENOENT, "volume \"%s\" not found", name);
+}
+
+int volumes_refresh_changed(Agent *a, Pod *p, Error **err)
+{
+	size_t i;
+	json_t *v;
+	int n = 0;
+	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v) {
+		int r = volume_setup_ex(a, p, v, true, err);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	return n;
 }
 
 int volumes_setup(Agent *a, Pod *p, Error **err)
@@ -399,6 +643,15 @@ static char *volume_source(Pod *p, const json_t *vol)
 	const json_t *src;
 	if ((src = json_object_get(vol, "hostPath")))
 		return xstrdup(json_str(src, "path"));
+	if (json_object_get(vol, "persistentVolumeClaim")) {
+		_cleanup_free_ char *link = volume_dir(p, "local-volume", name);
+		char buf[4096];
+		ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			return NULL;
+		buf[n] = 0;
+		return xstrdup(buf);
+	}
 	static const struct { const char *key, *plugin; } map[] = {
 		{ "emptyDir", "empty-dir" }, { "configMap", "configmap" }, { "secret", "secret" },
 		{ "downwardAPI", "downward-api" }, { "projected", "projected" },
@@ -437,7 +690,9 @@ int volumes_mounts(Agent *a, Pod *p, const json_t *ctr, json_t *mounts, Error **
 			free(src);
 			src = full;
 		}
-		bool ro = json_bool(vm, "readOnly", false) || json_object_get(vol, "configMap") ||
+		bool ro = json_bool(vm, "readOnly", false) ||
+			  json_bool(json_object_get(vol, "persistentVolumeClaim"), "readOnly", false) ||
+			  json_object_get(vol, "configMap") ||
 			  json_object_get(vol, "secret") || json_object_get(vol, "downwardAPI") ||
 			  json_object_get(vol, "projected");
 		json_t *opts = json_pack("[s,s]", "rbind", "rprivate");

@@ -2,7 +2,9 @@
  * advanced by every agent_tick.
  *
  * Order of a sync: sandbox and volumes (retried on error), then each init
- * container in turn to a successful exit, then the app containers; exits
+ * container in turn to a successful exit, then the app containers; every
+ * start first passes the image step (pull.c: imagePullPolicy, pulls off
+ * this thread, ErrImagePull / ImagePullBackOff); exits
  * are noticed through the shims, restarts follow restartPolicy
  * (Always / OnFailure / Never; init containers never under Never) with
  * the kubelet's back-off: the first restart at once, then base, 2*base, ...
@@ -53,6 +55,7 @@ static void pctr_release(PodCtr *c)
 	agent_probe_spec_release(&c->readiness.spec);
 	agent_probe_spec_release(&c->startup.spec);
 	agent_probe_spec_release(&c->hook_spec);
+	pull_ctr_release(c);
 }
 
 static void build_ctrs(Pod *p)
@@ -270,8 +273,11 @@ static void pctr_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 		podctr_state_save(p, c);
 		return;
 	}
-	agent_event(a, p, c, "Normal", "Pulled", "Container image \"%s\" already present on machine",
-		    json_str(c->spec, "image") ? json_str(c->spec, "image") : "");
+	if (!pull_take_pulled(c))
+		agent_event(a, p, c, "Normal", "Pulled", "Container image \"%s\" already present on machine",
+			    json_str(c->spec, "image") ? json_str(c->spec, "image") : "");
+	if (pull_image_ref_id(c))
+		set_str(&c->image_id, pull_image_ref_id(c));
 	agent_event(a, p, c, "Normal", "Created", "Created container %s", c->name);
 	agent_event(a, p, c, "Normal", "Started", "Started container %s", c->name);
 	c->phase = CTR_RUN;
@@ -307,14 +313,15 @@ static void pctr_maybe_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 	if (c->phase == CTR_WAITING && c->next_try_ms && now < c->next_try_ms)
 		return;
 	if (c->phase == CTR_WAITING && c->reason && !strcmp(c->reason, "CrashLoopBackOff")) {
-		if (now < c->backoff_until_ms)
+		if (now < c->backoff_until_ms || !pull_image_step(a, p, c, now))
 			return;
 		pctr_start(a, p, c, now);
 		c->crashes++;
 		return;
 	}
 	if (c->phase != CTR_DONE) {
-		pctr_start(a, p, c, now);
+		if (pull_image_step(a, p, c, now))
+			pctr_start(a, p, c, now);
 		return;
 	}
 	/* exited: restart per policy with back-off */
@@ -322,6 +329,8 @@ static void pctr_maybe_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 		return;
 	int64_t delay = agent_backoff_ms(c->crashes, a->cfg.backoff_base_ms, a->cfg.backoff_max_ms);
 	if (delay == 0) {
+		if (!pull_image_step(a, p, c, now))
+			return;
 		pctr_start(a, p, c, now);
 		c->crashes++;
 		return;

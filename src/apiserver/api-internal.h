@@ -170,6 +170,9 @@ const char *api_patch_merge_key(const char *field, bool in_container);
 /* ---- defaults.c / validate.c ---- */
 void api_defaults_pod_spec(json_t *spec);
 void api_defaults_pod(Api *api, json_t *obj);
+/* The Priority admission's check on create: a pod naming a PriorityClass
+ * that does not exist is refused (403, kube-apiserver's text). */
+int api_admit_priority(Api *api, const ApiRequest *req, ApiResponse *resp, const json_t *obj);
 void api_defaults_deployment(Api *api, json_t *obj);
 void api_defaults_replicaset(Api *api, json_t *obj);
 void api_defaults_daemonset(Api *api, json_t *obj);
@@ -178,6 +181,9 @@ void api_defaults_job(Api *api, json_t *obj);
 void api_defaults_cronjob(Api *api, json_t *obj);
 void api_defaults_service(Api *api, json_t *obj);
 void api_defaults_secret(Api *api, json_t *obj);
+void api_defaults_pvc(Api *api, json_t *obj);  /* + DefaultStorageClass admission */
+void api_defaults_pv(Api *api, json_t *obj);
+void api_defaults_storageclass(Api *api, json_t *obj);
 void api_validate_meta(const ApiResource *r, const json_t *obj, const char *ns, json_t *causes);
 void api_validate_pod(const json_t *obj, json_t *causes);
 void api_validate_workload(const json_t *obj, json_t *causes);

@@ -7,7 +7,8 @@
  * matches and continue tokens read the store at the token's revision (the
  * cache's snapshot at R is the store's state at R, so a page served here
  * continues there consistently).  Selectors and limit are evaluated on the
- * cached text: labels are pre-decoded, other field selectors decode.
+ * cached text: labels decode only the labels' span, field selectors read a view of the
+ * text without its arrays (cache_json_scalar_view), not a full decode.
  * A raw list is the cached texts concatenated, never re-encoded.
  */
 #include "api-internal.h"
@@ -23,12 +24,16 @@
 bool api_cache_obj_match(const CacheObj *o, const ApiSelector *labels, const ApiSelector *fields)
 {
 	if (labels) {
-		_cleanup_json_ json_t *view = json_pack("{s:{s:O?}}", "metadata", "labels", o->labels);
+		_cleanup_json_ json_t *view = json_pack("{s:{s:o?}}", "metadata", "labels", cache_obj_labels(o));
 		if (!api_selector_match(labels, view))
 			return false;
 	}
 	if (fields) {
-		_cleanup_json_ json_t *obj = cache_obj_decode(o);
+		/* field selectors read scalars through objects only (selector.c's
+		 * json_path): the object without its arrays answers the same */
+		_cleanup_json_ json_t *obj = cache_json_scalar_view(o->raw, o->raw_len);
+		if (!obj)
+			obj = cache_obj_decode(o);
 		if (!obj || !api_selector_match(fields, obj))
 			return false;
 	}

@@ -121,6 +121,95 @@ int cache_json_member(const char *p, const char *e, const char *key, const char 
 	return -EINVAL;
 }
 
+/* ---- the scalar view (field selectors) ---- */
+
+#define VIEW_MAX_DEPTH 64
+
+/* A string token [p, end) (quotes included) as a JSON string: taken as it
+ * is unless an escape or a control character needs jansson's decoder. */
+static json_t *view_string(const char *p, const char *end)
+{
+	for (const char *c = p + 1; c < end - 1; c++)
+		if (*c == '\\' || (unsigned char)*c < 0x20)
+			return json_loadb(p, (size_t)(end - p), JSON_DECODE_ANY, NULL);
+	return json_stringn(p + 1, (size_t)(end - p - 2));
+}
+
+/* The value at *pp; arrays are skipped (NULL, *skipped set).  NULL without
+ * *skipped: malformed. */
+static json_t *view_value(const char **pp, const char *e, int depth, bool *skipped)
+{
+	const char *p = skip_ws(*pp, e), *end;
+	*skipped = false;
+	if (p >= e || depth > VIEW_MAX_DEPTH)
+		return NULL;
+	if (*p == '[') {
+		if (!(end = skip_value(p, e)))
+			return NULL;
+		*pp = end;
+		*skipped = true;
+		return NULL;
+	}
+	if (*p == '"') {
+		if (!(end = skip_string(p, e)))
+			return NULL;
+		*pp = end;
+		return view_string(p, end);
+	}
+	if (*p != '{') {
+		if (!(end = skip_value(p, e)))
+			return NULL;
+		*pp = end;
+		return json_loadb(p, (size_t)(end - p), JSON_DECODE_ANY, NULL);
+	}
+	json_t *obj = json_object();
+	p = skip_ws(p + 1, e);
+	if (p < e && *p == '}') {
+		*pp = p + 1;
+		return obj;
+	}
+	while (p < e && *p == '"') {
+		const char *kend = skip_string(p, e);
+		if (!kend)
+			break;
+		_cleanup_json_ json_t *key = view_string(p, kend);
+		p = skip_ws(kend, e);
+		if (!json_is_string(key) || p >= e || *p != ':')
+			break;
+		p++;
+		bool skip;
+		json_t *v = view_value(&p, e, depth + 1, &skip);
+		if (!v && !skip)
+			break;
+		if (v)
+			json_object_set_new(obj, json_string_value(key), v);
+		else
+			json_object_del(obj, json_string_value(key)); /* a repeated key: the last one wins */
+		p = skip_ws(p, e);
+		if (p < e && *p == '}') {
+			*pp = p + 1;
+			return obj;
+		}
+		if (p >= e || *p != ',')
+			break;
+		p = skip_ws(p + 1, e);
+	}
+	json_decref(obj);
+	return NULL;
+}
+
+json_t *cache_json_scalar_view(const char *text, size_t len)
+{
+	const char *p = text, *e = text + len;
+	bool skipped;
+	json_t *v = view_value(&p, e, 0, &skipped);
+	if (!json_is_object(v) || skip_ws(p, e) != e) {
+		json_decref(v);
+		return NULL;
+	}
+	return v;
+}
+
 /* Decode, set the revision, encode: for text the scanner does not take. */
 static char *with_rv_slow(const char *text, size_t len, int64_t rev, size_t *ret_len)
 {
@@ -159,24 +248,41 @@ char *cache_json_with_rv(const char *text, size_t len, int64_t rev, size_t *ret_
 
 static CacheObj *obj_new(const StoreKV *kv)
 {
-	size_t len;
+	size_t len, klen = strlen(kv->key);
 	_cleanup_free_ char *raw = cache_json_with_rv(kv->value, kv->value_len, kv->mod_revision, &len);
 	if (!raw)
 		return NULL;
-	CacheObj *o = xmalloc(sizeof(*o) + len + 1);
+	/* one allocation: the struct, the text, the key */
+	CacheObj *o = xmalloc(sizeof(*o) + len + 1 + klen + 1);
 	o->refs = 1;
 	o->mod_rev = kv->mod_revision;
 	o->create_rev = kv->create_revision;
-	o->key = xstrdup(kv->key);
-	o->labels = NULL;
 	o->row = NULL;
 	o->raw_len = len;
 	memcpy(o->raw, raw, len + 1);
+	char *key = o->raw + len + 1;
+	memcpy(key, kv->key, klen + 1);
+	o->key = key;
+	o->labels_off = o->labels_len = 0;
 	const char *ms, *me, *ls, *le;
 	if (cache_json_member(o->raw, o->raw + len, "metadata", &ms, &me) == 0 &&
-	    cache_json_member(ms, me, "labels", &ls, &le) == 0)
-		o->labels = json_loadb(ls, (size_t)(le - ls), 0, NULL);
+	    cache_json_member(ms, me, "labels", &ls, &le) == 0 && *ls == '{' && le - o->raw <= UINT32_MAX) {
+		o->labels_off = (uint32_t)(ls - o->raw);
+		o->labels_len = (uint32_t)(le - ls);
+	}
 	return o;
+}
+
+json_t *cache_obj_labels(const CacheObj *o)
+{
+	if (!o->labels_len)
+		return NULL;
+	json_t *l = json_loadb(o->raw + o->labels_off, o->labels_len, 0, NULL);
+	if (!json_is_object(l)) {
+		json_decref(l);
+		return NULL;
+	}
+	return l;
 }
 
 static CacheObj *obj_ref(CacheObj *o)
@@ -189,9 +295,7 @@ void cache_obj_unref(CacheObj *o)
 {
 	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL))
 		return;
-	json_decref(o->labels);
 	free(o->row);
-	free(o->key);
 	free(o);
 }
 

@@ -29,11 +29,16 @@ typedef struct CacheObj {
 	int refs;               /* atomic */
 	CacheRow *row;          /* set once (atomic compare-and-swap), freed with the object */
 	int64_t mod_rev, create_rev;
-	char *key;
-	json_t *labels;         /* metadata.labels decoded (or NULL) */
+	const char *key;        /* in the same allocation, after raw */
+	uint32_t labels_off, labels_len; /* metadata.labels' span in raw (len 0: none) */
 	size_t raw_len;
 	char raw[];             /* the object's JSON, resourceVersion included */
 } CacheObj;
+
+/* metadata.labels decoded from the cached text (new reference; NULL when
+ * there are none).  Not kept decoded: a tree per object would cost more
+ * memory than the object's text. */
+json_t *cache_obj_labels(const CacheObj *o);
 
 enum { CACHE_ADDED = 1, CACHE_MODIFIED = 2, CACHE_DELETED = 3 };
 
@@ -76,6 +81,11 @@ void cache_event_release(CacheEvent *e);
 /* JSON helpers (exposed for the unit tests): the value of member key of
  * the top-level object text [p, e): 0 with its span, -ENOENT, -EINVAL. */
 int cache_json_member(const char *p, const char *e, const char *key, const char **vs, const char **ve);
+/* The object text decoded without its arrays: what field selectors read
+ * (scalars through nested objects), at a fraction of a full decode's cost.
+ * NULL when the text does not scan as one JSON object (array contents are
+ * skipped, not checked: meant for the texts the server stored).  New reference. */
+json_t *cache_json_scalar_view(const char *text, size_t len);
 /* text with "resourceVersion":"rev" added to its metadata; caller frees. */
 char *cache_json_with_rv(const char *text, size_t len, int64_t rev, size_t *ret_len);
 

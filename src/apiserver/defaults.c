@@ -10,8 +10,11 @@
 #include "api-internal.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
+#include <openssl/evp.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 static void set_default(json_t *obj, const char *key, json_t *value)
 {
@@ -91,9 +94,98 @@ static void defaults_template(json_t *obj)
 	api_defaults_pod_spec(json_object_get(tmpl, "spec"));
 }
 
+/* The globalDefault PriorityClass (a new reference) or NULL.  Looked up at
+ * most once a second per store (as Kubernetes' admission reads a lister's
+ * cache), so pod creates do not list the classes each time. */
+static json_t *global_default_class(Api *api)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static Store *store;
+	static json_t *cached;
+	static int64_t at_ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&lock);
+	if (store != api->store || now - at_ms >= 1000) {
+		json_decref(cached);
+		cached = NULL;
+		StoreKVList l;
+		int64_t rev;
+		bool more;
+		if (store_list(api->store, "/registry/priorityclasses.scheduling.k8s.io/", NULL, 0, 0, &l, &rev, &more,
+			       NULL) == 0) {
+			for (size_t i = 0; i < l.n && !cached; i++) {
+				json_t *c = json_loadb(l.items[i].value, l.items[i].value_len, 0, NULL);
+				if (json_bool(c, "globalDefault", false))
+					cached = c;
+				else
+					json_decref(c);
+			}
+			store_kv_list_release(&l);
+		}
+		store = api->store;
+		at_ms = now;
+	}
+	json_t *r = json_incref(cached);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+/* The Priority admission: spec.priority (and preemptionPolicy) from
+ * priorityClassName, the built-in system-*-critical classes, or the class
+ * marked globalDefault; 0 when none.  An unknown class leaves 0 (a create
+ * is refused before: api_admit_priority). */
+static void pod_priority(Api *api, json_t *spec)
+{
+	const char *pcn = json_str(spec, "priorityClassName");
+	if (json_is_integer(json_object_get(spec, "priority")))
+		return;
+	json_int_t prio = 0;
+	_cleanup_json_ json_t *pc = NULL;
+	if (pcn && !strcmp(pcn, "system-node-critical"))
+		prio = 2000001000;
+	else if (pcn && !strcmp(pcn, "system-cluster-critical"))
+		prio = 2000000000;
+	else if (pcn && *pcn && api) {
+		_cleanup_free_ char *key = xasprintf("/registry/priorityclasses.scheduling.k8s.io/%s", pcn);
+		StoreKV kv;
+		if (store_get(api->store, key, &kv, NULL) == 0) {
+			pc = json_loadb(kv.value, kv.value_len, 0, NULL);
+			store_kv_release(&kv);
+		}
+	} else if (api && (pc = global_default_class(api)))
+		json_object_set_new(spec, "priorityClassName",
+				    json_string(json_str(json_object_get(pc, "metadata"), "name") ?: ""));
+	if (pc) {
+		prio = json_int(pc, "value", 0);
+		const char *pp = json_str(pc, "preemptionPolicy");
+		if (pp && !json_object_get(spec, "preemptionPolicy"))
+			json_object_set_new(spec, "preemptionPolicy", json_string(pp));
+	}
+	json_object_set_new(spec, "priority", json_integer(prio));
+}
+
+int api_admit_priority(Api *api, const ApiRequest *req, ApiResponse *resp, const json_t *obj)
+{
+	if (req->res->group[0] || strcmp(req->res->resource, "pods"))
+		return 0;
+	const char *pcn = json_str(json_object_get(obj, "spec"), "priorityClassName");
+	if (!pcn || !*pcn || !strcmp(pcn, "system-node-critical") || !strcmp(pcn, "system-cluster-critical"))
+		return 0;
+	_cleanup_free_ char *key = xasprintf("/registry/priorityclasses.scheduling.k8s.io/%s", pcn);
+	StoreKV kv;
+	if (store_get(api->store, key, &kv, NULL) == 0) {
+		store_kv_release(&kv);
+		return 0;
+	}
+	api_respond_status(resp, 403, "Forbidden", "pods \"%s\" is forbidden: no PriorityClass with name %s was found",
+			   api_meta_str(obj, "name") ?: "", pcn);
+	return -EPERM;
+}
+
 void api_defaults_pod(Api *api, json_t *obj)
 {
-	(void)api;
 	json_t *spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
 		return;
@@ -101,8 +193,8 @@ void api_defaults_pod(Api *api, json_t *obj)
 	set_default(spec, "serviceAccountName", json_string("default"));
 	set_default(spec, "serviceAccount", json_string(json_str(spec, "serviceAccountName")));
 	set_default(spec, "enableServiceLinks", json_true());
+	pod_priority(api, spec);
 	set_default(spec, "preemptionPolicy", json_string("PreemptLowerPriority"));
-	set_default(spec, "priority", json_integer(0));
 	json_t *tol = json_object_get(spec, "tolerations");
 	if (!tol) {
 		tol = json_array();
@@ -245,10 +337,102 @@ void api_defaults_cronjob(Api *api, json_t *obj)
 	}
 }
 
+/* stringData is write-only, as in Kubernetes: each entry goes base64-encoded
+ * into data (over a key data already has) and stringData is not stored. */
+static void secret_merge_string_data(json_t *obj)
+{
+	json_t *sd = json_object_get(obj, "stringData");
+	if (!json_is_object(sd))
+		return;
+	json_t *data = json_object_get(obj, "data");
+	if (!json_is_object(data)) {
+		data = json_object();
+		json_object_set_new(obj, "data", data);
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(sd, k, v) {
+		if (!json_is_string(v))
+			return;  /* validation reports it, nothing is merged */
+	}
+	json_object_foreach(sd, k, v) {
+		size_t n = json_string_length(v);
+		_cleanup_free_ unsigned char *b64 = xmalloc(4 * ((n + 2) / 3) + 1);
+		EVP_EncodeBlock(b64, (const unsigned char *)json_string_value(v), (int)n);
+		json_object_set_new(data, k, json_string((const char *)b64));
+	}
+	json_object_del(obj, "stringData");
+}
+
 void api_defaults_secret(Api *api, json_t *obj)
 {
 	(void)api;
 	set_default(obj, "type", json_string("Opaque"));
+	secret_merge_string_data(obj);
+}
+
+/* ---- storage: PV / PVC / StorageClass, and the DefaultStorageClass admission ---- */
+
+#define DEFAULT_SC_ANN "storageclass.kubernetes.io/is-default-class"
+
+/* The default StorageClass's name (caller frees), NULL when none: the
+ * newest of those annotated as default, ties broken by name (Kubernetes 1.26+). */
+static char *default_storage_class(Api *api)
+{
+	StoreKVList l;
+	int64_t rev;
+	bool more;
+	if (store_list(api->store, "/registry/storageclasses.storage.k8s.io/", NULL, 0, 0, &l, &rev, &more, NULL) < 0)
+		return NULL;
+	char *best = NULL, best_ts[64] = "";
+	for (size_t i = 0; i < l.n; i++) {
+		_cleanup_json_ json_t *sc = json_loadb(l.items[i].value, l.items[i].value_len, 0, NULL);
+		const char *def = json_str(json_path(sc, "metadata.annotations"), DEFAULT_SC_ANN);
+		if (!def || strcmp(def, "true"))
+			continue;
+		const char *ts = json_str(json_object_get(sc, "metadata"), "creationTimestamp") ?: "";
+		const char *name = json_str(json_object_get(sc, "metadata"), "name") ?: "";
+		if (!best || strcmp(ts, best_ts) > 0 || (!strcmp(ts, best_ts) && strcmp(name, best) < 0)) {
+			free(best);
+			best = xstrdup(name);
+			snprintf(best_ts, sizeof(best_ts), "%s", ts);
+		}
+	}
+	store_kv_list_release(&l);
+	return best;
+}
+
+void api_defaults_pvc(Api *api, json_t *obj)
+{
+	json_t *spec = json_object_get(obj, "spec");
+	if (json_is_object(spec)) {
+		set_default(spec, "volumeMode", json_string("Filesystem"));
+		char *sc = json_object_get(spec, "storageClassName") ? NULL : default_storage_class(api);
+		if (sc)
+			json_object_set_new(spec, "storageClassName", json_string(sc));
+		free(sc);
+	}
+	set_default(obj, "status", json_object());
+	set_default(json_object_get(obj, "status"), "phase", json_string("Pending"));
+}
+
+void api_defaults_pv(Api *api, json_t *obj)
+{
+	(void)api;
+	json_t *spec = json_object_get(obj, "spec");
+	if (json_is_object(spec)) {
+		set_default(spec, "volumeMode", json_string("Filesystem"));
+		set_default(spec, "persistentVolumeReclaimPolicy", json_string("Retain"));
+	}
+	set_default(obj, "status", json_object());
+	set_default(json_object_get(obj, "status"), "phase", json_string("Pending"));
+}
+
+void api_defaults_storageclass(Api *api, json_t *obj)
+{
+	(void)api;
+	set_default(obj, "reclaimPolicy", json_string("Delete"));
+	set_default(obj, "volumeBindingMode", json_string("Immediate"));
 }
 
 /* ---- Service addresses ---- */

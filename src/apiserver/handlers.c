@@ -521,6 +521,8 @@ static void handle_create(Api *api, ApiRequest *req, ApiResponse *resp)
 	}
 	if (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0)
 		return;
+	if (api_admit_priority(api, req, resp, obj) < 0)
+		return;
 	if (api_param(req, "dryRun")) {
 		_cleanup_json_ json_t *claimed = json_array();
 		if (api_admit_claims(api, req, resp, obj, claimed) == 0)

@@ -6,9 +6,12 @@
  * api_handle() and answered; a watch answers with a chunked stream whose
  * reader blocks in the store's watch on the connection's own thread and
  * notices a client that hung up.  Nothing here knows about resources.
+ * apiserver_local_request (local.h) answers in-process callers with the
+ * same handler while the server runs.
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "local.h"
 #include "podproxy.h"
 #include "../base/cleanup.h"
 #include "../base/fs.h"
@@ -282,6 +285,94 @@ static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const c
 				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
 }
 
+/* ---- in-process requests (local.h) ---- */
+
+/* The running server for apiserver_local_request: callers count themselves
+ * in local_inflight before reading local_api, and apiserver_run clears
+ * local_api and then waits for local_inflight to drain before tearing the
+ * server down (sequentially consistent: a caller that saw the server is
+ * counted before the teardown looks). */
+static Api *local_api;
+static int local_inflight;
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* [s, s+n) percent-decoded ('+' is a space in a query); caller frees. */
+static char *pct_decode(const char *s, size_t n, bool query)
+{
+	char *out = xmalloc(n + 1), *o = out;
+	for (size_t i = 0; i < n; i++) {
+		int hi, lo;
+		if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else
+			*o++ = query && s[i] == '+' ? ' ' : s[i];
+	}
+	*o = 0;
+	return out;
+}
+
+static void local_params(ApiRequest *req, const char *q)
+{
+	while (*q && req->nparams < BERTH_MAX_API_PARAMS) {
+		size_t n = strcspn(q, "&");
+		const char *eq = memchr(q, '=', n);
+		size_t kl = eq ? (size_t)(eq - q) : n;
+		req->params = xrealloc(req->params, (req->nparams + 1) * sizeof(ApiParam));
+		req->params[req->nparams].key = pct_decode(q, kl, true);
+		req->params[req->nparams].value = eq ? pct_decode(eq + 1, n - kl - 1, true) : xstrdup("");
+		req->nparams++;
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+}
+
+int apiserver_local_request(const char *method, const char *path, const char *content_type, const char *body,
+			    size_t len, int *ret_status, char **ret_body, size_t *ret_len)
+{
+	__atomic_add_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+	Api *api = __atomic_load_n(&local_api, __ATOMIC_SEQ_CST);
+	if (!api) {
+		__atomic_sub_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+		return -ENOTCONN;
+	}
+	const char *q = strchr(path, '?');
+	ApiRequest req = { .method = method, .content_type = content_type ? content_type : "application/json",
+			   .body = body, .body_len = len };
+	req.path = pct_decode(path, q ? (size_t)(q - path) : strlen(path), false);
+	if (q)
+		local_params(&req, q + 1);
+	ApiResponse resp = { 0 };
+	__atomic_add_fetch(&api->n_requests, 1, __ATOMIC_RELAXED);
+	api_handle(api, &req, &resp);
+	int r = 0;
+	if (resp.watch || resp.proxy) {
+		r = -ENOTSUP;
+	} else {
+		*ret_status = resp.status;
+		*ret_len = resp.len;
+		*ret_body = TAKE_PTR(resp.body);
+	}
+	api_response_release(&resp);
+	api_request_release(&req);
+	__atomic_sub_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+static void local_close(void)
+{
+	__atomic_store_n(&local_api, NULL, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&local_inflight, __ATOMIC_SEQ_CST) > 0) {
+		struct timespec ts = { 0, 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
 /* After a second with no new request, give back freed heap and clean
  * library pages (base/memtrim.c); once per quiet period. */
 static void idle_trim(Api *api, uint64_t *seen, bool *trimmed)
@@ -338,6 +429,7 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 		goto out;
 	}
 	log_info("berth API server listening on https://%s", cfg->listen);
+	__atomic_store_n(&local_api, &api, __ATOMIC_SEQ_CST);
 	uint64_t seen = 0;
 	bool trimmed = false;
 	for (unsigned tick = 0; !stop_requested; tick++) {
@@ -348,9 +440,16 @@ int apiserver_run(const ApiServerConfig *cfg, Error **err)
 			idle_trim(&api, &seen, &trimmed);
 		}
 	}
+	local_close();
 	MHD_stop_daemon(d);
 	r = 0;
 out:
+	if (api.store) {
+		uint64_t commits, writes;
+		if (store_commit_stats(api.store, &commits, &writes) == 0)
+			log_info("store: %llu writes in %llu commits", (unsigned long long)writes,
+				 (unsigned long long)commits);
+	}
 	api_cache_stop(api.cache);
 	api_auth_release(&api);
 	api_crd_release(&api);

@@ -1,11 +1,15 @@
-/* podproxy.c - pods/log and pods/exec: the API server's side of `kubectl
- * logs` and `kubectl exec`, as kube-apiserver does it: find the pod's node,
- * and relay the request to that node's agent (its kubelet endpoint, the
- * Node's daemonEndpoints port on its InternalIP), authenticating with the
+/* podproxy.c - pods/log, pods/exec, pods/attach and pods/portforward: the
+ * API server's side of `kubectl logs`, `exec`, `cp`, `attach` and
+ * `port-forward`, as kube-apiserver does it: find the pod's node, and relay
+ * the request to that node's agent (its kubelet endpoint, the Node's
+ * daemonEndpoints port on its InternalIP), authenticating with the
  * cluster's admin client certificate (O=system:masters, which the agent
- * requires).  Logs are streamed back as they come (follow); exec is a
- * WebSocket upgrade on both legs, after which bytes are copied both ways
- * untouched, so the channel protocol is the agent's business.
+ * requires).  Logs are streamed back as they come (follow); the others are
+ * an upgrade on both legs - WebSocket (kubectl >= 1.30) or SPDY/3.1 (older
+ * kubectl, and port-forward) with the client's X-Stream-Protocol-Version
+ * offers passed on and the agent's choice passed back - after which bytes
+ * are copied both ways untouched, so the stream protocols are the agent's
+ * business.
  *
  * api_podproxy_prepare runs inside api_handle (after routing and RBAC) and
  * only decides where to go; api_podproxy_respond runs in the HTTP front,
@@ -22,6 +26,7 @@
 #include "../shared/json.h"
 #include "../shared/curl-lazy.h"
 #include "../shared/mhd-lazy.h"
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -35,7 +40,7 @@ struct ApiProxy {
 	char *base;       /* https://IP:PORT */
 	char *target;     /* /containerLogs/... or /exec/... with the query */
 	char *cert, *key; /* the client certificate files */
-	bool upgrade;     /* exec: a WebSocket */
+	bool upgrade;     /* exec/attach/portforward: WebSocket or SPDY */
 };
 
 void api_proxy_free(ApiProxy *p)
@@ -185,15 +190,28 @@ static char *exec_target(const ApiRequest *req, const char *ctr, ApiResponse *re
 	return xasprintf("/exec/%s/%s/%s?%s", req->ns, req->name, ctr, sb_str(&q));
 }
 
+static char *attach_target(const ApiRequest *req, const char *ctr)
+{
+	_cleanup_(sb_releasep) StrBuf q = { 0 };
+	static const char *const bools[] = { "stdin", "stdout", "stderr", "tty" };
+	for (size_t i = 0; i < 4; i++) {
+		const char *v = api_param(req, bools[i]);
+		if (v && (!strcmp(v, "true") || !strcmp(v, "1")))
+			query_add(&q, bools[i], "true");
+	}
+	return xasprintf("/attach/%s/%s/%s%s%s", req->ns, req->name, ctr, q.len ? "?" : "", sb_str(&q));
+}
+
 void api_podproxy_prepare(Api *api, ApiRequest *req, const json_t *pod, ApiResponse *resp)
 {
-	bool log = !strcmp(req->sub, "log"), exec = !strcmp(req->sub, "exec");
-	if (!log && !exec) {
-		api_respond_status(resp, 400, "BadRequest", "pod %s/%s: %s is not supported by this server (logs and exec are)",
-				   req->ns, req->name, req->sub);
+	bool log = !strcmp(req->sub, "log"), exec = !strcmp(req->sub, "exec"), attach = !strcmp(req->sub, "attach");
+	bool pf = !strcmp(req->sub, "portforward");
+	if (!log && !exec && !attach && !pf) {
+		api_respond_status(resp, 400, "BadRequest", "pod %s/%s: %s is not supported by this server "
+				   "(log, exec, attach and portforward are)", req->ns, req->name, req->sub);
 		return;
 	}
-	const char *ctr = pick_container(req, pod, resp);
+	const char *ctr = pf ? "" : pick_container(req, pod, resp);
 	if (!ctr)
 		return;
 	const char *node = json_str(json_object_get(pod, "spec"), "nodeName");
@@ -201,7 +219,8 @@ void api_podproxy_prepare(Api *api, ApiRequest *req, const json_t *pod, ApiRespo
 		api_respond_status(resp, 400, "BadRequest", "pod %s does not have a host assigned", req->name);
 		return;
 	}
-	_cleanup_free_ char *target = log ? log_target(req, ctr, resp) : exec_target(req, ctr, resp);
+	_cleanup_free_ char *target = log ? log_target(req, ctr, resp) : exec ? exec_target(req, ctr, resp)
+				      : attach ? attach_target(req, ctr) : xasprintf("/portForward/%s/%s", req->ns, req->name);
 	if (!target)
 		return;
 	_cleanup_free_ char *base = node_agent_base(api, req, node, resp);
@@ -212,7 +231,7 @@ void api_podproxy_prepare(Api *api, ApiRequest *req, const json_t *pod, ApiRespo
 	p->target = TAKE_PTR(target);
 	p->cert = xasprintf("%s/tls/admin.crt", api->cfg.data_dir);
 	p->key = xasprintf("%s/tls/admin.key", api->cfg.data_dir);
-	p->upgrade = exec;
+	p->upgrade = !log;
 	resp->proxy = p;
 	resp->status = 200;
 }
@@ -405,11 +424,13 @@ static void log_relay_free(void *cls)
 	free(l);
 }
 
-/* ---- exec: the upgraded connections joined ---- */
+/* ---- exec, attach, portforward: the upgraded connections joined ---- */
 
 typedef struct Tunnel {
 	AgentConn c;
 	MHD_socket sock;
+	int peer;  /* the client's TCP socket: MHD does not pass a TLS peer's
+		    * hang-up on to sock, so it is watched (never read) here */
 	struct MHD_UpgradeResponseHandle *urh;
 } Tunnel;
 
@@ -432,10 +453,11 @@ static void *tunnel_main(void *arg)
 	Tunnel *t = arg;
 	char buf[32768];
 	for (;;) {
-		struct pollfd p[2] = { { .fd = t->sock, .events = POLLIN }, { .fd = t->c.fd, .events = POLLIN } };
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
+		struct pollfd p[3] = { { .fd = t->sock, .events = POLLIN }, { .fd = t->c.fd, .events = POLLIN },
+				       { .fd = t->peer, .events = POLLRDHUP } };
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
 			break;
-		bool done = false;
+		bool done = p[2].revents & (POLLRDHUP | POLLHUP | POLLERR);
 		if (p[1].revents) {  /* agent -> client, draining what TLS buffered */
 			ssize_t n;
 			while ((n = agent_recv(&t->c, buf, sizeof(buf), 0)) > 0)
@@ -463,11 +485,17 @@ static void *tunnel_main(void *arg)
 static void on_upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, const char *extra, size_t extra_in,
 			MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-	(void)mc;
 	(void)req_cls;
 	Tunnel *t = cls;
 	t->sock = sock;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+	t->peer = ci ? ci->connect_fd : -1;
 	t->urh = urh;
+	/* MHD hands over a non-blocking socket (for TLS, its end of a socket
+	 * pair with a small buffer): sock_send_all wants whole writes */
+	int fl = fcntl(sock, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK))
+		fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
 	/* bytes the client sent right after its request, and the agent's first
 	 * frames that arrived with its 101 */
 	bool ok = (!extra_in || agent_send_all(&t->c, extra, extra_in) == 0) &&
@@ -484,17 +512,30 @@ static void on_upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, con
 	pthread_attr_destroy(&at);
 }
 
-static char *exec_request(struct MHD_Connection *mc, const ApiProxy *p)
+/* Every X-Stream-Protocol-Version line of the client's request, passed on. */
+static enum MHD_Result pass_versions(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	if (key && value && !strcasecmp(key, "X-Stream-Protocol-Version") && !strpbrk(value, "\r\n"))
+		sb_addf(cls, "X-Stream-Protocol-Version: %s\r\n", value);
+	return MHD_YES;
+}
+
+static char *upgrade_request(struct MHD_Connection *mc, const ApiProxy *p, bool spdy)
 {
 	static const char *const pass[] = { "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol" };
 	_cleanup_(sb_releasep) StrBuf r = { 0 };
-	sb_addf(&r, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", p->target,
-		p->base + strlen("https://"));
-	for (size_t i = 0; i < 3; i++) {
-		const char *v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, pass[i]);
-		if (v)
-			sb_addf(&r, "%s: %s\r\n", pass[i], v);
-	}
+	sb_addf(&r, "%s %s HTTP/1.1\r\nHost: %s\r\nUpgrade: %s\r\nConnection: Upgrade\r\n", spdy ? "POST" : "GET",
+		p->target, p->base + strlen("https://"), spdy ? "SPDY/3.1" : "websocket");
+	if (spdy) {
+		sb_adds(&r, "Content-Length: 0\r\n");
+		MHD_get_connection_values(mc, MHD_HEADER_KIND, pass_versions, &r);
+	} else
+		for (size_t i = 0; i < 3; i++) {
+			const char *v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, pass[i]);
+			if (v && !strpbrk(v, "\r\n"))
+				sb_addf(&r, "%s: %s\r\n", pass[i], v);
+		}
 	sb_adds(&r, "\r\n");
 	return sb_detach(&r);
 }
@@ -502,9 +543,10 @@ static char *exec_request(struct MHD_Connection *mc, const ApiProxy *p)
 enum MHD_Result api_podproxy_respond(struct MHD_Connection *mc, ApiProxy *p)
 {
 	const char *up = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Upgrade");
-	if (p->upgrade && (!up || strcasecmp(up, "websocket")))
-		return respond_status(mc, 400, "exec needs a WebSocket upgrade (kubectl >= 1.30; SPDY is not supported)");
-	_cleanup_free_ char *request = p->upgrade ? exec_request(mc, p)
+	bool spdy = up && !strcasecmp(up, "SPDY/3.1");
+	if (p->upgrade && !spdy && (!up || strcasecmp(up, "websocket")))
+		return respond_status(mc, 400, "this request needs an upgrade to WebSocket or SPDY/3.1");
+	_cleanup_free_ char *request = p->upgrade ? upgrade_request(mc, p, spdy)
 				     : xasprintf("GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", p->target,
 						 p->base + strlen("https://"));
 	AgentConn c = { 0 };
@@ -519,12 +561,14 @@ enum MHD_Result api_podproxy_respond(struct MHD_Connection *mc, ApiProxy *p)
 		Tunnel *t = xcalloc(1, sizeof(*t));
 		t->c = c;
 		struct MHD_Response *r = MHD_create_response_for_upgrade(on_upgraded, t);
-		MHD_add_response_header(r, "Upgrade", "websocket");
+		MHD_add_response_header(r, "Upgrade", spdy ? "SPDY/3.1" : "websocket");
 		MHD_add_response_header(r, "Connection", "Upgrade");
 		if (head_value(&t->c, "Sec-WebSocket-Accept", accept, sizeof(accept)))
 			MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
 		if (head_value(&t->c, "Sec-WebSocket-Protocol", proto, sizeof(proto)))
 			MHD_add_response_header(r, "Sec-WebSocket-Protocol", proto);
+		if (head_value(&t->c, "X-Stream-Protocol-Version", proto, sizeof(proto)))
+			MHD_add_response_header(r, "X-Stream-Protocol-Version", proto);
 		enum MHD_Result ret = MHD_queue_response(mc, MHD_HTTP_SWITCHING_PROTOCOLS, r);
 		MHD_destroy_response(r);
 		return ret;

@@ -1,4 +1,4 @@
-/* podproxy.h - the HTTP front's half of pods/log and pods/exec (podproxy.c):
+/* podproxy.h - the HTTP front's half of pods/log, exec, attach, portforward (podproxy.c):
  * answer the client by relaying to the node agent that api_podproxy_prepare
  * chose.  Needs libmicrohttpd's types, so it is kept out of api-internal.h. */
 #ifndef BERTH_APISERVER_PODPROXY_H

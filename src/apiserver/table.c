@@ -391,7 +391,17 @@ static void row_event(const json_t *obj, json_t *cells, int64_t now)
 	lower[i] = 0;
 	snprintf(buf, sizeof(buf), "%s/%s", lower, json_str(io, "name") ?: "");
 	cell_s(cells, buf);
+	/* wide: Subobject, Source, then Message, First Seen, Count, Name */
+	json_array_append_new(cells, json_string(json_str(io, "fieldPath") ?: ""));
+	const json_t *src = json_object_get(obj, "source");
+	const char *comp = json_str(src, "component") ?: json_str(obj, "reportingComponent") ?: "",
+		   *host = json_str(src, "host") ?: "";
+	snprintf(buf, sizeof(buf), "%s%s%s", comp, *host ? ", " : "", host);
+	json_array_append_new(cells, json_string(buf));
 	cell_s(cells, json_str(obj, "message"));
+	cell_age(cells, json_str(obj, "firstTimestamp") ?: json_str(obj, "eventTime") ?: age_ts(obj), now);
+	cell_i(cells, json_int(obj, "count", 1));
+	json_array_append_new(cells, json_string(json_str(json_object_get(obj, "metadata"), "name") ?: ""));
 }
 
 static void row_endpoints(const json_t *obj, json_t *cells, int64_t now)
@@ -435,14 +445,71 @@ static void row_rolebinding(const json_t *obj, json_t *cells, int64_t now)
 	cell_age(cells, age_ts(obj), now);
 }
 
+/* Access modes as kubectl abbreviates them: "RWO,ROX" */
+static void cell_modes(json_t *cells, const json_t *modes)
+{
+	static const char *const ab[][2] = { { "ReadWriteOnce", "RWO" }, { "ReadOnlyMany", "ROX" },
+					     { "ReadWriteMany", "RWX" }, { "ReadWriteOncePod", "RWOP" } };
+	char buf[64] = "";
+	for (size_t k = 0; k < ARRAY_SIZE(ab); k++) {
+		size_t i;
+		json_t *m;
+		json_array_foreach(modes, i, m)
+			if (!strcmp(json_string_value(m) ?: "", ab[k][0])) {
+				snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", buf[0] ? "," : "", ab[k][1]);
+				break;
+			}
+	}
+	json_array_append_new(cells, json_string(buf));
+}
+
+static void cell_raw(json_t *cells, const char *s) { json_array_append_new(cells, json_string(s ?: "")); }
+
 static void row_pvc(const json_t *obj, json_t *cells, int64_t now)
 {
+	const json_t *spec = json_object_get(obj, "spec");
 	cell_s(cells, json_str(json_object_get(obj, "status"), "phase"));
-	cell_s(cells, json_str(json_object_get(obj, "spec"), "volumeName"));
-	cell_s(cells, json_str(json_path(obj, "status.capacity"), "storage"));
-	json_t *am = json_path(obj, "status.accessModes");
-	cell_s(cells, json_array_size(am) ? json_string_value(json_array_get(am, 0)) : NULL);
-	cell_s(cells, json_str(json_object_get(obj, "spec"), "storageClassName"));
+	cell_raw(cells, json_str(spec, "volumeName"));
+	cell_raw(cells, json_str(json_path(obj, "status.capacity"), "storage"));
+	cell_modes(cells, json_path(obj, "status.accessModes"));
+	cell_raw(cells, json_str(spec, "storageClassName"));
+	cell_s(cells, json_str(spec, "volumeAttributesClassName") ?: "<unset>");
+	cell_age(cells, age_ts(obj), now);
+	cell_s(cells, json_str(spec, "volumeMode"));
+}
+
+static void row_pv(const json_t *obj, json_t *cells, int64_t now)
+{
+	const json_t *spec = json_object_get(obj, "spec"), *ref = json_object_get(spec, "claimRef");
+	_cleanup_free_ char *claim = ref ? xasprintf("%s/%s", json_str(ref, "namespace") ?: "", json_str(ref, "name") ?: "")
+					 : NULL;
+	cell_raw(cells, json_str(json_object_get(spec, "capacity"), "storage"));
+	cell_modes(cells, json_object_get(spec, "accessModes"));
+	cell_raw(cells, json_str(spec, "persistentVolumeReclaimPolicy"));
+	cell_raw(cells, json_str(json_object_get(obj, "status"), "phase"));
+	cell_raw(cells, claim);
+	cell_raw(cells, json_str(spec, "storageClassName"));
+	cell_s(cells, json_str(spec, "volumeAttributesClassName") ?: "<unset>");
+	cell_raw(cells, json_str(json_object_get(obj, "status"), "reason"));
+	cell_age(cells, age_ts(obj), now);
+	cell_s(cells, json_str(spec, "volumeMode"));
+}
+
+/* The default StorageClass's name shows " (default)", as kubectl's printer
+ * marks it (the beta annotation counts too). */
+static bool is_default_class(const json_t *obj)
+{
+	const json_t *ann = json_path(obj, "metadata.annotations");
+	return !strcmp(json_str(ann, "storageclass.kubernetes.io/is-default-class") ?: "", "true") ||
+	       !strcmp(json_str(ann, "storageclass.beta.kubernetes.io/is-default-class") ?: "", "true");
+}
+
+static void row_storageclass(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_raw(cells, json_str(obj, "provisioner"));
+	cell_raw(cells, json_str(obj, "reclaimPolicy"));
+	cell_raw(cells, json_str(obj, "volumeBindingMode"));
+	cell_raw(cells, json_is_true(json_object_get(obj, "allowVolumeExpansion")) ? "true" : "false");
 	cell_age(cells, age_ts(obj), now);
 }
 
@@ -467,7 +534,7 @@ static const Printer printers[] = {
 	{ "serviceaccounts", "Name|Secrets|Age", row_serviceaccount },
 	{ "nodes", "Name|Status|Roles|Age|Version|*Internal-IP|*External-IP|*OS-Image|*Kernel-Version|*Container-Runtime",
 	  row_node },
-	{ "events", "Last Seen|Type|Reason|Object|Message", row_event },
+	{ "events", "Last Seen|Type|Reason|Object|*Subobject|*Source|Message|*First Seen|*Count|*Name", row_event },
 	{ "endpoints", "Name|Endpoints|Age", row_endpoints },
 	{ "replicationcontrollers", "Name|Desired|Current|Ready|Age", row_rc },
 	{ "roles", "Name|Created At", row_created_at },
@@ -475,7 +542,11 @@ static const Printer printers[] = {
 	{ "customresourcedefinitions", "Name|Created At", row_created_at },
 	{ "rolebindings", "Name|Role|Age", row_rolebinding },
 	{ "clusterrolebindings", "Name|Role|Age", row_rolebinding },
-	{ "persistentvolumeclaims", "Name|Status|Volume|Capacity|Access Modes|StorageClass|Age", row_pvc },
+	{ "persistentvolumeclaims", "Name|Status|Volume|Capacity|Access Modes|StorageClass|VolumeAttributesClass|Age|*VolumeMode",
+	  row_pvc },
+	{ "persistentvolumes", "Name|Capacity|Access Modes|Reclaim Policy|Status|Claim|StorageClass|VolumeAttributesClass|"
+	  "Reason|Age|*VolumeMode", row_pv },
+	{ "storageclasses", "Name|Provisioner|ReclaimPolicy|VolumeBindingMode|AllowVolumeExpansion|Age", row_storageclass },
 };
 
 static const Printer default_printer = { NULL, "Name|Age", row_age };
@@ -632,7 +703,7 @@ json_t *api_table_new(const ApiResource *r, bool with_columns)
 		_cleanup_free_ char *name = xstrndup(p + wide, n - wide);
 		const char *type = !strcmp(name, "Restarts") || !strcmp(name, "Desired") || !strcmp(name, "Current") ||
 				   !strcmp(name, "Up-to-date") || !strcmp(name, "Available") || !strcmp(name, "Data") ||
-				   !strcmp(name, "Secrets") || !strcmp(name, "Active") ||
+				   !strcmp(name, "Secrets") || !strcmp(name, "Active") || !strcmp(name, "Count") ||
 				   (!strcmp(name, "Ready") && strcmp(r->resource, "pods") && strcmp(r->resource, "deployments") &&
 				    strcmp(r->resource, "statefulsets")) ? "integer" : "string";
 		add_column(cols, name, type, !strcmp(name, "Name") ? "name" : "", name, wide ? 1 : 0);
@@ -654,7 +725,9 @@ static json_t *partial_metadata(const json_t *obj)
 static json_t *row_cells(const ApiResource *r, const json_t *obj, int64_t now)
 {
 	json_t *cells = json_array();
-	if (strcmp(r->resource, "events") || r->custom)
+	if (!strcmp(r->resource, "storageclasses") && !r->custom && is_default_class(obj))
+		json_array_append_new(cells, json_sprintf("%s (default)", api_meta_str(obj, "name") ?: ""));
+	else if (strcmp(r->resource, "events") || r->custom)
 		cell_s(cells, api_meta_str(obj, "name"));
 	if (crd_columns(r))
 		row_crd(r, obj, cells, now);

@@ -131,9 +131,29 @@ static void check_immutable(const ApiRequest *req, const json_t *cur, const json
 }
 
 /* Write obj over cur (read at cur_rev).  retry: return -ESTALE silently. */
+/* A uid in the body is a precondition, as kube-apiserver treats it: a
+ * different one fails with 409 and nothing is written. */
+static int check_uid_precondition(const ApiRequest *req, ApiResponse *resp, const json_t *cur, const json_t *obj)
+{
+	const char *want = json_str(json_object_get(obj, "metadata"), "uid"), *have = api_meta_str(cur, "uid");
+	if (!want || !*want || !have || !strcmp(want, have))
+		return 0;
+	char gr[300];
+	api_group_resource(req, gr, sizeof(gr));
+	_cleanup_free_ char *msg = xasprintf("Operation cannot be fulfilled on %s \"%s\": Precondition failed: UID in "
+					     "precondition: %s, UID in object meta: %s", gr, req->name, want, have);
+	json_t *d = json_pack("{s:s, s:s}", "name", req->name, "kind", req->res->resource);
+	if (req->res->group[0])
+		json_object_set_new(d, "group", json_string(req->res->group));
+	api_respond_json(resp, 409, api_status(409, "Conflict", msg, d));
+	return -ESTALE;
+}
+
 static int update_object(Api *api, ApiRequest *req, ApiResponse *resp, const json_t *cur, int64_t cur_rev,
 			 json_t *obj, bool retry)
 {
+	if (check_uid_precondition(req, resp, cur, obj) < 0)
+		return -EPERM;
 	preserve_fields(req, cur, obj);
 	if (api_admit(api, req, resp, obj) < 0)
 		return -EINVAL;

@@ -15,6 +15,7 @@
 #include "../proxy/proxy.h"
 #include "../base/fs.h"
 #include "../base/log.h"
+#include "../base/memtrim.h"
 #include "../base/parse.h"
 #include "../shared/json.h"
 #include "../shared/kube.h"
@@ -31,6 +32,8 @@
 #include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
+
+#define AGENT_TRIM_QUIET_MS 3000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -66,6 +69,21 @@ static void scan(Agent *a, const char *dir, char **last_bad)
 	*last_bad = bad;
 }
 
+/* Once the pods have been steady (nothing woke the loop, nothing in flight)
+ * for a few seconds, give freed heap and clean library pages back
+ * (base/memtrim.c); again only after the next busy stretch. */
+static void idle_trim(int64_t *quiet_since, bool *trimmed, bool busy)
+{
+	int64_t now = mono_ms();
+	if (busy) {
+		*quiet_since = now;
+		*trimmed = false;
+	} else if (!*trimmed && now - *quiet_since >= AGENT_TRIM_QUIET_MS) {
+		mem_trim();
+		*trimmed = true;
+	}
+}
+
 /* dir and api may each be NULL (not both). */
 static int agent_loop(Agent *a, const char *dir, int64_t freq_ms, AgentApi *api)
 {
@@ -73,7 +91,8 @@ static int agent_loop(Agent *a, const char *dir, int64_t freq_ms, AgentApi *api)
 	if (ino >= 0)
 		inotify_add_watch(ino, dir, IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_MODIFY);
 	char *last_bad = NULL;
-	int64_t next_scan = dir ? 0 : INT64_MAX;
+	int64_t next_scan = dir ? 0 : INT64_MAX, quiet_since = mono_ms();
+	bool trimmed = false;
 	while (!stop_requested) {
 		int64_t now = mono_ms();
 		if (dir && now >= next_scan) {
@@ -89,12 +108,14 @@ static int agent_loop(Agent *a, const char *dir, int64_t freq_ms, AgentApi *api)
 		struct pollfd fds[3] = { { .fd = agent_wake_fd(a), .events = POLLIN },
 					 { .fd = ino, .events = POLLIN },
 					 { .fd = api ? agent_api_fd(api) : -1, .events = POLLIN } };
-		if (poll(fds, 3, t) > 0 && fds[1].revents) {
+		int ready = poll(fds, 3, t);
+		if (ready > 0 && fds[1].revents) {
 			char buf[4096];
 			while (read(ino, buf, sizeof(buf)) > 0)
 				;
 			next_scan = 0;
 		}
+		idle_trim(&quiet_since, &trimmed, ready > 0 || t < 1000);
 	}
 	free(last_bad);
 	if (ino >= 0)
@@ -267,14 +288,20 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		{ "cluster-dns", required_argument, NULL, 'D' }, { "cluster-domain", required_argument, NULL, 'O' },
 		{ "proxy", no_argument, NULL, 'X' }, { "cluster-cidr", required_argument, NULL, 'C' },
 		{ "node-status-update-frequency", required_argument, NULL, 'U' },
+		{ "image-gc-high-threshold", required_argument, NULL, 1001 },
+		{ "image-gc-low-threshold", required_argument, NULL, 1002 },
+		{ "minimum-image-ttl-duration", required_argument, NULL, 1003 },
+		{ "image-gc-period", required_argument, NULL, 1004 },
+		{ "volume-refresh", required_argument, NULL, 1005 }, /* hidden: tests */
 		{ NULL, 0, NULL, 0 },
 	};
 	if (cli_help_requested(&cmd_agent, argc, argv))
 		return 0;
-	AgentConfig cfg = { .root = cli->root, .runroot = cli->runroot };
+	AgentConfig cfg = { .root = cli->root, .runroot = cli->runroot, .image_gc_high_pct = 85, .image_gc_low_pct = 80,
+			    .image_min_age_ms = 2 * 60 * 1000, .image_gc_period_ms = 5 * 60 * 1000 };
 	ApiOpts ao = { .kubelet_port = 10250, .cluster_cidr = "10.42.0.0/16" };
 	const char *manifests = NULL;
-	int64_t freq_ms = 20000;
+	int64_t freq_ms = 20000, volume_refresh_ms = 0;
 	bool with_proxy = false;
 	optind = 1;
 	int c;
@@ -316,6 +343,27 @@ static int agent_run(Cli *cli, int argc, char **argv)
 			ao.kubelet_port = (int)v;
 			break;
 		}
+		case 1001:
+		case 1002: {
+			int64_t v;
+			if (parse_int64(optarg, &v) < 0 || v < 0 || v > 100)
+				return cli_usage_error(&cmd_agent, "--image-gc-%s-threshold: want a percentage 0..100, not '%s'",
+						       c == 1001 ? "high" : "low", optarg);
+			*(c == 1001 ? &cfg.image_gc_high_pct : &cfg.image_gc_low_pct) = (int)v;
+			break;
+		}
+		case 1003:
+			if (parse_duration_ms(optarg, &cfg.image_min_age_ms) < 0 || cfg.image_min_age_ms < 0)
+				return cli_usage_error(&cmd_agent, "--minimum-image-ttl-duration: invalid duration '%s'", optarg);
+			break;
+		case 1004:
+			if (parse_duration_ms(optarg, &cfg.image_gc_period_ms) < 0 || cfg.image_gc_period_ms <= 0)
+				return cli_usage_error(&cmd_agent, "--image-gc-period: invalid duration '%s'", optarg);
+			break;
+		case 1005:
+			if (parse_duration_ms(optarg, &volume_refresh_ms) < 0 || volume_refresh_ms <= 0)
+				return cli_usage_error(&cmd_agent, "--volume-refresh: invalid duration '%s'", optarg);
+			break;
 		case 'x':
 			if (parse_duration_ms(optarg, &ao.token_refresh_ms) < 0 || ao.token_refresh_ms <= 0)
 				return cli_usage_error(&cmd_agent, "--token-refresh: invalid duration '%s'", optarg);
@@ -325,6 +373,9 @@ static int agent_run(Cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(&cmd_agent, "unexpected argument '%s'", argv[optind]);
+	if (cfg.image_gc_low_pct > cfg.image_gc_high_pct)
+		return cli_usage_error(&cmd_agent, "--image-gc-low-threshold (%d) must not exceed --image-gc-high-threshold (%d)",
+				       cfg.image_gc_low_pct, cfg.image_gc_high_pct);
 	bool api_mode = ao.server || ao.kubeconfig;
 	if (ao.server && !ao.kubeconfig && !ao.token)
 		return cli_usage_error(&cmd_agent, "--server needs --token (or use --kubeconfig)");
@@ -364,6 +415,7 @@ static int agent_run(Cli *cli, int argc, char **argv)
 		api = agent_api_new(kc, &ni);
 		agent_api_set_root_ca(api, ca, NULL);
 		agent_api_set_token_refresh(api, ao.token_refresh_ms);
+		agent_api_set_volume_refresh(api, volume_refresh_ms);
 		agent_api_set_status_period(api, ao.status_period_ms);
 		agent_api_hook(api, &cfg);
 		/* the node's pod network: its podCIDR, routes to the other nodes' */
@@ -436,5 +488,10 @@ const CliCommand cmd_agent = {
 		 "                              (default: at 80% of their lifetime)\n"
 		 "  --root DIR, --runroot DIR   state roots (as the global options)\n"
 		 "  --file-check-frequency D    re-read DIR this often besides on changes (default 20s)\n"
-		 "  --crash-backoff D           first restart back-off (default 10s, doubling to 30x)\n",
+		 "  --crash-backoff D           first restart back-off (default 10s, doubling to 30x)\n"
+		 "  --image-gc-high-threshold P remove unused images when the image filesystem is\n"
+		 "                              over P% full (default 85; 100: never)\n"
+		 "  --image-gc-low-threshold P  ... until it is below P% (default 80)\n"
+		 "  --minimum-image-ttl-duration D  keep an unused image at least D (default 2m)\n"
+		 "  --image-gc-period D         check the image filesystem this often (default 5m)\n",
 };

@@ -81,7 +81,8 @@ static void print_help(void)
 	       "  -h, --help         this help\n\n"
 	       "Commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
+		if (commands[i]->summary) /* none: internal (`shim`), not listed */
+			printf("  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	printf("\nRun 'berth COMMAND --help' for more information on a command.\n");
 }
 

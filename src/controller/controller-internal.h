@@ -42,6 +42,7 @@ struct ControllerManager {
 	Ctl jobc, cjc;
 	Informer *leases;   /* kube-node-lease: nodelifecycle.c */
 	Ctl nlc;
+	Ctl lpc;            /* localpath.c */
 	int64_t (*now_ms)(void);
 	volatile int stop;
 	bool running;
@@ -175,6 +176,8 @@ void ctl_enqueue_obj(Ctl *c, const json_t *obj);
  * deletions are observed against the owner's expectations, the owner queued. */
 void ctl_pod_event(Ctl *c, const char *owner_kind, InformerEvent ev, const json_t *old, const json_t *pod);
 int64_t mgr_now_s(Manager *m);
+/* Unit tests: informers started and synced on clock now_ms, no workers. */
+int mgr_start_informers(KubeClient *kc, int64_t (*now_ms)(void), Manager **ret, Error **err);
 
 /* ---- nodelifecycle.c ---- */
 void nodelife_ctl_init(Ctl *c, Manager *m, Informer *nodes, Informer *leases);
@@ -184,6 +187,13 @@ bool toleration_matches(const json_t *tol, const json_t *taint);
 int64_t pod_eviction_time(const json_t *pod, const json_t *taints);
 /* The node's taints with unreachable/not-ready set for its Ready status. */
 json_t *node_condition_taints(const json_t *node, const char *ready_status, int64_t now_s, bool *changed);
+
+/* ---- localpath.c: the local-path provisioner ---- */
+void localpath_ctl_init(Ctl *c, Manager *m);
+/* <base>/pvc-<uid>_<ns>_<name> (caller frees). */
+char *localpath_dir(const char *base, const json_t *pvc);
+/* The PV provisioned for pvc of class sc on node (new ref). */
+json_t *localpath_pv(const json_t *pvc, const json_t *sc, const char *node, const char *base);
 
 /* ---- nodeipam.c: podCIDR allocation, control-plane taints (run from
  * the node lifecycle controller's sync) ---- */

@@ -16,8 +16,14 @@
  * failed pods and pods whose node is gone; then, when nothing else was done,
  * roll old pods (RollingUpdate maxUnavailable/maxSurge, or OnDelete: never);
  * write status; prune history.
+ *
+ * Pods and ControllerRevisions are claimed first (claim.c): orphans the
+ * selector matches are adopted, owned ones that stopped matching released,
+ * so a DaemonSet deleted with --cascade=orphan and created again takes its
+ * pods back without restarting them (their revision hash still matches).
  */
 #include "controller-internal.h"
+#include "claim.h"
 #include "../base/cleanup.h"
 #include "../base/limits.h"
 #include "../base/log.h"
@@ -292,8 +298,8 @@ static NodeView *node_view(DsSync *s, const char *name)
 	return NULL;
 }
 
-/* Pods the DaemonSet controls (by controller reference), grouped by node. */
-static void group_pods(DsSync *s, json_t *nodes)
+/* Pods the DaemonSet controls after claiming, grouped by node. */
+static int group_pods(DsSync *s, json_t *nodes, Error **err)
 {
 	sort_array(nodes, cmp_name);
 	s->nn = json_array_size(nodes);
@@ -305,13 +311,16 @@ static void group_pods(DsSync *s, json_t *nodes)
 		ds_node_should_run(s->nv[i].node, spec, &s->nv[i].run, &s->nv[i].cont);
 	}
 	_cleanup_json_ json_t *all = informer_list(s->c->m->pods, s->ns);
-	sort_array(all, cmp_pod_age);
-	const char *uid = obj_meta(s->ds, "uid") ?: "";
+	ClaimSpec cs = { .resource_fmt = "/api/v1/namespaces/%s/pods", .match = claim_selector_matches };
+	_cleanup_json_ json_t *mine = NULL;
+	int r = ctl_claim(s->c, s->ds, all, &cs, &mine, err);
+	if (r < 0)
+		return r;
+	sort_array(mine, cmp_pod_age);
 	size_t i;
 	json_t *pod;
-	json_array_foreach(all, i, pod) {
-		const json_t *ref = obj_controller_ref(pod);
-		if (!ref || strcmp(json_str(ref, "uid") ?: "", uid) || json_path(pod, "metadata.deletionTimestamp"))
+	json_array_foreach(mine, i, pod) {
+		if (json_path(pod, "metadata.deletionTimestamp"))
 			continue;
 		NodeView *v = node_view(s, ds_pod_node(pod));
 		if (v)
@@ -319,6 +328,7 @@ static void group_pods(DsSync *s, json_t *nodes)
 		else
 			json_array_append(s->orphaned, pod);
 	}
+	return 0;
 }
 
 static bool pod_failed(const json_t *pod)
@@ -591,9 +601,12 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 	}
 	if (json_path(ds, "metadata.deletionTimestamp"))
 		return 0;
-	_cleanup_json_ json_t *revs = hist_owned(c->m->crs, ds);
+	_cleanup_json_ json_t *revs = NULL;
+	int r = hist_claim(c, ds, &revs, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *upd = NULL;
-	int r = hist_update_revision(c, ds, HASH_LABEL, revs, -1, &upd, err);
+	r = hist_update_revision(c, ds, HASH_LABEL, revs, -1, &upd, err);
 	if (r < 0)
 		return r;
 	DsSync s = { .c = c, .key = key, .ns = ns, .name = name, .ds = ds };
@@ -604,7 +617,10 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 	s.create = json_array();
 	s.delete = json_array();
 	_cleanup_json_ json_t *nodes = informer_list(c->m->nodes, NULL);
-	group_pods(&s, nodes);
+	if ((r = group_pods(&s, nodes, err)) < 0) {
+		ds_sync_free(&s);
+		return r;
+	}
 	int desired = 0;
 	for (size_t i = 0; i < s.nn; i++)
 		desired += s.nv[i].run;
@@ -638,6 +654,8 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *pod)
 {
 	ctl_pod_event(ud, "DaemonSet", ev, old, pod);
+	if (ev != INF_DELETE)
+		ctl_enqueue_selecting(ud, pod);  /* an orphan: a DaemonSet may adopt it */
 }
 
 static void enqueue_all(Ctl *c)
@@ -669,6 +687,10 @@ static void on_revision(void *ud, InformerEvent ev, const json_t *old, const jso
 	(void)old;
 	Ctl *c = ud;
 	const json_t *ref = obj_controller_ref(cr);
+	if (!ref && ev != INF_DELETE) {
+		ctl_enqueue_selecting(c, cr);
+		return;
+	}
 	if (ev == INF_UPDATE || !ref || strcmp(json_str(ref, "kind") ?: "", "DaemonSet"))
 		return;
 	_cleanup_free_ char *key = xasprintf("%s/%s", obj_meta(cr, "namespace") ?: "", json_str(ref, "name") ?: "");

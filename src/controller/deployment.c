@@ -158,6 +158,7 @@ typedef struct Sync {
 	int replicas, max_surge, max_unavail;
 	json_t *conds;       /* status.conditions being built (new ref) */
 	json_t *status_extra;
+	json_t *written;     /* the deployment as this sync's revision patch left it (new ref) */
 } Sync;
 
 static int spec_replicas(const json_t *o) { return (int)json_int(json_object_get(o, "spec"), "replicas", 1); }
@@ -449,7 +450,8 @@ static int sync_deployment_revision(Sync *s, Error **err)
 		return 0;
 	_cleanup_json_ json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", ANN_REVISION, b);
 	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", s->ns, s->name);
-	return kube_patch(s->c->m->kc, path, patch, NULL, err);
+	/* the status write that follows must carry the new resourceVersion */
+	return kube_patch(s->c->m->kc, path, patch, &s->written, err);
 }
 
 /* ---- strategies ---- */
@@ -541,6 +543,29 @@ static int rollout_rolling(Sync *s, Error **err)
 	return reconcile_old(s, err);
 }
 
+/* Does an old set still have pods (its status says so, or a pod it
+ * controls is not finished, terminating ones included)?  As Kubernetes'
+ * oldPodsRunning: status.replicas drops before terminating pods are gone. */
+static bool old_pods_running(Sync *s)
+{
+	for (size_t i = 0; i < s->nold; i++)
+		if (status_int(s->old[i].rs, "replicas") > 0)
+			return true;
+	_cleanup_json_ json_t *pods = informer_list(s->c->m->pods, s->ns);
+	size_t i;
+	json_t *pod;
+	json_array_foreach(pods, i, pod) {
+		const json_t *ref = obj_controller_ref(pod);
+		const char *phase = json_str(json_object_get(pod, "status"), "phase") ?: "";
+		if (!ref || !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
+			continue;
+		for (size_t k = 0; k < s->nold; k++)
+			if (!strcmp(json_str(ref, "uid") ?: "", obj_meta(s->old[k].rs, "uid") ?: "-"))
+				return true;
+	}
+	return false;
+}
+
 static int rollout_recreate(Sync *s, Error **err)
 {
 	int scaled = 0;
@@ -553,9 +578,8 @@ static int rollout_recreate(Sync *s, Error **err)
 		}
 	if (scaled)
 		return 1;
-	for (size_t i = 0; i < s->nold; i++)
-		if (status_int(s->old[i].rs, "replicas") > 0)
-			return 1;  /* wait for the old pods to go */
+	if (old_pods_running(s))
+		return 1;  /* wait for the old pods to go */
 	if (!s->new_rs) {
 		int r = create_new_rs(s, s->replicas, err);
 		return r;
@@ -772,7 +796,7 @@ static int write_status(Sync *s, bool paused, Error **err)
 	}
 	if (json_equal(st, json_object_get(s->d, "status")))
 		return 0;
-	_cleanup_json_ json_t *copy = json_deep_copy(s->d);
+	_cleanup_json_ json_t *copy = json_deep_copy(s->written ?: s->d);
 	json_object_set(copy, "status", st);
 	_cleanup_free_ char *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s/status", s->ns, s->name);
 	int r = kube_put(s->c->m->kc, path, copy, NULL, err);
@@ -785,6 +809,7 @@ static void sync_release(Sync *s)
 	json_decref(s->created);
 	json_decref(s->conds);
 	json_decref(s->status_extra);
+	json_decref(s->written);
 }
 
 static int deploy_sync(Ctl *c, const char *key, Error **err)

@@ -10,9 +10,12 @@
  * collision count in decimal, in SafeEncodeString's alphabet.  Revision
  * numbers grow: a template equal to an older revision moves that revision to
  * max+1.  Revisions no pod uses are pruned beyond revisionHistoryLimit
- * (default 10), lowest revision first.
+ * (default 10), lowest revision first.  hist_claim adopts orphaned
+ * revisions the owner selects (a set deleted with --cascade=orphan and made
+ * again finds its history, so the pods' revision hash still matches).
  */
 #include "controller-internal.h"
+#include "claim.h"
 #include "../base/cleanup.h"
 #include "../base/log.h"
 #include "../shared/json.h"
@@ -123,6 +126,26 @@ json_t *hist_owned(Informer *crs, const json_t *owner)
 	}
 	hist_sort(mine);
 	return mine;
+}
+
+static bool cr_live(const json_t *owner, const json_t *cr, void *ud)
+{
+	return claim_selector_matches(owner, cr, ud);
+}
+
+int hist_claim(Ctl *c, const json_t *owner, json_t **ret, Error **err)
+{
+	_cleanup_json_ json_t *all = informer_list(c->m->crs, obj_meta(owner, "namespace"));
+	_cleanup_json_ json_t *cands = json_array();
+	size_t i;
+	json_t *cr;
+	json_array_foreach(all, i, cr)
+		if (!json_path(cr, "metadata.deletionTimestamp"))
+			json_array_append(cands, cr);
+	ClaimSpec spec = { .resource_fmt = "/apis/apps/v1/namespaces/%s/controllerrevisions", .match = cr_live };
+	int r = ctl_claim(c, owner, cands, &spec, ret, err);
+	hist_sort(*ret);
+	return r;
 }
 
 int64_t hist_max_revision(const json_t *revs)

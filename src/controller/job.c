@@ -2,10 +2,14 @@
  *
  * sync(ns/name), level-triggered:
  *   1. the Job's pods are those whose controller reference is its uid;
- *      active = not terminal and not being deleted; succeeded / failed are
- *      counted from the terminal pods that exist (the legacy tracking: the
- *      controller never deletes a finished pod; podFailurePolicy Ignore
- *      rules exclude a failure, FailJob fails the Job);
+ *      active = not terminal and not being deleted.  Counting uses the
+ *      finalizer batch.kubernetes.io/job-tracking, which every pod is
+ *      created with: a pod that finished (or is being deleted) while it
+ *      carries it has its uid put in status.uncountedTerminatedPods
+ *      (written first), then loses the finalizer, then moves into the
+ *      status.succeeded / failed counters; so a finished pod someone deletes
+ *      is still counted, and counters never shrink when pods go.
+ *      podFailurePolicy Ignore rules exclude a failure, FailJob fails the Job;
  *   2. finished Jobs only wait for ttlSecondsAfterFinished, then are
  *      deleted with background propagation;
  *   3. failure (PodFailurePolicy, BackoffLimitExceeded: failed pods >
@@ -20,6 +24,9 @@
  *   5. write status (active, ready, succeeded, failed, startTime,
  *      completionTime, completedIndexes, conditions) when it changed, post
  *      Events, requeue at the next deadline / back-off end.
+ * Pods the controller deletes itself lose the finalizer first (they are not
+ * counted), as do the pods of a Job that is gone or being deleted and pods
+ * left without a controller (--cascade=orphan): keys "pod:<ns>/<name>".
  */
 #include "controller-internal.h"
 #include "../base/cleanup.h"
@@ -27,12 +34,15 @@
 #include "../base/log.h"
 #include "../base/strbuf.h"
 #include "../shared/json.h"
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define INDEX_ANNOTATION "batch.kubernetes.io/job-completion-index"
+#define TRACKING_FINALIZER "batch.kubernetes.io/job-tracking"
+#define ORPHAN_KEY_PREFIX "pod:"
 #define BACKOFF_BASE_S 10
 #define BACKOFF_MAX_S 360
 
@@ -93,6 +103,128 @@ static int pod_index(const json_t *pod)
 	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 9)
 		return -1;
 	return atoi(s);
+}
+
+static bool str_in(const json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v)
+		if (s && !strcmp(json_string_value(v) ?: "", s))
+			return true;
+	return false;
+}
+
+static bool job_pod_tracked(const json_t *pod) { return str_in(json_path(pod, "metadata.finalizers"), TRACKING_FINALIZER); }
+
+/* ---- finalizer removals in flight (Kubernetes' uidTrackingExpectations):
+ * until the cache shows a pod without the finalizer (or gone), a sync that
+ * reads the pod from a stale cache must not count it again.  Keyed by
+ * controller and Job key: { "<ctl>|ns/name": { uid: true } }. ---- */
+
+static pthread_mutex_t rm_lock = PTHREAD_MUTEX_INITIALIZER;
+static json_t *rm_expected;
+
+static char *rm_key(const Ctl *c, const char *key) { return xasprintf("%p|%s", (const void *)c, key); }
+
+static void rm_expect(Ctl *c, const char *key, const char *uid, bool on)
+{
+	_cleanup_free_ char *k = rm_key(c, key);
+	pthread_mutex_lock(&rm_lock);
+	if (!rm_expected)
+		rm_expected = json_object();
+	json_t *set = json_object_get(rm_expected, k);
+	if (on) {
+		if (!set)
+			json_object_set_new(rm_expected, k, set = json_object());
+		json_object_set_new(set, uid, json_true());
+	} else if (set) {
+		json_object_del(set, uid);
+		if (!json_object_size(set))
+			json_object_del(rm_expected, k);
+	}
+	pthread_mutex_unlock(&rm_lock);
+}
+
+static bool rm_pending(Ctl *c, const char *key, const char *uid)
+{
+	_cleanup_free_ char *k = rm_key(c, key);
+	pthread_mutex_lock(&rm_lock);
+	bool r = json_object_get(json_object_get(rm_expected, k), uid) != NULL;
+	pthread_mutex_unlock(&rm_lock);
+	return r;
+}
+
+/* The resourceVersion of the last status this controller wrote per Job:
+ * the counters live in status now, so a sync must not read an older status
+ * from the cache (it would miss pods already counted and make their
+ * replacements); the event of the write queues the Job again. */
+static json_t *written_rv;
+
+static int64_t rv_num(const json_t *obj)
+{
+	const char *rv = obj_meta(obj, "resourceVersion");
+	char *end;
+	long long v = rv ? strtoll(rv, &end, 10) : -1;
+	return rv && *rv && !*end ? v : -1;
+}
+
+static void rv_written(Ctl *c, const char *key, const json_t *job)
+{
+	_cleanup_free_ char *k = rm_key(c, key);
+	int64_t rv = rv_num(job);
+	pthread_mutex_lock(&rm_lock);
+	if (!written_rv)
+		written_rv = json_object();
+	if (rv >= 0)
+		json_object_set_new(written_rv, k, json_integer(rv));
+	pthread_mutex_unlock(&rm_lock);
+}
+
+static bool job_cache_stale(Ctl *c, const char *key, const json_t *job)
+{
+	_cleanup_free_ char *k = rm_key(c, key);
+	int64_t rv = rv_num(job);
+	pthread_mutex_lock(&rm_lock);
+	json_t *w = json_object_get(written_rv, k);
+	bool stale = w && rv >= 0 && rv < json_integer_value(w);
+	pthread_mutex_unlock(&rm_lock);
+	return stale;
+}
+
+static void rm_forget_job(Ctl *c, const char *key)
+{
+	_cleanup_free_ char *k = rm_key(c, key);
+	pthread_mutex_lock(&rm_lock);
+	json_object_del(rm_expected, k);
+	json_object_del(written_rv, k);
+	pthread_mutex_unlock(&rm_lock);
+}
+
+/* Drop the tracking finalizer: a JSON patch testing the pod's uid and the
+ * entry it removes (Kubernetes sends the strategic-merge equivalent); a pod
+ * that is gone is fine. */
+static int remove_tracking(Ctl *c, const json_t *pod, Error **err)
+{
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", obj_meta(pod, "namespace") ?: "",
+					      obj_meta(pod, "name") ?: "");
+	size_t at = 0;
+	json_t *f;
+	json_array_foreach(json_path(pod, "metadata.finalizers"), at, f)
+		if (!strcmp(json_string_value(f) ?: "", TRACKING_FINALIZER))
+			break;
+	char fp[64];
+	snprintf(fp, sizeof(fp), "/metadata/finalizers/%zu", at);
+	_cleanup_json_ json_t *patch = json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]", "op", "test", "path",
+						 "/metadata/uid", "value", obj_meta(pod, "uid") ?: "", "op", "test",
+						 "path", fp, "value", TRACKING_FINALIZER, "op", "remove", "path", fp);
+	int r = kube_request(c->m->kc, "PATCH", path, patch, "application/json-patch+json", NULL, NULL, err);
+	if (r == -ENOENT) {
+		err_freep(err);
+		return 0;
+	}
+	return r < 0 ? err_prefix(err, "pod '%s/%s': remove finalizer", obj_meta(pod, "namespace"),
+				  obj_meta(pod, "name")) : 0;
 }
 
 static int64_t pod_finish_time(const json_t *pod)
@@ -243,8 +375,12 @@ typedef struct {
 	Ctl *c;
 	const char *key, *ns;
 	const json_t *job;
+	json_t *job_cur;         /* the Job as last written (its resourceVersion) */
 	json_t *st;              /* the status being built */
 	json_t *active;          /* active pods */
+	json_t *unc_succ, *unc_fail;  /* status.uncountedTerminatedPods uids (in st) */
+	json_t *unfinalize;      /* finished pods still carrying the finalizer */
+	int64_t counted_succ, counted_fail;  /* status.succeeded / failed */
 	int succeeded, failed, ready;
 	int64_t restarts, last_fail, consecutive_fail;
 	bool *done_idx;          /* Indexed: succeeded indexes */
@@ -302,6 +438,7 @@ static json_t *pod_for(const JobState *s, int index)
 	json_object_set_new(meta, "labels", labels);
 	json_object_set_new(meta, "annotations", ann);
 	json_object_set_new(meta, "ownerReferences", json_pack("[o]", owner_ref_new(job, "batch/v1", "Job")));
+	json_object_set_new(meta, "finalizers", json_pack("[s]", TRACKING_FINALIZER));
 	return json_pack("{s:s, s:s, s:o, s:o}", "apiVersion", "v1", "kind", "Pod", "metadata", meta, "spec", spec);
 }
 
@@ -329,7 +466,13 @@ static int delete_pods(JobState *s, json_t *pods, int n, Error **err)
 	for (int i = 0; i < n; i++) {
 		json_t *pod = json_array_get(pods, (size_t)i);
 		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s", s->ns, obj_meta(pod, "name"));
-		int r = kube_delete(s->c->m->kc, path, err);
+		/* a pod the controller removes is not a failure to count */
+		int r = job_pod_tracked(pod) ? remove_tracking(s->c, pod, err) : 0;
+		if (r < 0) {
+			exp_lower(s->c->exp, s->key, 0, n - i);
+			return r;
+		}
+		r = kube_delete(s->c->m->kc, path, err);
 		if (r == -ENOENT) {
 			exp_lower(s->c->exp, s->key, 0, 1);
 			err_freep(err);
@@ -345,7 +488,32 @@ static int delete_pods(JobState *s, json_t *pods, int n, Error **err)
 	return 0;
 }
 
-/* Count the pods: active, ready, succeeded (Indexed: distinct indexes), failed. */
+/* "0-2,4" into set[0..n) (entries beyond n ignored). */
+static void parse_indexes(const char *txt, bool *set, int n)
+{
+	const char *p = txt ?: "";
+	while (*p) {
+		char *e;
+		long a = strtol(p, &e, 10), b = a;
+		if (e == p)
+			return;
+		if (*e == '-') {
+			p = e + 1;
+			b = strtol(p, &e, 10);
+			if (e == p)
+				return;
+		}
+		for (long i = a; i <= b && i < n; i++)
+			if (i >= 0)
+				set[i] = true;
+		p = *e == ',' ? e + 1 : e;
+		if (*e && *e != ',')
+			return;
+	}
+}
+
+/* Count the pods: active, ready; finished pods carrying the finalizer go to
+ * the uncounted lists (and s->unfinalize); Indexed: distinct indexes. */
 static void count_pods(JobState *s, const json_t *pods)
 {
 	const char *uid = obj_meta(s->job, "uid") ?: "";
@@ -357,35 +525,46 @@ static void count_pods(JobState *s, const json_t *pods)
 		const json_t *ref = obj_controller_ref(pod);
 		if (!ref || strcmp(json_str(ref, "uid") ?: "", uid))
 			continue;
-		const char *ph = pod_phase(pod);
+		const char *ph = pod_phase(pod), *puid = obj_meta(pod, "uid") ?: "";
+		bool tracked = job_pod_tracked(pod);
+		if (tracked && rm_pending(s->c, s->key, puid))
+			tracked = false;  /* its finalizer is going: counted or in flight */
+		bool deleting = json_path(pod, "metadata.deletionTimestamp") != NULL;
 		if (pod_is_active(pod)) {
 			json_array_append(s->active, pod);
 			s->ready += pod_is_ready(pod);
 			if (onfailure)
 				s->restarts += pod_restarts(pod);
-		} else if (!strcmp(ph, "Succeeded")) {
+			continue;
+		}
+		bool succeeded = !strcmp(ph, "Succeeded");
+		bool failed = !strcmp(ph, "Failed") || (deleting && tracked && !succeeded);
+		if (succeeded) {
 			int ix = pod_index(pod);
 			if (s->done_idx && ix >= 0 && ix < s->completions)
 				s->done_idx[ix] = true;
-			else if (!s->done_idx)
-				s->succeeded++;
 			if (pod_finish_time(pod) > last_success)
 				last_success = pod_finish_time(pod);
-		} else if (!strcmp(ph, "Failed")) {
+		}
+		PfpAction a = PFP_COUNT;
+		if (failed) {
 			_cleanup_free_ char *msg = NULL;
-			PfpAction a = pfp_action(s->job, pod, &msg);
-			if (a == PFP_IGNORE)
-				continue;
+			a = pfp_action(s->job, pod, &msg);
 			if (a == PFP_FAIL_JOB && !s->fail_msg)
 				s->fail_msg = TAKE_PTR(msg);
-			s->failed++;
-			if (pod_finish_time(pod) > s->last_fail)
+			if (a != PFP_IGNORE && pod_finish_time(pod) > s->last_fail)
 				s->last_fail = pod_finish_time(pod);
 		}
+		if (!tracked || (!succeeded && !failed))
+			continue;  /* counted already (or a deleted pod never tracked) */
+		json_array_append(s->unfinalize, pod);
+		if (str_in(s->unc_succ, puid) || str_in(s->unc_fail, puid))
+			continue;
+		if (succeeded)
+			json_array_append_new(s->unc_succ, json_string(puid));
+		else if (a != PFP_IGNORE)
+			json_array_append_new(s->unc_fail, json_string(puid));
 	}
-	if (s->done_idx)
-		for (int ix = 0; ix < s->completions; ix++)
-			s->succeeded += s->done_idx[ix];
 	/* consecutive failures: those after the last success */
 	json_array_foreach(pods, i, pod)
 		if (!strcmp(pod_phase(pod), "Failed") && pod_finish_time(pod) >= last_success) {
@@ -393,6 +572,104 @@ static void count_pods(JobState *s, const json_t *pods)
 			if (ref && !strcmp(json_str(ref, "uid") ?: "", uid))
 				s->consecutive_fail++;
 		}
+}
+
+/* An uncounted uid whose pod no longer carries the finalizer (or is gone)
+ * has been dealt with: it moves into the counter. */
+static void settle_uncounted(JobState *s, json_t *list, int64_t *counter)
+{
+	for (size_t i = json_array_size(list); i-- > 0;) {
+		const char *u = json_string_value(json_array_get(list, i)) ?: "";
+		bool pending = false;
+		size_t j;
+		json_t *pod;
+		json_array_foreach(s->unfinalize, j, pod)
+			pending |= !strcmp(obj_meta(pod, "uid") ?: "", u);
+		if (!pending) {
+			json_array_remove(list, i);
+			(*counter)++;
+		}
+	}
+}
+
+/* Totals the decisions use: counted plus in flight. */
+static void totals(JobState *s)
+{
+	s->failed = (int)(s->counted_fail + (int64_t)json_array_size(s->unc_fail));
+	if (s->done_idx) {
+		s->succeeded = 0;
+		for (int ix = 0; ix < s->completions; ix++)
+			s->succeeded += s->done_idx[ix];
+	} else
+		s->succeeded = (int)(s->counted_succ + (int64_t)json_array_size(s->unc_succ));
+}
+
+/* The counters, uncounted lists and completedIndexes into s->st. */
+static void fill_counts(JobState *s)
+{
+	int64_t succ = s->done_idx ? s->succeeded : s->counted_succ;
+	json_object_set_new(s->st, "active", json_integer((json_int_t)json_array_size(s->active)));
+	json_object_set_new(s->st, "ready", json_integer(s->ready));
+	json_object_set_new(s->st, "succeeded", json_integer(succ));
+	json_object_set_new(s->st, "failed", json_integer(s->counted_fail));
+	json_t *unc = json_object();
+	if (json_array_size(s->unc_succ))
+		json_object_set(unc, "succeeded", s->unc_succ);
+	if (json_array_size(s->unc_fail))
+		json_object_set(unc, "failed", s->unc_fail);
+	json_object_set_new(s->st, "uncountedTerminatedPods", unc);
+	if (s->done_idx) {
+		_cleanup_free_ char *ci = job_format_indexes(s->done_idx, s->completions);
+		if (*ci)
+			json_object_set_new(s->st, "completedIndexes", json_string(ci));
+		else
+			json_object_del(s->st, "completedIndexes");
+	}
+	static const char *const omitempty[] = { "active", "succeeded", "failed" };
+	for (size_t i = 0; i < ARRAY_SIZE(omitempty); i++)
+		if (!json_int(s->st, omitempty[i], 0))
+			json_object_del(s->st, omitempty[i]);  /* as Kubernetes writes it */
+}
+
+static int write_status(Ctl *c, const char *key, json_t **job, json_t *st, Error **err);
+
+/* Kubernetes' flushUncountedAndRemoveFinalizers: the finished pods' uids go
+ * into status.uncountedTerminatedPods (stored before any finalizer goes, so
+ * a crash in between loses nothing), then the finalizers go, then the uids
+ * move into the counters. */
+static int flush_uncounted(JobState *s, Error **err)
+{
+	settle_uncounted(s, s->unc_succ, &s->counted_succ);
+	settle_uncounted(s, s->unc_fail, &s->counted_fail);
+	if (!json_array_size(s->unfinalize))
+		return 0;
+	totals(s);
+	fill_counts(s);
+	int r = write_status(s->c, s->key, &s->job_cur, s->st, err);
+	if (r < 0)
+		return r;
+	int rc = 0;
+	size_t i;
+	json_t *pod;
+	json_array_foreach(s->unfinalize, i, pod) {
+		_cleanup_err_ Error *e = NULL;
+		const char *puid = obj_meta(pod, "uid") ?: "";
+		rm_expect(s->c, s->key, puid, true);
+		if ((r = remove_tracking(s->c, pod, &e)) < 0) {
+			rm_expect(s->c, s->key, puid, false);
+			if (!rc) {
+				rc = r;
+				if (err)
+					*err = TAKE_PTR(e);
+			}
+		}
+	}
+	if (rc < 0)
+		return rc;
+	json_array_clear(s->unfinalize);
+	settle_uncounted(s, s->unc_succ, &s->counted_succ);
+	settle_uncounted(s, s->unc_fail, &s->counted_fail);
+	return 0;
 }
 
 /* The failure reason (and message) if the job must fail now, else NULL. */
@@ -501,49 +778,138 @@ static int finished_sync(Ctl *c, const char *key, const json_t *job, int64_t now
 	return delete_job(c, job, err);
 }
 
-static int write_status(Ctl *c, const json_t *job, json_t *st, Error **err)
+/* PUT st as *job's status; *job becomes what the server returned (so a
+ * second write in the same sync carries the new resourceVersion). */
+static int write_status(Ctl *c, const char *key, json_t **job, json_t *st, Error **err)
 {
-	if (json_equal(json_object_get(job, "status"), st))
+	if (json_equal(json_object_get(*job, "status"), st))
 		return 0;
-	_cleanup_json_ json_t *copy = json_deep_copy(job);
+	_cleanup_json_ json_t *copy = json_deep_copy(*job);
 	json_object_set(copy, "status", st);
-	_cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s/status", obj_meta(job, "namespace"),
-					      obj_meta(job, "name"));
-	int r = kube_put(c->m->kc, path, copy, NULL, err);
+	_cleanup_free_ char *path = xasprintf("/apis/batch/v1/namespaces/%s/jobs/%s/status", obj_meta(*job, "namespace"),
+					      obj_meta(*job, "name"));
+	json_t *ret = NULL;
+	int r = kube_put(c->m->kc, path, copy, &ret, err);
+	if (r == 0 && json_is_object(ret)) {
+		rv_written(c, key, ret);
+		json_decref(*job);
+		*job = ret;
+	} else
+		json_decref(ret);
 	return r == -ENOENT ? 0 : r;
+}
+
+/* Does pod carry the finalizer without a live Job that tracks it (no
+ * controller, a Job gone, replaced under the same name, or being deleted)? */
+static bool orphan_tracked(Ctl *c, const json_t *pod)
+{
+	if (!job_pod_tracked(pod))
+		return false;
+	const json_t *ref = obj_controller_ref(pod);
+	if (!ref)
+		return true;
+	if (strcmp(json_str(ref, "kind") ?: "", "Job"))
+		return false;
+	_cleanup_json_ json_t *job = informer_get(c->inf, obj_meta(pod, "namespace") ?: "", json_str(ref, "name") ?: "");
+	return !job || strcmp(obj_meta(job, "uid") ?: "", json_str(ref, "uid") ?: "") ||
+	       json_path(job, "metadata.deletionTimestamp");
+}
+
+/* Key "pod:<ns>/<name>": drop the finalizer of a pod no Job tracks. */
+static int orphan_pod_sync(Ctl *c, const char *key, Error **err)
+{
+	char ns[256], name[256];
+	key_split(key + strlen(ORPHAN_KEY_PREFIX), ns, sizeof(ns), name, sizeof(name));
+	_cleanup_json_ json_t *pod = informer_get(c->m->pods, ns, name);
+	if (!pod || !orphan_tracked(c, pod))
+		return 0;
+	return remove_tracking(c, pod, err);
+}
+
+/* The Job ns/name is gone or being deleted: its pods (by controller
+ * reference name; uid when it still exists) lose the finalizer. */
+static int release_job_pods(Ctl *c, const char *ns, const char *name, Error **err)
+{
+	_cleanup_json_ json_t *pods = informer_list(c->m->pods, ns);
+	int rc = 0;
+	size_t i;
+	json_t *pod;
+	json_array_foreach(pods, i, pod) {
+		const json_t *ref = obj_controller_ref(pod);
+		if (!ref || strcmp(json_str(ref, "kind") ?: "", "Job") || strcmp(json_str(ref, "name") ?: "", name) ||
+		    !orphan_tracked(c, pod))
+			continue;
+		_cleanup_err_ Error *e = NULL;
+		int r = remove_tracking(c, pod, &e);
+		if (r < 0 && !rc) {
+			rc = r;
+			if (err)
+				*err = TAKE_PTR(e);
+		}
+	}
+	return rc;
 }
 
 static int job_sync(Ctl *c, const char *key, Error **err)
 {
 	char ns[256], name[256], now_s[32];
+	if (!strncmp(key, ORPHAN_KEY_PREFIX, strlen(ORPHAN_KEY_PREFIX)))
+		return orphan_pod_sync(c, key, err);
 	key_split(key, ns, sizeof(ns), name, sizeof(name));
 	_cleanup_json_ json_t *job = informer_get(c->inf, ns, name);
 	if (!job) {
 		exp_delete(c->exp, key);
-		return 0;
+		rm_forget_job(c, key);
+		return release_job_pods(c, ns, name, err);
 	}
 	if (json_path(job, "metadata.deletionTimestamp"))
+		return release_job_pods(c, ns, name, err);
+	if (job_cache_stale(c, key, job)) {
+		log_debug("job '%s': cache older than the status written, waiting for it", key);
 		return 0;
+	}
 	int64_t now = mgr_now_s(c->m);
 	time_rfc3339(now_s, sizeof(now_s), now);
 	const json_t *old = json_object_get(job, "status");
-	if (cond_true(old, "Complete") || cond_true(old, "Failed"))
-		return finished_sync(c, key, job, now, err);
 
 	json_t *comp = json_path(job, "spec.completions");
 	bool indexed = !strcmp(json_str(json_object_get(job, "spec"), "completionMode") ?: "", "Indexed");
-	JobState s = { .c = c, .key = key, .ns = ns, .job = job, .active = json_array(),
+	JobState s = { .c = c, .key = key, .ns = ns, .job = job, .active = json_array(), .unfinalize = json_array(),
+		       .job_cur = json_incref(job),
 		       .completions = json_is_integer(comp) ? (int)json_integer_value(comp) : -1 };
 	s.st = json_is_object(old) ? json_deep_copy(old) : json_object();
-	if (indexed && s.completions >= 0)
+	json_t *unc = json_obj_ensure(s.st, "uncountedTerminatedPods");
+	s.unc_succ = json_object_get(unc, "succeeded");
+	s.unc_fail = json_object_get(unc, "failed");
+	s.unc_succ = json_is_array(s.unc_succ) ? json_incref(s.unc_succ) : json_array();
+	s.unc_fail = json_is_array(s.unc_fail) ? json_incref(s.unc_fail) : json_array();
+	s.counted_succ = json_int(old, "succeeded", 0);
+	s.counted_fail = json_int(old, "failed", 0);
+	if (indexed && s.completions >= 0) {
 		s.done_idx = xcalloc((size_t)s.completions + 1, sizeof(bool));
+		parse_indexes(json_str(old, "completedIndexes"), s.done_idx, s.completions);
+	}
 	_cleanup_json_ json_t *pods = informer_list(c->m->pods, ns);
 	count_pods(&s, pods);
+	_cleanup_err_ Error *serr = NULL;  /* before any goto out */
+	int r = flush_uncounted(&s, err);
+	totals(&s);
+	bool finished = cond_true(old, "Complete") || cond_true(old, "Failed");
+	if (r == 0 && finished) {
+		json_array_clear(s.active);
+		s.ready = 0;
+		fill_counts(&s);
+		r = write_status(c, key, &s.job_cur, s.st, err);
+		if (r == 0)
+			r = finished_sync(c, key, job, now, err);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
 	bool suspended = json_is_true(json_path(job, "spec.suspend"));
 	if (!suspended && !json_str(s.st, "startTime"))
 		json_object_set_new(s.st, "startTime", json_string(now_s));
 
-	int r = 0;
 	const char *msg = NULL, *reason = suspended ? NULL : failure(&s, now, &msg);
 	bool satisfied = exp_satisfied(c->exp, key);
 	if (reason) {
@@ -586,47 +952,42 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 			r = manage(&s, now, err);
 	}
 
-	json_object_set_new(s.st, "active", json_integer((json_int_t)json_array_size(s.active)));
-	json_object_set_new(s.st, "ready", json_integer(s.ready));
-	json_object_set_new(s.st, "succeeded", json_integer(s.succeeded));
-	json_object_set_new(s.st, "failed", json_integer(s.failed));
-	if (!json_object_get(s.st, "uncountedTerminatedPods"))
-		json_object_set_new(s.st, "uncountedTerminatedPods", json_object());
-	if (s.done_idx) {
-		_cleanup_free_ char *ci = job_format_indexes(s.done_idx, s.completions);
-		if (*ci)
-			json_object_set_new(s.st, "completedIndexes", json_string(ci));
-		else
-			json_object_del(s.st, "completedIndexes");
+	fill_counts(&s);
+	int rs = write_status(c, key, &s.job_cur, s.st, &serr);
+	if (r == 0 && rs < 0) {
+		*err = TAKE_PTR(serr);
+		r = rs;
 	}
-	if (!json_int(s.st, "active", 0))
-		json_object_del(s.st, "active");  /* omitempty, as Kubernetes writes it */
-	if (!json_int(s.st, "succeeded", 0))
-		json_object_del(s.st, "succeeded");
-	if (!json_int(s.st, "failed", 0))
-		json_object_del(s.st, "failed");
-	_cleanup_err_ Error *serr = NULL;
-	int rs = write_status(c, job, s.st, &serr);
+out:
 	if (s.requeue)
 		wq_add_after(c->q, key, s.requeue * 1000);
 	json_decref(s.st);
 	json_decref(s.active);
+	json_decref(s.unfinalize);
+	json_decref(s.unc_succ);
+	json_decref(s.unc_fail);
+	json_decref(s.job_cur);
 	free(s.done_idx);
 	free(s.fail_msg);
-	if (r < 0)
-		return r;
-	if (rs < 0) {
-		*err = TAKE_PTR(serr);
-		return rs;
-	}
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 /* ---- event handlers ---- */
 
 static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *pod)
 {
-	ctl_pod_event(ud, "Job", ev, old, pod);
+	Ctl *c = ud;
+	const json_t *ref = obj_controller_ref(pod);
+	if (ref && !strcmp(json_str(ref, "kind") ?: "", "Job") && (ev == INF_DELETE || !job_pod_tracked(pod))) {
+		_cleanup_free_ char *jkey = xasprintf("%s/%s", obj_meta(pod, "namespace") ?: "", json_str(ref, "name") ?: "");
+		rm_expect(c, jkey, obj_meta(pod, "uid") ?: "", false);  /* the removal is observed */
+	}
+	ctl_pod_event(c, "Job", ev, old, pod);
+	if (ev != INF_DELETE && orphan_tracked(c, pod)) {
+		_cleanup_free_ char *key = xasprintf(ORPHAN_KEY_PREFIX "%s/%s", obj_meta(pod, "namespace") ?: "",
+						     obj_meta(pod, "name") ?: "");
+		wq_add(c->q, key);
+	}
 }
 
 static void on_job(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)

@@ -100,7 +100,7 @@ static size_t manager_informers(Manager *m, Informer *out[MGR_MAX])
 
 static size_t manager_ctls(Manager *m, Ctl *out[MGR_MAX])
 {
-	Ctl *all[] = { &m->rsc, &m->rcc, &m->dc, &m->epc, &m->esc, &m->dsc, &m->stsc, &m->jobc, &m->cjc, &m->nlc };
+	Ctl *all[] = { &m->rsc, &m->rcc, &m->dc, &m->epc, &m->esc, &m->dsc, &m->stsc, &m->jobc, &m->cjc, &m->nlc, &m->lpc };
 	_Static_assert(ARRAY_SIZE(all) <= MGR_MAX, "controller list");
 	memcpy(out, all, sizeof(all));
 	return ARRAY_SIZE(all);
@@ -111,13 +111,16 @@ static size_t manager_ctls(Manager *m, Ctl *out[MGR_MAX])
 static void manager_build(Manager *m, KubeClient *kc)
 {
 	m->kc = kc;
-	m->pods = informer_new(kc, "/api/v1/pods");
+	/* in `berth server`: pods and nodes shared with the scheduler (one cache each) */
+	m->pods = m->data_dir ? informer_shared(m->data_dir, m->listen, "/api/v1/pods", &m->stop) : NULL;
+	m->pods = m->pods ?: informer_new(kc, "/api/v1/pods");
 	m->rs = informer_new(kc, "/apis/apps/v1/replicasets");
 	m->rc = informer_new(kc, "/api/v1/replicationcontrollers");
 	m->deploy = informer_new(kc, "/apis/apps/v1/deployments");
 	m->svc = informer_new(kc, "/api/v1/services");
 	m->eps = informer_new(kc, "/api/v1/endpoints");
-	m->nodes = informer_new(kc, "/api/v1/nodes");
+	m->nodes = m->data_dir ? informer_shared(m->data_dir, m->listen, "/api/v1/nodes", &m->stop) : NULL;
+	m->nodes = m->nodes ?: informer_new(kc, "/api/v1/nodes");
 	m->ds = informer_new(kc, "/apis/apps/v1/daemonsets");
 	m->sts = informer_new(kc, "/apis/apps/v1/statefulsets");
 	m->crs = informer_new(kc, "/apis/apps/v1/controllerrevisions");
@@ -135,6 +138,7 @@ static void manager_build(Manager *m, KubeClient *kc)
 	job_ctl_init(&m->jobc, m);
 	cronjob_ctl_init(&m->cjc, m);
 	nodelife_ctl_init(&m->nlc, m, m->nodes, m->leases);
+	localpath_ctl_init(&m->lpc, m);
 }
 
 static Manager *manager_new(KubeClient *kc)
@@ -177,6 +181,30 @@ int controller_manager_start(KubeClient *kc, ControllerManager **ret, Error **er
 		controller_manager_stop(m);
 		return r;
 	}
+	*ret = m;
+	return 0;
+}
+
+/* Unit tests (tests/unit/fakeapi.h): the manager over kc on the clock
+ * now_ms, informers listed and watching, no workers (the test calls each
+ * Ctl's sync itself).  controller_manager_stop frees it. */
+int mgr_start_informers(KubeClient *kc, int64_t (*now_ms)(void), Manager **ret, Error **err)
+{
+	Manager *m = xcalloc(1, sizeof(*m));
+	m->now_ms = now_ms;
+	manager_build(m, kc);
+	Informer *inf[MGR_MAX];
+	size_t ni = manager_informers(m, inf);
+	for (size_t i = 0; i < ni; i++) {
+		int r = informer_start(inf[i], err);
+		if (r < 0) {
+			controller_manager_stop(m);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < ni; i++)
+		while (!informer_wait_synced(inf[i], 1000))
+			;
 	*ret = m;
 	return 0;
 }

@@ -18,8 +18,14 @@
  *      and ready; history pruned beyond revisionHistoryLimit.
  * Pod names are fixed, so a create that races the cache gets 409 and is
  * simply done: no expectations are needed.
+ *
+ * Pods named "<set>-<n>" that the selector matches and ControllerRevisions
+ * are claimed first (claim.c): orphans adopted, owned ones that stopped
+ * matching released, so a set deleted with --cascade=orphan and created again
+ * takes web-0..N back without restarting them.
  */
 #include "controller-internal.h"
+#include "claim.h"
 #include "../base/cleanup.h"
 #include "../base/log.h"
 #include "../shared/json.h"
@@ -376,20 +382,20 @@ static int write_status(StsSync *s, json_t *st, Error **err)
 
 /* ---- sync ---- */
 
-static json_t *claimed_pods(Ctl *c, const json_t *set)
+/* Kubernetes' isMemberOf plus the selector: "<set>-<ordinal>" and selected. */
+static bool sts_selects(const json_t *set, const json_t *pod, void *ud)
+{
+	return sts_ordinal(obj_meta(set, "name") ?: "", obj_meta(pod, "name")) >= 0 &&
+	       claim_selector_matches(set, pod, ud);
+}
+
+static int claimed_pods(Ctl *c, const json_t *set, json_t **ret, Error **err)
 {
 	_cleanup_json_ json_t *all = informer_list(c->m->pods, obj_meta(set, "namespace"));
-	const char *uid = obj_meta(set, "uid") ?: "", *name = obj_meta(set, "name") ?: "";
-	json_t *mine = json_array();
-	size_t i;
-	json_t *pod;
-	json_array_foreach(all, i, pod) {
-		const json_t *ref = obj_controller_ref(pod);
-		if (ref && !strcmp(json_str(ref, "uid") ?: "", uid) && sts_ordinal(name, obj_meta(pod, "name")) >= 0)
-			json_array_append(mine, pod);
-	}
-	sts_sort_ordinal(name, mine, false);
-	return mine;
+	ClaimSpec spec = { .resource_fmt = "/api/v1/namespaces/%s/pods", .match = sts_selects };
+	int r = ctl_claim(c, set, all, &spec, ret, err);
+	sts_sort_ordinal(obj_meta(set, "name") ?: "", *ret, false);
+	return r;
 }
 
 static json_t *find_rev(const json_t *revs, const char *name)
@@ -419,9 +425,12 @@ static int sts_sync(Ctl *c, const char *key, Error **err)
 	_cleanup_json_ json_t *set = informer_get(c->inf, ns, name);
 	if (!set || json_path(set, "metadata.deletionTimestamp"))
 		return 0;
-	_cleanup_json_ json_t *revs = hist_owned(c->m->crs, set);
+	_cleanup_json_ json_t *revs = NULL;
+	int r = hist_claim(c, set, &revs, err);
+	if (r < 0)
+		return r;
 	_cleanup_json_ json_t *upd = NULL;
-	int r = hist_update_revision(c, set, CR_HASH_LABEL, revs, 0, &upd, err);
+	r = hist_update_revision(c, set, CR_HASH_LABEL, revs, 0, &upd, err);
 	if (r < 0)
 		return r;
 	StsSync s = { .c = c, .key = key, .ns = ns, .name = name, .set = set, .upd_cr = upd };
@@ -435,7 +444,10 @@ static int sts_sync(Ctl *c, const char *key, Error **err)
 	s.monotonic = strcmp(json_str(spec, "podManagementPolicy") ?: "OrderedReady", "Parallel") != 0;
 	s.rolling = strcmp(json_str(json_path(set, "spec.updateStrategy"), "type") ?: "RollingUpdate", "OnDelete") != 0;
 	s.partition = (int)json_int(json_path(set, "spec.updateStrategy.rollingUpdate"), "partition", 0);
-	s.pods = claimed_pods(c, set);
+	if ((r = claimed_pods(c, set, &s.pods, err)) < 0) {
+		json_decref(s.pods);
+		return r;
+	}
 	r = manage(&s, err);
 	int64_t wait = 0;
 	_cleanup_json_ json_t *st = compute_status(&s, &wait);
@@ -468,8 +480,10 @@ static void enqueue_ref(Ctl *c, const json_t *obj)
 
 static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *pod)
 {
-	(void)ev, (void)old;
+	(void)old;
 	enqueue_ref(ud, pod);
+	if (ev != INF_DELETE)
+		ctl_enqueue_selecting(ud, pod);  /* an orphan: a set may adopt it */
 }
 
 static void on_set(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
@@ -481,7 +495,9 @@ static void on_set(void *ud, InformerEvent ev, const json_t *old, const json_t *
 static void on_revision(void *ud, InformerEvent ev, const json_t *old, const json_t *cr)
 {
 	(void)old;
-	if (ev != INF_UPDATE)
+	if (ev != INF_DELETE && !obj_controller_ref(cr))
+		ctl_enqueue_selecting(ud, cr);
+	else if (ev != INF_UPDATE)
 		enqueue_ref(ud, cr);
 }
 

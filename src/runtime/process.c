@@ -283,6 +283,16 @@ static int resolve_user(RtProcess *p, RtChildErr *e)
 	_cleanup_free_ char *home = NULL;
 	if (rt_resolve_user("/", p->user_spec, &p->uid, &p->gid, &groups, &n, &home, &err) < 0)
 		return rt_cerr(e, err->code, "%s", err_msg(err));
+	/* the user's own groups, then the spec's additionalGids (docker's
+	 * --group-add, a pod's fsGroup and supplementalGroups) not among them */
+	groups = xrealloc(groups, (n + p->n_groups + 1) * sizeof(gid_t));
+	for (size_t i = 0; i < p->n_groups; i++) {
+		bool have = false;
+		for (size_t j = 0; j < n && !have; j++)
+			have = groups[j] == p->groups[i];
+		if (!have && n < NGROUPS_MAX)
+			groups[n++] = p->groups[i];
+	}
 	free(p->groups);
 	p->groups = groups;
 	p->n_groups = n;

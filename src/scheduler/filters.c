@@ -155,6 +155,29 @@ bool sched_term_matches(const json_t *term, const SchedNode *n)
 	return true;
 }
 
+bool sched_label_selector_matches(const json_t *sel, const json_t *labels)
+{
+	if (!json_is_object(sel))
+		return false;
+	const char *k;
+	json_t *v;
+	json_object_foreach(json_object_get(sel, "matchLabels"), k, v) {
+		const char *have = json_str(labels, k);
+		if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
+			return false;
+	}
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(sel, "matchExpressions"), i, e) {
+		const char *key = json_str(e, "key"), *op = json_str(e, "operator");
+		if (!key || !op || !strcmp(op, "Gt") || !strcmp(op, "Lt"))
+			return false;
+		if (!requirement_matches(op, json_object_get(e, "values"), json_str(labels, key)))
+			return false;
+	}
+	return true;
+}
+
 static bool selector_matches(const json_t *sel, const json_t *labels)
 {
 	const char *k;
@@ -262,6 +285,21 @@ static void count(json_t *hist, const char *r)
 		json_integer_set(c, json_integer_value(c) + 1);
 	else
 		json_object_set_new(hist, r, json_integer(1));
+}
+
+char *sched_fit_message_post(const SchedReasons *reasons, size_t nnodes, const char *post)
+{
+	_cleanup_json_ json_t *hist = json_object();
+	for (size_t i = 0; i < nnodes; i++)
+		for (int j = 0; j < reasons[i].n; j++)
+			count(hist, reasons[i].r[j]);
+	_cleanup_sb_ StrBuf sb = STRBUF_INIT;
+	sb_addf(&sb, "0/%zu nodes are available:", nnodes);
+	add_histogram(&sb, hist);
+	sb_addc(&sb, '.');
+	if (post)
+		sb_addf(&sb, " preemption: %s", post);
+	return sb_detach(&sb);
 }
 
 char *sched_fit_message(const SchedReasons *reasons, size_t nnodes)

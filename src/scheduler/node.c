@@ -1,8 +1,9 @@
 /* node.c - a node as the scheduler sees it (SchedNode): allocatable CPU,
  * memory, ephemeral storage and pod count, labels, taints, unschedulable,
  * and the running sum of what the pods bound (or assumed) to it request,
- * their host ports and how many pods of each controller it holds (for
- * spreading).  A node whose Ready condition is not True gets the taint the
+ * their host ports, how many pods of each controller it holds (for
+ * spreading) and the list of those pods (inter-pod affinity, topology
+ * spread, preemption victims).  A node whose Ready condition is not True gets the taint the
  * node lifecycle controller would give it (node.kubernetes.io/not-ready, or
  * unreachable when Unknown) with effect NoSchedule, so a pod tolerating it
  * may still land there, as in Kubernetes.
@@ -91,6 +92,7 @@ void sched_node_free(SchedNode *n)
 	free(n->taints);
 	free(n->ports);
 	json_decref(n->owners);
+	free(n->pods);
 	free(n);
 }
 
@@ -135,6 +137,13 @@ void sched_node_add_pod(SchedNode *n, const SchedPod *p)
 	n->npods++;
 	for (size_t i = 0; i < p->nports; i++)
 		port_add(n, &p->ports[i]);
+	if (n->nlist == n->clist) {
+		n->clist = n->clist ? n->clist * 2 : 8;
+		n->pods = xrealloc(n->pods, n->clist * sizeof(*n->pods));
+	}
+	n->pods[n->nlist++] = p;
+	if (sched_pod_has_terms(p))
+		n->naffinity++;
 	if (p->owner_uid) {
 		json_t *c = json_object_get(n->owners, p->owner_uid);
 		if (c)
@@ -154,6 +163,13 @@ void sched_node_remove_pod(SchedNode *n, const SchedPod *p)
 	n->npods--;
 	for (size_t i = 0; i < p->nports; i++)
 		port_remove(n, &p->ports[i]);
+	for (size_t i = n->nlist; i-- > 0;)
+		if (n->pods[i] == p) {
+			n->pods[i] = n->pods[--n->nlist];
+			break;
+		}
+	if (sched_pod_has_terms(p))
+		n->naffinity--;
 	if (p->owner_uid) {
 		json_t *c = json_object_get(n->owners, p->owner_uid);
 		if (c && json_integer_value(c) > 1)
@@ -176,4 +192,10 @@ void sched_node_take_accounting(SchedNode *n, SchedNode *old)
 	old->nports = old->cports = 0;
 	json_decref(n->owners);
 	n->owners = json_incref(old->owners);
+	free(n->pods);
+	n->pods = TAKE_PTR(old->pods);
+	n->nlist = old->nlist;
+	n->clist = old->clist;
+	n->naffinity = old->naffinity;
+	old->nlist = old->clist = 0;
 }

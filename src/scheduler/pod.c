@@ -4,8 +4,10 @@
  * before it added), sidecars added to the sum, plus spec.overhead; a request
  * left unset falls back to the limit as API defaulting would set it - and,
  * for scoring, the same with 100m CPU / 200Mi memory for unset requests.
- * Host ports, tolerations, node selector, node affinity and the controller
- * owner are picked out once so filters and scores never walk JSON again.
+ * Host ports, tolerations, node selector, node affinity, the controller
+ * owner, priority, pod (anti-)affinity terms and topology spread constraints
+ * (with Kubernetes' defaults, matchLabelKeys merged into the selector) are
+ * picked out once so filters and scores never walk JSON again.
  */
 #include "sched-internal.h"
 #include "../base/cleanup.h"
@@ -180,6 +182,79 @@ static void pod_tolerations(SchedPod *p, const json_t *spec)
 	}
 }
 
+static void pod_terms(SchedPod *p, int kind, const json_t *list, bool weighted)
+{
+	size_t n = json_array_size(list), i;
+	json_t *t;
+	if (!n)
+		return;
+	p->terms[kind] = xcalloc(n, sizeof(SchedPodTerm));
+	json_array_foreach(list, i, t) {
+		const json_t *term = weighted ? json_object_get(t, "podAffinityTerm") : t;
+		const char *key = json_str(term, "topologyKey");
+		if (!key || !*key)
+			continue;  /* validation requires one */
+		SchedPodTerm *o = &p->terms[kind][p->nterms[kind]++];
+		const json_t *sel = json_object_get(term, "labelSelector"), *nss = json_object_get(term, "namespaceSelector");
+		o->selector = json_is_object(sel) ? sel : NULL;
+		o->topo_key = key;
+		o->namespaces = json_array_size(json_object_get(term, "namespaces")) ? json_object_get(term, "namespaces") : NULL;
+		o->ns_selector = json_is_object(nss) ? nss : NULL;
+		o->weight = weighted ? json_int(t, "weight", 0) : 1;
+	}
+}
+
+/* selector plus "key In (the pod's value)" for each of keys the pod has */
+static const json_t *merge_label_keys(SchedPod *p, const json_t *sel, const json_t *keys)
+{
+	if (!json_array_size(keys) || !json_is_object(sel))
+		return sel;
+	json_t *m = json_deep_copy(sel), *exprs = json_object_get(m, "matchExpressions");
+	if (!json_is_array(exprs)) {
+		exprs = json_array();
+		json_object_set_new(m, "matchExpressions", exprs);
+	}
+	size_t i;
+	json_t *k;
+	json_array_foreach(keys, i, k) {
+		const char *v = json_is_string(k) ? json_str(p->labels, json_string_value(k)) : NULL;
+		if (v)
+			json_array_append_new(exprs, json_pack("{s:s, s:s, s:[s]}", "key", json_string_value(k), "operator",
+							       "In", "values", v));
+	}
+	if (!p->owned)
+		p->owned = json_array();
+	json_array_append_new(p->owned, m);
+	return m;
+}
+
+static void pod_spread(SchedPod *p, const json_t *spec)
+{
+	const json_t *list = json_object_get(spec, "topologySpreadConstraints");
+	size_t n = json_array_size(list), i;
+	json_t *c;
+	if (!n)
+		return;
+	p->spread = xcalloc(n, sizeof(*p->spread));
+	json_array_foreach(list, i, c) {
+		const char *key = json_str(c, "topologyKey"), *wu = json_str(c, "whenUnsatisfiable");
+		if (!key || !*key)
+			continue;
+		SchedSpread *o = &p->spread[p->nspread++];
+		o->topo_key = key;
+		o->max_skew = json_int(c, "maxSkew", 1);
+		if (o->max_skew < 1)
+			o->max_skew = 1;
+		o->min_domains = json_int(c, "minDomains", 1);
+		o->hard = !wu || strcmp(wu, "ScheduleAnyway");
+		const char *nap = json_str(c, "nodeAffinityPolicy"), *ntp = json_str(c, "nodeTaintsPolicy");
+		o->honor_affinity = !nap || strcmp(nap, "Ignore");
+		o->honor_taints = ntp && !strcmp(ntp, "Honor");
+		const json_t *sel = json_object_get(c, "labelSelector");
+		o->selector = merge_label_keys(p, json_is_object(sel) ? sel : NULL, json_object_get(c, "matchLabelKeys"));
+	}
+}
+
 SchedPod *sched_pod_new(const json_t *pod)
 {
 	SchedPod *p = xcalloc(1, sizeof(*p));
@@ -188,6 +263,11 @@ SchedPod *sched_pod_new(const json_t *pod)
 	p->ns = json_str(meta, "namespace") ?: "";
 	p->name = json_str(meta, "name") ?: "";
 	p->uid = json_str(meta, "uid") ?: "";
+	p->labels = json_object_get(meta, "labels");
+	p->priority = json_int(spec, "priority", 0);
+	const char *pp = json_str(spec, "preemptionPolicy");
+	p->preempt_never = pp && !strcmp(pp, "Never");
+	p->terminating = json_str(meta, "deletionTimestamp") != NULL;
 	p->node_name = json_str(spec, "nodeName");
 	if (p->node_name && !*p->node_name)
 		p->node_name = NULL;
@@ -209,6 +289,13 @@ SchedPod *sched_pod_new(const json_t *pod)
 	}
 	const json_t *pref = json_object_get(na, "preferredDuringSchedulingIgnoredDuringExecution");
 	p->preferred = json_array_size(pref) ? pref : NULL;
+	const json_t *aff = json_object_get(spec, "affinity");
+	const json_t *pa = json_object_get(aff, "podAffinity"), *paa = json_object_get(aff, "podAntiAffinity");
+	pod_terms(p, TERM_AFF_REQ, json_object_get(pa, "requiredDuringSchedulingIgnoredDuringExecution"), false);
+	pod_terms(p, TERM_ANTI_REQ, json_object_get(paa, "requiredDuringSchedulingIgnoredDuringExecution"), false);
+	pod_terms(p, TERM_AFF_PREF, json_object_get(pa, "preferredDuringSchedulingIgnoredDuringExecution"), true);
+	pod_terms(p, TERM_ANTI_PREF, json_object_get(paa, "preferredDuringSchedulingIgnoredDuringExecution"), true);
+	pod_spread(p, spec);
 	return p;
 }
 
@@ -219,6 +306,10 @@ void sched_pod_free(SchedPod *p)
 	json_decref(p->obj);
 	free(p->ports);
 	free(p->tols);
+	for (int k = 0; k < TERM_KINDS; k++)
+		free(p->terms[k]);
+	free(p->spread);
+	json_decref(p->owned);
 	free(p);
 }
 

@@ -1,5 +1,6 @@
-/* queue.c - the scheduling queue (kube-scheduler's PriorityQueue without
- * priorities): pods wait in an active FIFO; a pod that failed waits in
+/* queue.c - the scheduling queue (kube-scheduler's PriorityQueue): pods wait
+ * in the active queue ordered by spec.priority, highest first, FIFO among
+ * equals (PrioritySort); a pod that failed waits in
  * back-off (1 s, doubling per attempt, at most 10 s) or, when no node fitted
  * it, in the unschedulable set until something in the cluster changes (a node
  * added or changed, a pod gone) - then it goes back through what is left of
@@ -30,6 +31,7 @@ typedef struct QEntry QEntry;
 struct QEntry {
 	char *key;
 	int state, attempts;
+	int64_t prio;
 	int64_t last_ms, due_ms;
 	size_t heap_idx;
 	bool readd, moved, gone;
@@ -94,17 +96,23 @@ void sched_queue_free(SchedQueue *q)
 	free(q);
 }
 
-/* ---- active FIFO ---- */
+/* ---- active queue: by priority, FIFO among equals ---- */
 static void fifo_push(SchedQueue *q, QEntry *e)
 {
 	e->state = Q_ACTIVE;
-	e->next = NULL;
-	e->prev = q->tail;
-	if (q->tail)
-		q->tail->next = e;
+	QEntry *after = q->tail;  /* equal priorities: O(1) at the tail */
+	while (after && after->prio < e->prio)
+		after = after->prev;
+	e->prev = after;
+	e->next = after ? after->next : q->head;
+	if (e->next)
+		e->next->prev = e;
+	else
+		q->tail = e;
+	if (after)
+		after->next = e;
 	else
 		q->head = e;
-	q->tail = e;
 	q->nactive++;
 	pthread_cond_signal(&q->cond);
 }
@@ -212,11 +220,19 @@ static void detach(SchedQueue *q, QEntry *e)
 
 void sched_queue_add(SchedQueue *q, const char *key)
 {
+	sched_queue_add_priority(q, key, 0);
+}
+
+void sched_queue_add_priority(SchedQueue *q, const char *key, int64_t prio)
+{
 	pthread_mutex_lock(&q->lock);
 	QEntry *e = entry_get(q, key);
+	if (e)
+		e->prio = prio;
 	if (!e) {
 		e = xcalloc(1, sizeof(*e));
 		e->key = xstrdup(key);
+		e->prio = prio;
 		json_object_set_new(q->entries, key, json_integer((json_int_t)(intptr_t)e));
 		fifo_push(q, e);
 	} else if (e->state == Q_UNSCHED) {

@@ -55,8 +55,42 @@ typedef struct SchedToleration {
 	int effect;      /* 0 = every effect */
 } SchedToleration;
 
+/* A pod (anti-)affinity term: which pods (labelSelector, in namespaces or
+ * namespaceSelector; neither = the owning pod's namespace) share a domain of
+ * topo_key with the owning pod; weight for preferred terms. */
+typedef struct SchedPodTerm {
+	const json_t *selector;       /* labelSelector; NULL matches nothing */
+	const char *topo_key;
+	const json_t *namespaces;     /* array or NULL */
+	const json_t *ns_selector;    /* object or NULL */
+	int64_t weight;
+} SchedPodTerm;
+
+enum { TERM_AFF_REQ, TERM_ANTI_REQ, TERM_AFF_PREF, TERM_ANTI_PREF, TERM_KINDS };
+
+/* A topologySpreadConstraint, defaults applied and matchLabelKeys merged. */
+typedef struct SchedSpread {
+	const char *topo_key;
+	const json_t *selector;       /* NULL matches nothing */
+	int64_t max_skew, min_domains;
+	bool hard;                    /* DoNotSchedule */
+	bool honor_affinity;          /* nodeAffinityPolicy Honor (default) */
+	bool honor_taints;            /* nodeTaintsPolicy Honor (default Ignore) */
+} SchedSpread;
+
 typedef struct SchedPod {
 	json_t *obj;                 /* reference held */
+	const json_t *labels;
+	int64_t priority;            /* spec.priority */
+	bool preempt_never;          /* preemptionPolicy Never */
+	bool terminating;            /* deletionTimestamp set (or being preempted) */
+	bool evicted;                /* preemption: left out while victims are tried */
+	char preemptor[64];          /* uid of the pod that preempted it */
+	SchedPodTerm *terms[TERM_KINDS];
+	size_t nterms[TERM_KINDS];
+	SchedSpread *spread;
+	size_t nspread;
+	json_t *owned;               /* selectors built here (matchLabelKeys) */
 	const char *ns, *name, *uid, *node_name, *owner_uid;
 	SchedRes req;                /* requests, Kubernetes' PodRequests rules (+ overhead) */
 	int64_t nz_cpu, nz_mem;      /* the same with defaults for unset requests (scores) */
@@ -98,6 +132,9 @@ typedef struct SchedNode {
 	SchedPort *ports;
 	size_t nports, cports;
 	json_t *owners;             /* controller owner uid -> count of its pods here */
+	const SchedPod **pods;      /* the pods accounted (borrowed from the cache) */
+	size_t nlist, clist;
+	int64_t naffinity;          /* of them, with pod (anti-)affinity terms */
 } SchedNode;
 
 SchedNode *sched_node_new(const json_t *node);
@@ -138,11 +175,75 @@ bool sched_term_matches(const json_t *term, const SchedNode *n);
  * schedule pods".  Caller frees. */
 char *sched_fit_message(const SchedReasons *reasons, size_t nnodes);
 
+/* A metav1.LabelSelector (matchLabels, matchExpressions In/NotIn/Exists/
+ * DoesNotExist) against labels; NULL or malformed matches nothing, {} all. */
+bool sched_label_selector_matches(const json_t *sel, const json_t *labels);
+/* Does the pod have any pod (anti-)affinity term? */
+static inline bool sched_pod_has_terms(const SchedPod *p)
+{
+	return p->nterms[0] || p->nterms[1] || p->nterms[2] || p->nterms[3];
+}
+
+/* ---- podaffinity.c: InterPodAffinity and PodTopologySpread ---- */
+/* What a cycle computes once for its pod before filtering (PreFilter):
+ * topology-pair counts of the pods that match its terms, of the existing
+ * pods' anti-affinity that matches it, and of its spread constraints'
+ * domains.  active is false when neither the pod nor any pod in the cluster
+ * has terms or constraints: the filters and scores then cost nothing. */
+typedef struct SchedCycle {
+	bool active;
+	const json_t *ns_labels;     /* namespace name -> labels, or NULL (borrowed) */
+	json_t *ns_cache;            /* labels made up for namespaces not in ns_labels */
+	json_t *existing_anti;       /* "key\x1fvalue" -> count */
+	json_t *aff, *anti;          /* the pod's required terms: pair -> matching pods */
+	bool aff_any;                /* some pod matches all its affinity terms */
+	bool self_aff;               /* the pod matches all its own affinity terms */
+	json_t *tp;                  /* hard spread: "i\x1fvalue" -> count, per constraint i */
+	int64_t *tp_min;             /* per constraint: minimum over its domains */
+	bool *self_spread;           /* per constraint: the pod matches its selector */
+} SchedCycle;
+
+/* namespace name -> labels when p has a namespaceSelector term (one GET of
+ * the namespaces, done outside the cache lock), else NULL.  Caller frees. */
+json_t *sched_namespace_labels(KubeClient *kc, const SchedPod *p);
+void sched_cycle_init(SchedCycle *c, const SchedPod *p, SchedNode *const *nodes, size_t n, const json_t *ns_labels);
+void sched_cycle_release(SchedCycle *c);
+bool sched_filter_spread(const SchedPod *p, const SchedNode *n, const SchedCycle *c, SchedReasons *out);
+bool sched_filter_interpod(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
+/* sched_filter, then (when c is active) PodTopologySpread and InterPodAffinity. */
+bool sched_filter_cycle(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
+/* Raw scores over feasible nodes[0..n): preferred inter-pod terms (both ways,
+ * existing pods' required affinity weighted 1) and soft spread constraints;
+ * already normalised to 0..100.  all/nall: every node (for counting). */
+void sched_score_interpod(const SchedPod *p, SchedNode *const *nodes, size_t n, SchedNode *const *all, size_t nall,
+			  SchedCycle *c, int64_t *out);
+void sched_score_spread_constraints(const SchedPod *p, SchedNode *const *nodes, size_t n, SchedNode *const *all,
+				    size_t nall, int64_t *out);
+
+/* ---- preempt.c: DefaultPreemption ---- */
+/* For p no node fits (reasons[i] of nodes[i]), the node where evicting pods
+ * of lower priority makes it fit, with the fewest and least important
+ * victims (highest victim priority, then count, then their sum); -1 when
+ * none.  *victims (caller frees the array; the pods are borrowed). */
+long sched_preempt(const SchedPod *p, SchedNode *const *nodes, size_t n, const SchedReasons *reasons,
+		   const json_t *ns_labels, const SchedPod ***victims, size_t *nvictims);
+/* May p preempt at all: NULL, or why not (SCHED_NOT_ELIGIBLE_*): Never, or
+ * a victim it chose before is still there (SchedPod.preemptor). */
+const char *sched_preempt_eligible(const SchedPod *p, SchedNode *const *nodes, size_t n);
+/* FitError text with PostFilter's own words: none (NULL) when preemption
+ * nominated a node, else e.g. "not eligible due to preemptionPolicy=Never.". */
+char *sched_fit_message_post(const SchedReasons *reasons, size_t nnodes, const char *post);
+#define SCHED_NOT_ELIGIBLE_NEVER "not eligible due to preemptionPolicy=Never."
+#define SCHED_NOT_ELIGIBLE_TERMINATING "not eligible due to a terminating pod on the nominated node."
+
 /* ---- scores.c ---- */
 /* Scores of the feasible nodes nodes[0..n) for p, weighted and summed as
  * kube-scheduler's defaults (least allocated, balanced allocation, taint
  * toleration, node affinity, spreading by owner), into out[n]. */
 void sched_score(const SchedPod *p, SchedNode *const *nodes, size_t n, int64_t *out);
+/* The same plus InterPodAffinity (2) and PodTopologySpread (2) when c is active. */
+void sched_score_cycle(const SchedPod *p, SchedNode *const *nodes, size_t n, SchedNode *const *all, size_t nall,
+		       SchedCycle *c, int64_t *out);
 int64_t sched_score_least_allocated(const SchedPod *p, const SchedNode *n);
 int64_t sched_score_balanced(const SchedPod *p, const SchedNode *n);
 /* Raw counts before normalisation */
@@ -167,6 +268,8 @@ SchedQueue *sched_queue_new(int64_t (*now_ms)(void));
 void sched_queue_free(SchedQueue *q);
 /* New or changed pod: to the active queue (unless it is in flight or backing off). */
 void sched_queue_add(SchedQueue *q, const char *key);
+/* The same with the pod's spec.priority: the active queue pops the highest first. */
+void sched_queue_add_priority(SchedQueue *q, const char *key, int64_t prio);
 /* Scheduling failed: unschedulable waits for a cluster change, else back-off. */
 void sched_queue_failed(SchedQueue *q, const char *key, bool unschedulable);
 /* Scheduled (or gone): forget its attempts. */

@@ -10,11 +10,14 @@
  * in flight; the informer's update with spec.nodeName confirms it; a failed
  * binding forgets it and sends the pod to back-off.  The cache lock is held
  * for one cycle (no I/O under it); informer handlers take it briefly.
+ * When no node fits, preemption (preempt.c) may nominate a node: a binder
+ * thread writes nominatedNodeName and deletes the victims (preempt_one).
  * A FailedScheduling Event and the condition are written when the message
  * for that pod changes, not on every retry (kube-scheduler's event
  * correlator would fold them into one Event with a count).
  */
 #include "sched-internal.h"
+#include "volumebinding.h"
 #include "../base/cleanup.h"
 #include "../base/fs.h"
 #include "../base/log.h"
@@ -34,13 +37,14 @@ typedef struct Placed {
 	bool assumed;
 } Placed;
 
-typedef enum { JOB_BIND, JOB_FAILED, JOB_SCHEDULED } JobKind;
+typedef enum { JOB_BIND, JOB_FAILED, JOB_SCHEDULED, JOB_PREEMPT } JobKind;
 
 typedef struct Job Job;
 struct Job {
 	JobKind kind;
 	char *key, *ns, *name, *uid, *node, *msg;
 	bool was_unschedulable;
+	json_t *victims;     /* JOB_PREEMPT: [{namespace, name, uid}] */
 	Job *next;
 };
 
@@ -72,6 +76,7 @@ struct Scheduler {
 	pthread_t starter;
 	bool has_starter;
 	char *data_dir, *listen;
+	SchedulerLocalFn local;        /* in-process API (atomic), or NULL: HTTP only */
 };
 
 /* ---- jobs ---- */
@@ -85,6 +90,7 @@ static void job_free(Job *j)
 	free(j->uid);
 	free(j->node);
 	free(j->msg);
+	json_decref(j->victims);
 	free(j);
 }
 
@@ -228,6 +234,15 @@ static bool spec_changed(const json_t *old, const json_t *obj)
 	       !json_equal(json_object_get(om, "annotations"), json_object_get(nm, "annotations"));
 }
 
+/* Does the cached view of a bound pod still hold for obj?  Inter-pod
+ * affinity and spreading read its labels and whether it is terminating. */
+static bool bound_pod_same(const SchedPod *p, const json_t *obj)
+{
+	const json_t *meta = json_object_get(obj, "metadata"), *labels = json_object_get(meta, "labels");
+	bool same_labels = p->labels == labels || (p->labels && labels && json_equal(p->labels, labels));
+	return same_labels && (p->terminating || !json_object_get(meta, "deletionTimestamp"));
+}
+
 static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
 {
 	Scheduler *s = ud;
@@ -246,17 +261,20 @@ static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *
 		if (ev == INF_DELETE)
 			sched_queue_forget(s->q, key);
 		else if (sched_pod_wants_scheduling(obj) && (ev == INF_ADD || spec_changed(old, obj)))
-			sched_queue_add(s->q, key);
+			sched_queue_add_priority(s->q, key, json_int(json_object_get(obj, "spec"), "priority", 0));
 	} else {
 		const char *node = json_str(json_object_get(obj, "spec"), "nodeName");
 		pthread_mutex_lock(&s->lock);
 		Placed *pl = placed_get(s, key);
-		if (pl && !strcmp(pl->node, node))
+		if (pl && !strcmp(pl->node, node) && bound_pod_same(pl->pod, obj))
 			pl->assumed = false;  /* confirmed */
 		else {
-			if (pl)
+			SchedPod *np = sched_pod_new(obj);
+			if (pl) {
+				memcpy(np->preemptor, pl->pod->preemptor, sizeof(np->preemptor));
 				placed_remove(s, key);
-			placed_add(s, key, sched_pod_new(obj), node, false);
+			}
+			placed_add(s, key, np, node, false);
 		}
 		pthread_mutex_unlock(&s->lock);
 		sched_queue_forget(s->q, key);
@@ -333,18 +351,52 @@ static void on_node(void *ud, InformerEvent ev, const json_t *old, const json_t 
 }
 
 /* ---- one scheduling cycle ---- */
-static char *cycle_fail_message(Scheduler *s, const SchedPod *p)
+/* PostFilter (preempt.c): victims on a node, marked as going, and the job
+ * that nominates the node and deletes them; NULL when nothing helps. */
+static Job *cycle_preempt(Scheduler *s, const SchedPod *p, const SchedReasons *r, const SchedCycle *c,
+			 const char **not_eligible)
+{
+	if ((*not_eligible = sched_preempt_eligible(p, s->nodes, s->nnodes)))
+		return NULL;
+	const SchedPod **v = NULL;
+	size_t nv = 0;
+	long at = sched_preempt(p, s->nodes, s->nnodes, r, c->ns_labels, &v, &nv);
+	Job *j = NULL;
+	if (at >= 0) {
+		j = xcalloc(1, sizeof(*j));
+		j->kind = JOB_PREEMPT;
+		j->ns = xstrdup(p->ns);
+		j->name = xstrdup(p->name);
+		j->uid = xstrdup(p->uid);
+		j->key = xasprintf("%s/%s", p->ns, p->name);
+		j->node = xstrdup(s->nodes[at]->name);
+		j->victims = json_array();
+		for (size_t i = 0; i < nv; i++) {
+			SchedPod *e = (SchedPod *)v[i];
+			e->terminating = true;
+			snprintf(e->preemptor, sizeof(e->preemptor), "%s", p->uid);
+			json_array_append_new(j->victims, json_pack("{s:s, s:s, s:s}", "namespace", e->ns, "name", e->name,
+								    "uid", e->uid));
+		}
+	}
+	free(v);
+	return j;
+}
+
+static char *cycle_fail_message(Scheduler *s, const SchedPod *p, SchedCycle *c, Job **preempt)
 {
 	SchedReasons *r = xcalloc(s->nnodes ? s->nnodes : 1, sizeof(*r));
 	for (size_t i = 0; i < s->nnodes; i++)
-		sched_filter(p, s->nodes[i], &r[i]);
-	char *msg = sched_fit_message(r, s->nnodes);
+		sched_filter_cycle(p, s->nodes[i], c, &r[i]);
+	const char *why = NULL;
+	*preempt = s->nnodes ? cycle_preempt(s, p, r, c, &why) : NULL;
+	char *msg = *preempt || why ? sched_fit_message_post(r, s->nnodes, why) : sched_fit_message(r, s->nnodes);
 	free(r);
 	return msg;
 }
 
 /* Pick a node for p (under the lock): its name (borrowed from the cache) or NULL with *msg. */
-static const char *cycle_pick(Scheduler *s, const SchedPod *p, char **msg)
+static const char *cycle_pick(Scheduler *s, const SchedPod *p, const json_t *ns_labels, char **msg, Job **preempt)
 {
 	size_t n = s->nnodes, want = sched_nodes_to_find(n), found = 0, i;
 	if (!n) {
@@ -352,24 +404,27 @@ static const char *cycle_pick(Scheduler *s, const SchedPod *p, char **msg)
 		return NULL;
 	}
 	SchedNode **feasible = xcalloc(want ? want : 1, sizeof(*feasible));
+	SchedCycle c;  /* podaffinity.c's PreFilter: nothing to do for plain pods */
+	sched_cycle_init(&c, p, s->nodes, n, ns_labels);
 	size_t start = s->next_start % n;
 	for (i = 0; i < n && found < want; i++) {
 		SchedNode *node = s->nodes[(start + i) % n];
-		if (sched_filter(p, node, NULL))
+		if (sched_filter_cycle(p, node, &c, NULL))
 			feasible[found++] = node;
 	}
 	s->next_start = (start + i) % n;
 	const char *pick = NULL;
 	if (!found)
-		*msg = cycle_fail_message(s, p);
+		*msg = cycle_fail_message(s, p, &c, preempt);
 	else if (found == 1)
 		pick = feasible[0]->name;
 	else {
 		int64_t *scores = xcalloc(found, sizeof(*scores));
-		sched_score(p, feasible, found, scores);
+		sched_score_cycle(p, feasible, found, s->nodes, n, &c, scores);
 		pick = feasible[sched_select(scores, found, &s->seed)]->name;
 		free(scores);
 	}
+	sched_cycle_release(&c);
 	free(feasible);
 	return pick;
 }
@@ -383,7 +438,11 @@ static void schedule_one(Scheduler *s, const char *key)
 		sched_queue_done(s->q, key);
 		return;
 	}
-	SchedPod *p = sched_pod_new(obj);
+	_cleanup_json_ json_t *pinned = NULL;  /* volumebinding.c: obj pinned to its volumes' node */
+	_cleanup_free_ char *vol_why = sched_volumes_prefilter(s->kc, obj, &pinned);
+	SchedPod *p = sched_pod_new(pinned ? pinned : obj);
+	_cleanup_json_ json_t *ns_labels = sched_namespace_labels(s->kc, p);  /* namespaceSelector terms */
+	Job *preempt = NULL;
 	_cleanup_free_ char *msg = NULL;
 	pthread_mutex_lock(&s->lock);
 	if (placed_get(s, key)) {  /* assumed, binding in flight */
@@ -392,7 +451,9 @@ static void schedule_one(Scheduler *s, const char *key)
 		sched_queue_done(s->q, key);
 		return;
 	}
-	const char *node = cycle_pick(s, p, &msg);
+	const char *node = vol_why ? NULL : cycle_pick(s, p, ns_labels, &msg, &preempt);
+	if (vol_why)
+		msg = sched_volumes_fit_message(vol_why, s->nnodes);
 	Job *j;
 	if (node) {
 		json_t *rep = json_object_get(s->reported, key);
@@ -411,6 +472,8 @@ static void schedule_one(Scheduler *s, const char *key)
 	log_debug("scheduler: %s: %s", key, msg);
 	if (report)
 		jq_push(&s->reports, job_new(JOB_FAILED, p, key, NULL, msg));
+	if (preempt)
+		jq_push(&s->binds, preempt);  /* nominate, delete the victims; it comes back when they are gone */
 	sched_pod_free(p);
 	sched_queue_failed(s->q, key, true);
 }
@@ -432,6 +495,41 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+/* ---- requests: in-process when the server gave a way, else HTTP ---- */
+
+/* A non-2xx answer as kube.c words it: the Status message, errno by status. */
+static int local_error(int status, const char *method, const char *path, const char *body, size_t len, Error **err)
+{
+	_cleanup_json_ json_t *st = body ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *msg = json_str(st, "message"), *reason = json_str(st, "reason");
+	int r = kube_status_errno(status, reason);
+	return err_set(err, -r, "%s %s: %d %s", method, path, status, msg ? msg : reason ? reason : "error");
+}
+
+static int sched_request(Scheduler *s, const char *method, const char *path, const json_t *body, const char *ctype,
+			 Error **err)
+{
+	SchedulerLocalFn local = __atomic_load_n(&s->local, __ATOMIC_ACQUIRE);
+	if (local) {
+		_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
+		_cleanup_free_ char *out = NULL;
+		size_t olen = 0;
+		int status = 0;
+		int r = local(method, path, ctype, text, text ? strlen(text) : 0, &status, &out, &olen);
+		if (r == 0)
+			return status >= 200 && status < 300 ? 0 : local_error(status, method, path, out, olen, err);
+		if (r != -ENOTCONN)
+			return err_set(err, -r, "%s %s: in-process request failed", method, path);
+	}
+	return kube_request(s->kc, method, path, body, ctype, NULL, NULL, err);
+}
+
+void scheduler_set_local(Scheduler *s, SchedulerLocalFn fn)
+{
+	if (s)
+		__atomic_store_n(&s->local, fn, __ATOMIC_RELEASE);
+}
+
 /* ---- binding ---- */
 static void bind_one(Scheduler *s, Job *j)
 {
@@ -441,7 +539,10 @@ static void bind_one(Scheduler *s, Job *j)
 						j->node);
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/binding", j->ns, j->name);
 	_cleanup_err_ Error *err = NULL;
-	int r = kube_post(s->kc, path, body, NULL, &err);
+	_cleanup_json_ json_t *pod = informer_get(s->pod_inf, j->ns, j->name);
+	int r = pod ? sched_volumes_assume(s->kc, pod, j->node, &err) : 0;  /* PreBind: claims' selected-node */
+	if (r >= 0)
+		r = sched_request(s, "POST", path, body, "application/json", &err);
 	if (r < 0) {
 		log_info("scheduler: binding %s to %s: %s", j->key, j->node, err_msg(err));
 		pthread_mutex_lock(&s->lock);
@@ -462,12 +563,56 @@ static void bind_one(Scheduler *s, Job *j)
 	jq_push(&s->reports, j);
 }
 
+static void post_event(Scheduler *s, const Job *j, const char *type, const char *reason, const char *action,
+		       const char *msg);
+static void now_rfc3339(char *buf, size_t n, char *hexnano, size_t hn);
+
+/* DefaultPreemption's actions: status.nominatedNodeName on the preemptor;
+ * each victim gets the DisruptionTarget condition, a Preempted Event and a
+ * graceful DELETE (its own grace period). */
+static void preempt_one(Scheduler *s, Job *j)
+{
+	_cleanup_err_ Error *err = NULL;
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", j->ns, j->name);
+	_cleanup_json_ json_t *nom = json_pack("{s:{s:s}}", "status", "nominatedNodeName", j->node);
+	if (sched_request(s, "PATCH", path, nom, "application/strategic-merge-patch+json", &err) < 0)
+		log_info("scheduler: nominating %s for %s: %s", j->node, j->key, err_msg(err));
+	char now[40], hex[32];
+	now_rfc3339(now, sizeof(now), hex, sizeof(hex));
+	size_t i;
+	json_t *v;
+	json_array_foreach(j->victims, i, v) {
+		Job vj = { .ns = (char *)json_str(v, "namespace"), .name = (char *)json_str(v, "name"),
+			   .uid = (char *)json_str(v, "uid"), .key = j->key };
+		_cleanup_err_ Error *e2 = NULL;
+		_cleanup_free_ char *vpath = xasprintf("/api/v1/namespaces/%s/pods/%s", vj.ns, vj.name);
+		_cleanup_free_ char *spath = xasprintf("%s/status", vpath);
+		_cleanup_json_ json_t *cond = json_pack(
+			"{s:{s:[{s:s, s:s, s:s, s:s, s:s}]}}", "status", "conditions", "type", "DisruptionTarget", "status",
+			"True", "reason", "PreemptionByScheduler", "message",
+			"default-scheduler: preempting to accommodate a higher priority pod", "lastTransitionTime", now);
+		if (sched_request(s, "PATCH", spath, cond, "application/strategic-merge-patch+json", &e2) < 0)
+			log_debug("scheduler: condition of victim %s/%s: %s", vj.ns, vj.name, err_msg(e2));
+		_cleanup_free_ char *m = xasprintf("Preempted by pod %s on node %s", j->uid, j->node);
+		post_event(s, &vj, "Normal", "Preempted", "Preempting", m);
+		err_free(e2);
+		e2 = NULL;
+		if (sched_request(s, "DELETE", vpath, NULL, NULL, &e2) < 0)
+			log_info("scheduler: preempting %s/%s: %s", vj.ns, vj.name, err_msg(e2));
+	}
+	log_info("scheduler: %s nominated to %s, %zu victim(s)", j->key, j->node, json_array_size(j->victims));
+	job_free(j);
+}
+
 static void *bind_main(void *arg)
 {
 	Scheduler *s = arg;
 	Job *j;
 	while ((j = jq_pop(&s->binds))) {
-		bind_one(s, j);
+		if (j->kind == JOB_PREEMPT)
+			preempt_one(s, j);
+		else
+			bind_one(s, j);
 		jq_done(&s->binds);
 	}
 	return NULL;
@@ -502,7 +647,7 @@ static void post_event(Scheduler *s, const Job *j, const char *type, const char 
 	json_object_set_new(ev, "eventTime", json_null());
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events", j->ns);
 	_cleanup_err_ Error *err = NULL;
-	if (kube_post(s->kc, path, ev, NULL, &err) < 0)
+	if (sched_request(s, "POST", path, ev, "application/json", &err) < 0)
 		log_debug("scheduler: event for %s: %s", j->key, err_msg(err));
 }
 
@@ -519,7 +664,7 @@ static void patch_condition(Scheduler *s, const Job *j, bool scheduled)
 	_cleanup_json_ json_t *patch = json_pack("{s:{s:[o]}}", "status", "conditions", cond);
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/status", j->ns, j->name);
 	_cleanup_err_ Error *err = NULL;
-	if (kube_request(s->kc, "PATCH", path, patch, "application/strategic-merge-patch+json", NULL, NULL, &err) < 0)
+	if (sched_request(s, "PATCH", path, patch, "application/strategic-merge-patch+json", &err) < 0)
 		log_debug("scheduler: status of %s: %s", j->key, err_msg(err));
 }
 
@@ -565,8 +710,13 @@ static Scheduler *sched_alloc(void)
 
 static int sched_run(Scheduler *s, Error **err)
 {
-	s->pod_inf = informer_new(s->kc, "/api/v1/pods");
-	s->node_inf = informer_new(s->kc, "/api/v1/nodes");
+	/* in `berth server`: the controllers' pods and nodes caches, shared */
+	s->pod_inf = s->data_dir ? informer_shared(s->data_dir, s->listen, "/api/v1/pods", &s->stop) : NULL;
+	s->node_inf = s->data_dir ? informer_shared(s->data_dir, s->listen, "/api/v1/nodes", &s->stop) : NULL;
+	if (!s->pod_inf)
+		s->pod_inf = informer_new(s->kc, "/api/v1/pods");
+	if (!s->node_inf)
+		s->node_inf = informer_new(s->kc, "/api/v1/nodes");
 	informer_add_handler(s->pod_inf, on_pod, s);
 	informer_add_handler(s->node_inf, on_node, s);
 	int r = informer_start(s->node_inf, err);

@@ -5,8 +5,11 @@
  * the pods of one controller across nodes (2; SelectorSpread's formula keyed
  * by the controller ownerReference, standing in for the default topology
  * spread constraint on hostname).  Resource scores use the non-zero requests
- * (100m / 200Mi for unset ones) as kube-scheduler does.  The host is picked
- * among the best at random (reservoir sampling), so equal nodes share load.
+ * (100m / 200Mi for unset ones) as kube-scheduler does.  With a cycle's
+ * state (podaffinity.c) InterPodAffinity (2) and PodTopologySpread (2) are
+ * added; a pod with its own spread constraints does not get the owner
+ * spreading.  The host is picked among the best at random (reservoir
+ * sampling), so equal nodes share load.
  */
 #include "sched-internal.h"
 #include "../shared/json.h"
@@ -18,6 +21,8 @@
 #define W_TAINT 3
 #define W_AFFINITY 2
 #define W_SPREAD 2
+#define W_INTERPOD 2
+#define W_TOPOLOGY 2
 
 static int64_t sat_add(int64_t a, int64_t b)
 {
@@ -120,6 +125,12 @@ void sched_normalize(int64_t *raw, size_t n, bool reverse)
 
 void sched_score(const SchedPod *p, SchedNode *const *nodes, size_t n, int64_t *out)
 {
+	sched_score_cycle(p, nodes, n, nodes, n, NULL, out);
+}
+
+void sched_score_cycle(const SchedPod *p, SchedNode *const *nodes, size_t n, SchedNode *const *all, size_t nall,
+		       SchedCycle *c, int64_t *out)
+{
 	int64_t *taint = calloc(n ? n : 1, sizeof(int64_t)), *aff = calloc(n ? n : 1, sizeof(int64_t)),
 		*spread = calloc(n ? n : 1, sizeof(int64_t));
 	if (!taint || !aff || !spread)
@@ -128,13 +139,19 @@ void sched_score(const SchedPod *p, SchedNode *const *nodes, size_t n, int64_t *
 		out[i] = W_LEAST * sched_score_least_allocated(p, nodes[i]) + W_BALANCED * sched_score_balanced(p, nodes[i]);
 		taint[i] = sched_score_prefer_taints_raw(p, nodes[i]);
 		aff[i] = p->preferred ? sched_score_affinity_raw(p, nodes[i]) : 0;
-		spread[i] = sched_score_spread_raw(p, nodes[i]);
+		spread[i] = p->nspread ? 0 : sched_score_spread_raw(p, nodes[i]);
 	}
 	sched_normalize(taint, n, true);
 	sched_normalize(aff, n, false);
 	sched_normalize(spread, n, true);  /* SelectorSpread: fewer of its siblings is better */
 	for (size_t i = 0; i < n; i++)
 		out[i] += W_TAINT * taint[i] + W_AFFINITY * aff[i] + W_SPREAD * spread[i];
+	if (c && c->active) {
+		sched_score_interpod(p, nodes, n, all, nall, c, aff);
+		sched_score_spread_constraints(p, nodes, n, all, nall, spread);
+		for (size_t i = 0; i < n; i++)
+			out[i] += W_INTERPOD * aff[i] + W_TOPOLOGY * spread[i];
+	}
 	free(taint);
 	free(aff);
 	free(spread);

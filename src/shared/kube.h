@@ -50,6 +50,18 @@ typedef int (*KubeWatchFn)(const json_t *event, void *userdata);
 int kube_watch(KubeClient *c, const char *path, KubeWatchFn fn, void *userdata, volatile int *stop,
 	       Error **err);
 
+/* An in-process transport in place of HTTP (unit tests: tests/unit/fakeapi.c).
+ * request answers one request with its HTTP status, *ret the body (new ref
+ * or NULL); watch streams events to fn as kube_watch does and returns the
+ * HTTP status (*ret: the error body of a non-2xx).  Errors map as above. */
+typedef struct KubeTransport {
+	int (*request)(void *ud, const char *method, const char *path, const json_t *body,
+		       const char *content_type, json_t **ret);
+	int (*watch)(void *ud, const char *path, KubeWatchFn fn, void *fn_ud, volatile int *stop, json_t **ret);
+} KubeTransport;
+/* A client whose requests and watches all go to t (not copied) with ud. */
+KubeClient *kube_client_new_fake(const KubeTransport *t, void *ud);
+
 /* Map an HTTP status (and Status reason) to a negative errno. */
 int kube_status_errno(int http_status, const char *reason);
 

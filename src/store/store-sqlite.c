@@ -9,6 +9,17 @@
  * synchronous=NORMAL keeps every committed write across a process kill.
  * Watchers wait on a condition variable signalled after each commit and read
  * the log forward from their cursor (the log is the event history).
+ *
+ * Group commit: creates, updates and deletes are queued; the first writer
+ * that finds no commit in progress becomes the leader, takes every queued
+ * write and applies them in order in ONE transaction (each its own
+ * compare-and-swap and revision), commits, and only then hands every writer
+ * its result: nobody returns before the transaction holding its write is
+ * committed to the WAL, as before.  Writers arriving meanwhile queue for the
+ * next leader, so a burst of N concurrent writers costs about one commit
+ * (WAL frames, locks, checkpoints) per batch instead of one per write.  If
+ * the batch fails as a whole it is rolled back and every write is retried
+ * alone, so each still gets exactly its own answer.
  */
 #include "store-internal.h"
 #include "../base/cleanup.h"
@@ -26,7 +37,33 @@ typedef struct SqliteStore {
 	int64_t rev;
 	int64_t compact_rev;
 	sqlite3_stmt *st_latest, *st_insert, *st_get;
+	/* group commit: queued writes, and whether a leader is committing */
+	pthread_mutex_t qlock;
+	struct WriteOp *qhead, *qtail;
+	bool committing;
+	uint64_t commits, batched;    /* transactions, and writes in them (tests, benches) */
 } SqliteStore;
+
+typedef enum { OP_CREATE, OP_UPDATE, OP_DELETE } WriteKind;
+
+/* One queued write; lives on its writer's stack until done. */
+typedef struct WriteOp {
+	WriteKind kind;
+	const char *key, *value;
+	size_t len;
+	int64_t expect_rev;
+	bool want_prev;
+	/* results, filled by the leader */
+	int r;
+	int64_t rev;
+	StoreKV prev;
+	Error *error;
+	bool done;
+	pthread_cond_t wake;      /* its writer waits here: done, or its turn to lead */
+	struct WriteOp *next;
+} WriteOp;
+
+#define GROUP_MAX 256
 
 #define WATCH_BATCH 256
 
@@ -38,6 +75,7 @@ typedef struct SqliteWatch {
 	StoreEvent *buf;
 	size_t nbuf, pos;
 	bool woken;
+	sqlite3_stmt *st;         /* the log read, prepared once (under s->lock) */
 } SqliteWatch;
 
 static const char *SCHEMA =
@@ -91,11 +129,20 @@ int store_sqlite_open(const char *path, Store **ret, Error **err)
 	s->base.ops = &sqlite_ops;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK)
 		return err_set(err, EIO, "store: open '%s': %s", path, s->db ? sqlite3_errmsg(s->db) : "out of memory");
 	sqlite3_busy_timeout(s->db, 5000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK ||
+	/* exclusive: this process owns the file (revisions are assigned here),
+	 * so the WAL index lives in memory and transactions take no file locks;
+	 * a second server on the same file fails here instead of corrupting
+	 * the revision sequence; a 512 KiB page cache (not SQLite's 2 MiB):
+	 * reads are served by the API server's watch cache, and the OS page
+	 * cache holds the file anyway */
+	if (sqlite3_exec(s->db, "PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+				"PRAGMA cache_size=-512;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(s->db, SCHEMA, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, err, "schema");
 	int r = store_prepare(s, err);
@@ -122,6 +169,7 @@ static void sq_free(Store *base)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->changed);
+	pthread_mutex_destroy(&s->qlock);
 	free(s);
 }
 
@@ -295,47 +343,11 @@ static int insert_locked(SqliteStore *s, const char *key, bool created, bool del
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
 		return db_fail(s, err, "write");
-	int64_t id = next;
-	s->rev = id;
-	*ret_rev = id;
-	pthread_cond_broadcast(&s->changed);
+	/* visible to readers only once committed: they need s->lock, which the
+	 * committing writer holds until then (watchers are woken after COMMIT) */
+	s->rev = next;
+	*ret_rev = next;
 	return 0;
-}
-
-static int sq_create(Store *base, const char *key, const char *value, size_t len, int64_t *ret_rev, Error **err)
-{
-	SqliteStore *s = (SqliteStore *)base;
-	int64_t id, crev, rev = 0;
-	pthread_mutex_lock(&s->lock);
-	int r;
-	if (latest_locked(s, key, &id, &crev))
-		r = err_set(err, EEXIST, "key '%s' exists", key);
-	else
-		r = insert_locked(s, key, true, false, 0, id, value, len, &rev, err);
-	pthread_mutex_unlock(&s->lock);
-	if (ret_rev)
-		*ret_rev = rev;
-	return r;
-}
-
-static int sq_update(Store *base, const char *key, const char *value, size_t len, int64_t expect_rev,
-		 int64_t *ret_rev, Error **err)
-{
-	SqliteStore *s = (SqliteStore *)base;
-	int64_t id, crev, rev = 0;
-	int r;
-	pthread_mutex_lock(&s->lock);
-	if (!latest_locked(s, key, &id, &crev))
-		r = err_set(err, ENOENT, "key '%s' not found", key);
-	else if (expect_rev && expect_rev != id)
-		r = err_set(err, ESTALE, "key '%s' was modified (revision %lld, expected %lld)", key,
-			    (long long)id, (long long)expect_rev);
-	else
-		r = insert_locked(s, key, false, false, crev, id, value, len, &rev, err);
-	pthread_mutex_unlock(&s->lock);
-	if (ret_rev)
-		*ret_rev = rev;
-	return r;
 }
 
 /* Under the lock: append the delete row; ret_prev gets the last value. */
@@ -370,16 +382,179 @@ static int delete_locked(SqliteStore *s, const char *key, int64_t expect_rev, St
 	return r;
 }
 
+/* ---- group commit ---- */
+
+/* Under the lock: one write, as if alone (its CAS sees the batch's earlier writes). */
+static int apply_locked(SqliteStore *s, WriteOp *op)
+{
+	int64_t id, crev;
+	Error **err = &op->error;
+	switch (op->kind) {
+	case OP_CREATE:
+		if (latest_locked(s, op->key, &id, &crev))
+			return err_set(err, EEXIST, "key '%s' exists", op->key);
+		return insert_locked(s, op->key, true, false, 0, id, op->value, op->len, &op->rev, err);
+	case OP_UPDATE:
+		if (!latest_locked(s, op->key, &id, &crev))
+			return err_set(err, ENOENT, "key '%s' not found", op->key);
+		if (op->expect_rev && op->expect_rev != id)
+			return err_set(err, ESTALE, "key '%s' was modified (revision %lld, expected %lld)", op->key,
+				       (long long)id, (long long)op->expect_rev);
+		return insert_locked(s, op->key, false, false, crev, id, op->value, op->len, &op->rev, err);
+	case OP_DELETE:
+		return delete_locked(s, op->key, op->expect_rev, op->want_prev ? &op->prev : NULL, &op->rev, err);
+	}
+	return -EINVAL;
+}
+
+static void op_reset(WriteOp *op)
+{
+	op->r = 0;
+	op->rev = 0;
+	store_kv_release(&op->prev);
+	err_free(op->error);
+	op->error = NULL;
+}
+
+static bool exec_ok(SqliteStore *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+/* Under the lock: the batch in one transaction.  false when it failed as a
+ * whole (rolled back, s->rev restored): the caller retries each write alone. */
+static bool batch_commit_locked(SqliteStore *s, WriteOp *batch)
+{
+	int64_t base = s->rev;
+	if (!exec_ok(s, "BEGIN"))
+		return false;
+	for (WriteOp *op = batch; op; op = op->next) {
+		op->r = apply_locked(s, op);
+		/* a CAS answer (exists, missing, stale) is the write's own; anything
+		 * else is the database failing, which aborts the batch */
+		if (op->r < 0 && op->r != -EEXIST && op->r != -ENOENT && op->r != -ESTALE)
+			goto fail;
+	}
+	if (exec_ok(s, "COMMIT"))
+		return true;
+fail:
+	exec_ok(s, "ROLLBACK");
+	s->rev = base;
+	for (WriteOp *op = batch; op; op = op->next)
+		op_reset(op);
+	return false;
+}
+
+/* The leader's work: apply and commit batch, every answer in its WriteOp. */
+static void batch_run(SqliteStore *s, WriteOp *batch)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = 0;
+	for (WriteOp *op = batch; op; op = op->next)
+		n++;
+	if (n == 1 || !batch_commit_locked(s, batch)) {
+		/* alone: each write is its own (autocommit) transaction */
+		for (WriteOp *op = batch; op; op = op->next) {
+			op->r = apply_locked(s, op);
+			s->commits++;
+		}
+	} else {
+		s->commits++;
+	}
+	s->batched += n;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Queue op and return once it is committed (or failed): the first writer to
+ * find no leader commits everything queued, the others wait for their turn.
+ * Each writer sleeps on its own condition variable, so a commit wakes
+ * exactly the writers it answered and the next leader. */
+static void write_submit(SqliteStore *s, WriteOp *op)
+{
+	pthread_cond_init(&op->wake, NULL);
+	pthread_mutex_lock(&s->qlock);
+	if (s->qtail)
+		s->qtail->next = op;
+	else
+		s->qhead = op;
+	s->qtail = op;
+	while (!op->done) {
+		if (s->committing) {
+			pthread_cond_wait(&op->wake, &s->qlock);
+			continue;
+		}
+		s->committing = true;
+		WriteOp *batch = s->qhead, *last = batch;
+		for (size_t n = 1; n < GROUP_MAX && last->next; n++)
+			last = last->next;
+		s->qhead = last->next;
+		if (!s->qhead)
+			s->qtail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->qlock);
+		batch_run(s, batch);
+		pthread_mutex_lock(&s->qlock);
+		for (WriteOp *o = batch, *next; o; o = next) {
+			next = o->next;  /* o may be gone once its writer runs (after we unlock) */
+			o->done = true;
+			if (o != op)
+				pthread_cond_signal(&o->wake);
+		}
+		s->committing = false;
+		if (s->qhead)
+			pthread_cond_signal(&s->qhead->wake); /* the next leader */
+	}
+	pthread_mutex_unlock(&s->qlock);
+	pthread_cond_destroy(&op->wake);
+}
+
+/* Submit and hand the answer to the caller. */
+static int write_do(SqliteStore *s, WriteOp *op, int64_t *ret_rev, StoreKV *ret_prev, Error **err)
+{
+	write_submit(s, op);
+	if (ret_rev)
+		*ret_rev = op->r >= 0 ? op->rev : 0;
+	if (ret_prev && op->r >= 0)
+		*ret_prev = op->prev;
+	else
+		store_kv_release(&op->prev);
+	if (op->error) {
+		if (err && !*err)
+			*err = op->error;
+		else
+			err_free(op->error);
+	}
+	return op->r;
+}
+
+static int sq_create(Store *base, const char *key, const char *value, size_t len, int64_t *ret_rev, Error **err)
+{
+	WriteOp op = { .kind = OP_CREATE, .key = key, .value = value, .len = len };
+	return write_do((SqliteStore *)base, &op, ret_rev, NULL, err);
+}
+
+static int sq_update(Store *base, const char *key, const char *value, size_t len, int64_t expect_rev,
+		     int64_t *ret_rev, Error **err)
+{
+	WriteOp op = { .kind = OP_UPDATE, .key = key, .value = value, .len = len, .expect_rev = expect_rev };
+	return write_do((SqliteStore *)base, &op, ret_rev, NULL, err);
+}
+
 static int sq_delete(Store *base, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err)
 {
+	WriteOp op = { .kind = OP_DELETE, .key = key, .expect_rev = expect_rev, .want_prev = ret_prev != NULL };
+	return write_do((SqliteStore *)base, &op, ret_rev, ret_prev, err);
+}
+
+static int sq_commit_stats(Store *base, uint64_t *ret_commits, uint64_t *ret_writes)
+{
 	SqliteStore *s = (SqliteStore *)base;
-	int64_t rev = 0;
 	pthread_mutex_lock(&s->lock);
-	int r = delete_locked(s, key, expect_rev, ret_prev, &rev, err);
+	*ret_commits = s->commits;
+	*ret_writes = s->batched;
 	pthread_mutex_unlock(&s->lock);
-	if (ret_rev)
-		*ret_rev = rev;
-	return r;
+	return 0;
 }
 
 static int sq_compact(Store *base, int64_t rev, Error **err)
@@ -453,9 +628,9 @@ static int watch_fill_locked(SqliteWatch *w, Error **err)
 				 " WHERE id > ? AND name >= ? AND name < ? ORDER BY id LIMIT ?";
 	SqliteStore *s = w->s;
 	int64_t upto = s->rev;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!w->st && sqlite3_prepare_v2(s->db, sql, -1, &w->st, NULL) != SQLITE_OK)
 		return db_fail(s, err, "watch");
+	sqlite3_stmt *st = w->st;
 	sqlite3_bind_int64(st, 1, w->cursor);
 	sqlite3_bind_text(st, 2, w->prefix, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, w->prefix_end, -1, SQLITE_STATIC);
@@ -468,7 +643,7 @@ static int watch_fill_locked(SqliteWatch *w, Error **err)
 			  sqlite3_column_int(st, 2) ? STORE_EVENT_PUT_NEW : STORE_EVENT_PUT;
 		kv_from_row(st, 1, 0, 4, 5, &e->kv);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return db_fail(s, err, "watch");
 	if (w->nbuf == WATCH_BATCH)
@@ -532,6 +707,11 @@ static void sq_watch_free(StoreWatch *base)
 	if (!w)
 		return;
 	watch_drop_buffer(w);
+	if (w->st) {
+		pthread_mutex_lock(&w->s->lock); /* the connection is used under the lock only */
+		sqlite3_finalize(w->st);
+		pthread_mutex_unlock(&w->s->lock);
+	}
 	free(w->prefix);
 	free(w->prefix_end);
 	free(w);
@@ -548,6 +728,7 @@ static const StoreOps sqlite_ops = {
 	.update = sq_update,
 	.del = sq_delete,
 	.compact = sq_compact,
+	.commit_stats = sq_commit_stats,
 	.watch_new = sq_watch_new,
 	.watch_next = sq_watch_next,
 	.watch_revision = sq_watch_revision,

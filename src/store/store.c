@@ -68,6 +68,13 @@ int store_compact(Store *s, int64_t rev, Error **err)
 	return s->ops->compact(s, rev, err);
 }
 
+int store_commit_stats(Store *s, uint64_t *ret_commits, uint64_t *ret_writes)
+{
+	if (!s->ops->commit_stats)
+		return -ENOTSUP;
+	return s->ops->commit_stats(s, ret_commits, ret_writes);
+}
+
 int store_watch_new(Store *s, const char *prefix, int64_t after_rev, StoreWatch **ret, Error **err)
 {
 	return s->ops->watch_new(s, prefix, after_rev, ret, err);

@@ -77,6 +77,9 @@ int store_delete(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_pre
 		 Error **err);
 /* Drop rows superseded at or below rev; reads below rev then fail -ERANGE. */
 int store_compact(Store *s, int64_t rev, Error **err);
+/* Transactions committed since open and the writes in them (SQLite's group
+ * commit: concurrent writers share a transaction).  -ENOTSUP for etcd. */
+int store_commit_stats(Store *s, uint64_t *ret_commits, uint64_t *ret_writes);
 
 /* Events for keys with prefix with revision > after_rev.  -ERANGE when
  * after_rev is older than the compaction point. */

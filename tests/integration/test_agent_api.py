@@ -477,11 +477,16 @@ def test_kubeconfig_and_static_pods_together(cluster, tmp_path):
             cs = st.get("containerStatuses") or [{}]
             return st if cs[0].get("state", {}).get("waiting", {}).get("reason") == "ErrImageNeverPull" else None
         wait_for(static_status, "static pod reported ErrImageNeverPull")
-        # ... and is not written to the API server (no mirror pods)
-        assert f"static-{node}" not in c.kubectl("get", "pods", "-A")
+        # ... and shows in the API server as its mirror pod, with the node's status of it
+        mirror = wait_for(lambda: (lambda m: m if m and (m.get("status", {}).get("containerStatuses") or [{}])[0]
+                                   .get("state", {}).get("waiting", {}).get("reason") == "ErrImageNeverPull"
+                                   else None)(c.get("pod", f"static-{node}", "default")), "the mirror pod")
+        assert "kubernetes.io/config.mirror" in mirror["metadata"]["annotations"]
+        assert mirror["spec"]["nodeName"] == node
     finally:
         os.unlink(manifests / "s.json")
         wait_for(lambda: not os.listdir(root / "pods"), "static pod stopped")
+        wait_for(lambda: c.get("pod", f"static-{node}", "default") is None, "the mirror pod gone")
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=60) == 0
         log.close()

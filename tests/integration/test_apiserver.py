@@ -7,6 +7,7 @@ kubectl.1.27 ... kubectl.1.33 of the Google Cloud SDK) runs the user flow of
 seed 001: apply, get (wide/yaml/jsonpath), label, scale, set image, delete.
 """
 import glob
+import base64
 import json
 import os
 import selectors
@@ -246,7 +247,37 @@ def test_error_texts(server):
     assert p.returncode != 0
     assert 'Operation cannot be fulfilled on configmaps "cas": the object has been modified' in p.stderr
     assert k("get", "-n", "errs", "cm", "cas", "-o", "jsonpath={.data.a}").stdout == "2"
+    # a uid in a patch is a precondition: another uid fails and changes nothing, the same uid applies
+    uid = cm["metadata"]["uid"]
+    p = k("patch", "-n", "errs", "cm", "cas", "-p", '{"metadata":{"uid":"0000-other"},"data":{"a":"4"}}', check=False)
+    assert p.returncode != 0
+    assert (f'Operation cannot be fulfilled on configmaps "cas": Precondition failed: UID in precondition: '
+            f'0000-other, UID in object meta: {uid}') in p.stderr
+    assert k("get", "-n", "errs", "cm", "cas", "-o", "jsonpath={.data.a}").stdout == "2"
+    k("patch", "-n", "errs", "cm", "cas", "-p", json.dumps({"metadata": {"uid": uid}, "data": {"a": "5"}}))
+    assert k("get", "-n", "errs", "cm", "cas", "-o", "jsonpath={.data.a}").stdout == "5"
     k("delete", "namespace", "errs")
+
+
+def test_secret_string_data_is_merged_into_data(server):
+    k = server.kubectl
+    k("create", "namespace", "sd")
+    sec = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "sd"},
+           "data": {"keep": base64.b64encode(b"old").decode(), "over": base64.b64encode(b"x").decode()},
+           "stringData": {"over": "plain text", "new": "caf\u00e9"}}
+    k("create", "-f", "-", input=json.dumps(sec))
+    got = json.loads(k("get", "secret", "s", "-n", "sd", "-o", "json").stdout)
+    dec = {key: base64.b64decode(v).decode() for key, v in got["data"].items()}
+    assert dec == {"keep": "old", "over": "plain text", "new": "caf\u00e9"}, "stringData wins over data"
+    assert "stringData" not in got, "stringData is write-only"
+    # a patch of stringData changes data too (kubectl patch secret -p '{"stringData":...}')
+    k("patch", "secret", "s", "-n", "sd", "-p", '{"stringData":{"keep":"new value"}}')
+    got = json.loads(k("get", "secret", "s", "-n", "sd", "-o", "json").stdout)
+    assert base64.b64decode(got["data"]["keep"]).decode() == "new value" and "stringData" not in got
+    p = k("create", "-n", "sd", "-f", "-", check=False, input=json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad"}, "stringData": {"no/slash": "v"}}))
+    assert p.returncode != 0 and 'Secret "bad" is invalid: data[no/slash]: Invalid value: "no/slash"' in p.stderr
+    k("delete", "namespace", "sd")
 
 
 def read_until(proc, needle, limit=60):

@@ -95,7 +95,7 @@ def wait_for(fn, timeout=60, what="condition"):
 
 def age_columns(table):
     return {i for i, c in enumerate(table["columnDefinitions"])
-            if c["name"] in ("Age", "Last Seen", "Since", "Duration", "Last Schedule")}
+            if c["name"] in ("Age", "Last Seen", "First Seen", "Since", "Duration", "Last Schedule")}
 
 
 def comparable(table):
@@ -174,6 +174,26 @@ def test_table_age_is_computed_per_request(srv):
     # the object is unchanged, so its row is the cached one: only the age moves
     later = wait_for(lambda: age() if age() != first else None, what="the Age cell to advance")
     assert int(later[:-1]) > int(first[:-1])
+
+
+def test_event_columns_wide(srv):
+    create(srv, "/api/v1/namespaces", {"metadata": {"name": "tbl-ev"}})
+    create(srv, "/api/v1/namespaces/tbl-ev/events", {
+        "metadata": {"name": "web.17"}, "type": "Warning", "reason": "BackOff", "message": "Back-off restarting",
+        "involvedObject": {"kind": "Pod", "name": "web", "fieldPath": "spec.containers{c}"},
+        "source": {"component": "kubelet", "host": "node-a"}, "count": 7,
+        "firstTimestamp": "2021-03-04T05:06:07Z", "lastTimestamp": "2021-03-04T05:16:07Z"})
+    st, t = srv.call("GET", "/api/v1/namespaces/tbl-ev/events", accept=TABLE)
+    assert st == 200
+    cols = [(c["name"], c["priority"]) for c in t["columnDefinitions"]]
+    # kubectl's own event columns: the wide ones (priority 1) between and after, as -o wide prints them
+    assert cols == [("Last Seen", 0), ("Type", 0), ("Reason", 0), ("Object", 0), ("Subobject", 1), ("Source", 1),
+                    ("Message", 0), ("First Seen", 1), ("Count", 1), ("Name", 1)]
+    cells = t["rows"][0]["cells"]
+    assert cells[1:7] == ["Warning", "BackOff", "pod/web", "spec.containers{c}", "kubelet, node-a",
+                          "Back-off restarting"]
+    assert re.fullmatch(r"\d+[dy]\w*", cells[0]) and re.fullmatch(r"\d+[dy]\w*", cells[7])
+    assert cells[8:] == [7, "web.17"]
 
 
 def test_crd_printer_columns(srv):

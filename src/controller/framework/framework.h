@@ -6,7 +6,9 @@
  *                 "ns/name" -> object (immutable once cached: readers get a
  *                 new reference and must not modify it), with event handlers;
  *                 resumes the watch from the last resourceVersion and re-lists
- *                 on 410 Expired.
+ *                 on 410 Expired.  Cached copies lack managedFields (and pods
+ *                 kubectl's last-applied annotation).  informer_shared gives
+ *                 in-process components views of one cache per resource.
  *   WorkQueue     keys, de-duplicated (a key queued twice is processed once;
  *                 a key re-added while processing is processed again after),
  *                 delayed adds and per-key exponential back-off.
@@ -43,8 +45,24 @@ bool informer_wait_synced(Informer *inf, int timeout_ms);
 json_t *informer_get(Informer *inf, const char *ns, const char *name);
 /* New array of the cached objects of ns (NULL: all namespaces). */
 json_t *informer_list(Informer *inf, const char *ns);
+/* Detach inf's handlers (none runs after it returns); a private informer
+ * also stops its thread. */
 void informer_stop(Informer *inf);
+/* Stop, and drop the view; the cache goes with its last view. */
 void informer_free(Informer *inf);
+/* The process-wide informer of path (e.g. "/api/v1/pods"), shared by every
+ * in-process component of `berth server`: a new view (its own handlers; a
+ * handler added once the cache is filled gets an ADD per cached object) of
+ * one cache and one watch.  The shared informers use one client made for
+ * the local server (kube_client_wait_local) with the first and freed with
+ * the last.  NULL when *stop was set before the server answered. */
+Informer *informer_shared(const char *data_dir, const char *listen, const char *path, volatile int *stop);
+/* The same over the client make_client(ud) returns (taken; NULL: no view). */
+Informer *informer_shared_with(KubeClient *(*make_client)(void *ud), void *ud, const char *path);
+/* How many shared caches exist (tests). */
+size_t informer_shared_count(void);
+/* obj as the cache would keep it (new reference; tests). */
+json_t *informer_transform(Informer *inf, const json_t *obj);
 /* Feed events without a server (unit tests): same effect as a watch event. */
 void informer_inject(Informer *inf, const char *type, const json_t *obj);
 
