@@ -71,6 +71,8 @@ int proxy_run(char *const argv[], const char *in, char **out, Error **err)
 	if (pid == 0) {
 		dup2(pin[0], 0);
 		dup2(pout[1], 1);
+		if (!out)  /* what it says goes into the error, not into our log */
+			dup2(pout[1], 2);
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], argv);
 		_exit(127);
@@ -109,8 +111,11 @@ int proxy_run(char *const argv[], const char *in, char **out, Error **err)
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		const char *said = out || !sb.len ? "" : sb.buf;
+		int r = err_set(err, EIO, "%s: exited with status %d%s%.*s", argv[0], WIFEXITED(st) ? WEXITSTATUS(st) : 128,
+				*said ? ": " : "", (int)strcspn(said, "\n"), said);
 		sb_release(&sb);
-		return err_set(err, EIO, "%s: exited with status %d", argv[0], WIFEXITED(st) ? WEXITSTATUS(st) : 128);
+		return r;
 	}
 	if (out)
 		*out = sb_detach(&sb);

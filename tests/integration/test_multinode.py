@@ -130,6 +130,33 @@ def test_node_failure_evicts_and_replaces(cluster):
 
 # ---- berth up + one host ----
 
+def test_restarted_agent_drops_routes_of_nodes_gone_meanwhile(cluster):
+    """Routes to other nodes' pods outlive their agent; the next agent adopts
+    them and removes those of nodes that were deleted while it was down."""
+    c = cluster
+    n = next(x for x in c.nodes_[1:] if x.proc and x.proc.poll() is None)
+    others = [o for o in c.nodes_ if o is not n and o.proc and o.proc.poll() is None]
+    prefix = ".".join(c.cluster_cidr.split(".")[:2])
+    ghost_cidr, ghost_ip = f"{prefix}.250.0/24", f"10.204.{c.hosts.x}.200"
+    c.apply(json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "ghost"},
+                        "spec": {"podCIDR": ghost_cidr, "podCIDRs": [ghost_cidr]}}))
+    c.kubectl("patch", "node", "ghost", "--subresource=status", "--type=merge", "-p",
+              json.dumps({"status": {"addresses": [{"type": "InternalIP", "address": ghost_ip}]}}))
+
+    def routes():
+        return sh("ip", "-n", n.ns, "-4", "route").stdout
+    until(lambda: f"{ghost_cidr} via {ghost_ip} dev eth0 proto 201" in routes(), "the ghost's route", timeout=60)
+    stop_proc(n.proc, timeout=60)  # the agent stops; its pods and routes stay
+    c.kubectl("delete", "node", "ghost")
+    assert f"{ghost_cidr} via {ghost_ip}" in routes(), "nobody removed it while the agent was down"
+    n.start_agent(c.kubeconfig, c.server_url, proxy=True, cluster_cidr=c.cluster_cidr)
+    until(lambda: ghost_cidr not in routes(), "the stale route removed by the new agent", timeout=60)
+    node_cidrs = {o.name: c.node(o.name)["spec"]["podCIDR"] for o in others}
+    assert all(f"{node_cidrs[o.name]} via {o.ip} " in routes() for o in others), routes()
+    until(lambda: [r for r in c.rows("nodes") if r["NAME"] == n.name][0]["STATUS"] == "Ready",
+          f"{n.name} Ready again", timeout=120)
+
+
 class UpCluster(Kube):
     """`berth up` on the bridge's address and one host to join it."""
 
