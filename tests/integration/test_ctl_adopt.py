@@ -310,6 +310,9 @@ def test_repeated_event_is_counted(server):
     ns = namespace(server, "events-agg")
     server.kubectl("apply", "-n", ns, "-f", "-", input=DEPLOYMENT)
     until(lambda: server.json("get", "rs", "-n", ns)["items"], "the replica set")
+    # the first scale-up (the new set's) is recorded before the scaling starts
+    until(lambda: [e for e in server.json("get", "events", "-n", ns)["items"] if e["reason"] == "ScalingReplicaSet"],
+          "the first ScalingReplicaSet Event")
     for n in (0, 1, 0, 1):
         scale_and_wait(server, ns, n)
     rs = server.json("get", "rs", "-n", ns)["items"][0]["metadata"]["name"]
@@ -319,7 +322,11 @@ def test_repeated_event_is_counted(server):
         evs = [e for e in server.json("get", "events", "-n", ns)["items"]
                if e["reason"] == "ScalingReplicaSet" and e["message"] == up]
         return len(evs) == 1 and evs[0].get("count") == 3 and evs
-    ev = until(scaled_up, "one ScalingReplicaSet Event with count 3")[0]
+    try:
+        ev = until(scaled_up, "one ScalingReplicaSet Event with count 3")[0]
+    except AssertionError:
+        evs = [(e["reason"], e["message"], e.get("count")) for e in server.json("get", "events", "-n", ns)["items"]]
+        raise AssertionError(f"never one ScalingReplicaSet Event with count 3: {evs}")
     assert ev["involvedObject"]["name"] == "ev" and ev["source"]["component"] == "deployment-controller"
     assert ev["firstTimestamp"] <= ev["lastTimestamp"]
     down = [e for e in server.json("get", "events", "-n", ns)["items"]

@@ -95,7 +95,7 @@ def test_exec_every_kubectl(sc, shell, v):
     assert p.stdout == data + "end\n"
 
 
-@pytest.mark.parametrize("v", ["1.27", ""])
+@pytest.mark.parametrize("v", [""])
 def test_long_quiet_exec(sc, shell, v):
     """A minute and more without output: kubectl >= 1.30 pings the WebSocket
     and gives up on a connection whose pongs do not come back."""
@@ -142,7 +142,7 @@ def stop(proc):
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=3)  # kubectl attach may ignore it: then it is killed
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()

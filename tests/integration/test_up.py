@@ -193,7 +193,7 @@ class Cluster:
     def stop(self):
         for ns in ("default", "kube-public"):
             self.kubectl("delete", "deployments,services,pods", "--all", "-n", ns, "--wait=false",
-                         check=False, timeout=60)
+                         "--grace-period=1", check=False, timeout=60)
         try:
             until(lambda: self.kubectl("get", "pods", "-A", "-o", "name", check=False).stdout == "", "pods gone",
                   timeout=120)
