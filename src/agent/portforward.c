@@ -71,15 +71,7 @@ static void pf_flush(Forward *f)
 		uint8_t hdr[10];
 		send_all(f, hdr, ws_frame_header(hdr, WS_BINARY, f->tx.len));
 	}
-	for (size_t off = 0; f->open && off < f->tx.len;) {
-		ssize_t w = send(f->sock, f->tx.buf + off, f->tx.len - off, MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			f->open = false;
-		else
-			off += (size_t)w;
-	}
+	send_all(f, f->tx.buf, f->tx.len);
 	sb_reset(&f->tx);
 }
 
