@@ -359,6 +359,20 @@ static void respond_text(ApiResponse *resp, int status, const char *text)
 	resp->content_type = "text/plain; charset=utf-8";
 }
 
+/* /healthz, /livez, /readyz as kube-apiserver answers them: "ok", or, when
+ * the datastore does not answer (an etcd that is gone), 500 naming the
+ * failed check.  /livez keeps answering ok: the process itself is alive. */
+static void respond_health(Api *api, const char *path, ApiResponse *resp)
+{
+	_cleanup_err_ Error *err = NULL;
+	if (!strcmp(path, "/livez") || store_ping(api->store, &err) == 0) {
+		respond_text(resp, 200, "ok");
+		return;
+	}
+	_cleanup_free_ char *text = xasprintf("[+]ping ok\n[-]etcd failed: reason withheld\n%s check failed\n", path + 1);
+	respond_text(resp, 500, text);
+}
+
 static void respond_metrics(Api *api, ApiResponse *resp)
 {
 	StrBuf sb = STRBUF_INIT;
@@ -390,7 +404,7 @@ bool api_discovery_handle(Api *api, ApiRequest *req, ApiResponse *resp)
 						      "2024-08-13T00:00:00Z", "goVersion", "go1.22.5", "compiler", "gc",
 						      "platform", "linux/amd64"));
 	} else if (!strcmp(p, "/healthz") || !strcmp(p, "/livez") || !strcmp(p, "/readyz")) {
-		respond_text(resp, 200, "ok");
+		respond_health(api, p, resp);
 	} else if (!strcmp(p, "/metrics")) {
 		respond_metrics(api, resp);
 	} else if (str_has_prefix(p, "/openapi/")) {

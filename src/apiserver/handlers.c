@@ -344,13 +344,19 @@ static void generate_name(json_t *meta)
 	free(name);
 }
 
-/* 404 when the namespace is missing, 403 when it is terminating. */
+/* 404 when the namespace is missing, 403 when it is terminating, 500 when
+ * the store cannot say. */
 int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
 {
 	size_t n;
 	const ApiResource *tbl = api_resource_builtin(&n);
 	json_t *nsobj;
-	if (api_load(api, &tbl[0], NULL, ns, &nsobj, NULL) < 0) {
+	int r = api_load(api, &tbl[0], NULL, ns, &nsobj, NULL);
+	if (r < 0 && r != -ENOENT) {
+		api_respond_status(resp, 500, "InternalError", "reading namespace \"%s\": %s", ns, strerror(-r));
+		return r;
+	}
+	if (r < 0) {
 		_cleanup_free_ char *msg = xasprintf("namespaces \"%s\" not found", ns);
 		api_respond_json(resp, 404, api_status(404, "NotFound", msg, json_pack("{s:s, s:s}", "name", ns, "kind",
 											"namespaces")));

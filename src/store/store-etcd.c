@@ -171,8 +171,11 @@ static int etcd_error(const json_t *resp, long status, const char *what, Error *
 	return err_set(err, EIO, "etcd: %s: HTTP %ld: %s", what, status, *msg ? msg : "unexpected answer");
 }
 
-/* POST body (stolen) to path; *ret gets the JSON answer. */
-static int etcd_call(EtcdStore *s, const char *path, json_t *body, json_t **ret, Error **err)
+#define ETCD_CALL_TIMEOUT_MS 60000L
+#define ETCD_PING_TIMEOUT_MS 2000L
+
+/* POST body (stolen) to path within timeout_ms; *ret gets the JSON answer. */
+static int etcd_call_within(EtcdStore *s, const char *path, json_t *body, long timeout_ms, json_t **ret, Error **err)
 {
 	_cleanup_free_ char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
@@ -190,7 +193,7 @@ static int etcd_call(EtcdStore *s, const char *path, json_t *body, json_t **ret,
 		setup_post(c, url, text, h);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
 		out.len = 0;
 		cc = curl_easy_perform(c);
 		if (cc != CURLE_COULDNT_CONNECT && cc != CURLE_OPERATION_TIMEDOUT) {
@@ -218,6 +221,11 @@ static int etcd_call(EtcdStore *s, const char *path, json_t *body, json_t **ret,
 out:
 	sb_release(&out);
 	return r;
+}
+
+static int etcd_call(EtcdStore *s, const char *path, json_t *body, json_t **ret, Error **err)
+{
+	return etcd_call_within(s, path, body, ETCD_CALL_TIMEOUT_MS, ret, err);
 }
 
 static json_t *range_body(const char *key, const char *end, int64_t limit, int64_t rev)
@@ -252,6 +260,17 @@ static int64_t etcd_revision(Store *base)
 	if (etcd_call((EtcdStore *)base, "/v3/kv/range", b, &j, NULL) < 0)
 		return 0;
 	int64_t r = jint(json_object_get(j, "header"), "revision");
+	json_decref(j);
+	return r;
+}
+
+/* A count-only range of one key: etcd answers it from its index. */
+static int etcd_ping(Store *base, Error **err)
+{
+	json_t *j = NULL;
+	json_t *b = range_body("/", NULL, 0, 0);
+	json_object_set_new(b, "count_only", json_true());
+	int r = etcd_call_within((EtcdStore *)base, "/v3/kv/range", b, ETCD_PING_TIMEOUT_MS, &j, err);
 	json_decref(j);
 	return r;
 }
@@ -663,6 +682,7 @@ int store_etcd_open(const char *endpoints, Store **ret, Error **err)
 
 static const StoreOps etcd_ops = {
 	.free = etcd_free,
+	.ping = etcd_ping,
 	.revision = etcd_revision,
 	.compact_revision = etcd_compact_revision,
 	.get = etcd_get,

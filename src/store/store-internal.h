@@ -19,6 +19,7 @@ typedef struct StoreOps {
 	int (*del)(Store *s, const char *key, int64_t expect_rev, StoreKV *ret_prev, int64_t *ret_rev, Error **err);
 	int (*compact)(Store *s, int64_t rev, Error **err);
 	int (*commit_stats)(Store *s, uint64_t *ret_commits, uint64_t *ret_writes); /* optional */
+	int (*ping)(Store *s, Error **err);                                         /* optional */
 	int (*watch_new)(Store *s, const char *prefix, int64_t after_rev, StoreWatch **ret, Error **err);
 	int (*watch_next)(StoreWatch *w, int timeout_ms, StoreEvent *ret, Error **err);
 	int64_t (*watch_revision)(StoreWatch *w);

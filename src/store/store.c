@@ -31,6 +31,11 @@ int64_t store_compact_revision(Store *s)
 	return s->ops->compact_revision(s);
 }
 
+int store_ping(Store *s, Error **err)
+{
+	return s->ops->ping ? s->ops->ping(s, err) : 0;
+}
+
 int store_get(Store *s, const char *key, StoreKV *ret, Error **err)
 {
 	return s->ops->get(s, key, ret, err);

@@ -54,6 +54,9 @@ DEFINE_CLEANUP(Store, store_free)
 int64_t store_revision(Store *s);
 /* The oldest revision still readable (compaction point). */
 int64_t store_compact_revision(Store *s);
+/* Whether the backend answers now (a cheap read with a short timeout; the
+ * local SQLite file always does): for /readyz and /healthz. */
+int store_ping(Store *s, Error **err);
 
 /* -ENOENT when absent (or deleted). */
 int store_get(Store *s, const char *key, StoreKV *ret, Error **err);

@@ -18,6 +18,38 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
 
 
+# The integration tests run as two groups side by side (tests/run-all.sh):
+# "node" holds every module that runs pods (berth up, berth agent, network
+# namespaces as nodes): they share the node's global state (the CNI bridge
+# and leases, the proxy's iptables chains, the cluster DNS address, port
+# 5000) and run one after another; "other" holds the rest (the container
+# runtime, builds, images, registry, charts, API server and controllers
+# without agents), which keep to their own roots and free ports.
+NODE_MODULES = {
+    "test_agent", "test_agent_api", "test_agent_extras", "test_agent_pull", "test_chart_release",
+    "test_ctl_adopt", "test_imagegc", "test_multinode", "test_pod_streams", "test_seed001",
+    "test_services", "test_shim", "test_up", "test_volumes_pvc",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--group", choices=("node", "other"), default=None,
+                     help="run only the modules of one group (see NODE_MODULES)")
+
+
+def pytest_collection_modifyitems(config, items):
+    group = config.getoption("--group")
+    if not group:
+        return
+    keep, drop = [], []
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        (keep if (module in NODE_MODULES) == (group == "node") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 class Berth:
     def __init__(self, base):
         self.base = base

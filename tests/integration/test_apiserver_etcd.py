@@ -193,3 +193,33 @@ def test_service_addresses_unique_across_servers(cluster):
     by_name = {s["metadata"]["name"]: s["spec"]["clusterIP"] for s in items}
     assert f"/registry/berth/allocations/clusterips/{by_name['a-0']}" not in keys
     assert f"/registry/berth/allocations/clusterips/{by_name['b-0']}" in keys
+
+
+def test_etcd_gone_is_reported_and_sigterm_still_stops(tmp_path):
+    """With its etcd gone the server says so: /readyz fails naming etcd, a
+    create is a 500 about the store (not a missing namespace), and SIGTERM
+    still stops it."""
+    etcd = Etcd()
+    s = EtcdServer(etcd)
+    try:
+        s.start()
+        s.kubectl("create", "configmap", "before")
+        assert s.kubectl("get", "--raw", "/readyz").stdout == "ok"
+        watch = subprocess.Popen(["/usr/bin/kubectl", "get", "configmaps", "-w"], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=dict(os.environ, KUBECONFIG=s.kubeconfig, HOME=s.data))
+        etcd.stop()
+        p = s.kubectl("get", "--raw", "/readyz", check=False)
+        assert p.returncode != 0 and "etcd failed" in p.stderr + p.stdout
+        assert s.kubectl("get", "--raw", "/livez").stdout == "ok"
+        p = s.kubectl("create", "configmap", "after", check=False)
+        assert p.returncode != 0
+        assert "not found" not in p.stderr and "namespace" in p.stderr, p.stderr
+        os.kill(s.proc.pid, signal.SIGTERM)
+        assert s.proc.wait(timeout=60) == 0, open(s.log.name).read()
+        watch.wait(timeout=60)
+    finally:
+        if s.proc and s.proc.poll() is None:
+            s.stop()
+        shutil.rmtree(s.data, ignore_errors=True)
+        if etcd.proc.poll() is None:
+            etcd.stop()
