@@ -244,6 +244,55 @@ char *cache_json_with_rv(const char *text, size_t len, int64_t rev, size_t *ret_
 	return out;
 }
 
+/* Where "key":value goes at the end of the object [os, oe): 0 when the
+ * object is there (*at: its closing brace, *empty), -1 when it is not an
+ * object or already has key. */
+static int append_point(const char *os, const char *oe, const char *key, const char **at, bool *empty)
+{
+	const char *x, *y;
+	if (*os != '{' || oe[-1] != '}' || cache_json_member(os, oe, key, &x, &y) != -ENOENT)
+		return -1;
+	*at = oe - 1;
+	*empty = skip_ws(os + 1, oe) == oe - 1;
+	return 0;
+}
+
+char *cache_json_bind_pod(const char *text, size_t len, const char *node, const char *now, size_t *ret_len)
+{
+	const char *e = text + len, *ss, *se, *ts, *te, *sat, *tat;
+	bool sempty, tempty;
+	for (const char *c = node; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == '"' || *c == '\\')
+			return NULL;  /* needs escaping: the caller's encoder does it */
+	if (cache_json_member(text, e, "spec", &ss, &se) < 0 || append_point(ss, se, "nodeName", &sat, &sempty) < 0 ||
+	    cache_json_member(text, e, "status", &ts, &te) < 0 || append_point(ts, te, "conditions", &tat, &tempty) < 0)
+		return NULL;
+	_cleanup_free_ char *nn = xasprintf("%s\"nodeName\":\"%s\"", sempty ? "" : ",", node);
+	_cleanup_free_ char *cond = xasprintf("%s\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"True\","
+					      "\"lastProbeTime\":null,\"lastTransitionTime\":\"%s\"}]",
+					      tempty ? "" : ",", now);
+	/* the two insertions in text order */
+	const char *at[2] = { sat, tat }, *ins[2] = { nn, cond };
+	if (tat < sat) {
+		at[0] = tat, at[1] = sat;
+		ins[0] = cond, ins[1] = nn;
+	}
+	size_t n0 = strlen(ins[0]), n1 = strlen(ins[1]), total = len + n0 + n1;
+	char *out = xmalloc(total + 1), *o = out;
+	memcpy(o, text, (size_t)(at[0] - text));
+	o += at[0] - text;
+	memcpy(o, ins[0], n0);
+	o += n0;
+	memcpy(o, at[0], (size_t)(at[1] - at[0]));
+	o += at[1] - at[0];
+	memcpy(o, ins[1], n1);
+	o += n1;
+	memcpy(o, at[1], (size_t)(e - at[1]));
+	out[total] = 0;
+	*ret_len = total;
+	return out;
+}
+
 /* ---- objects ---- */
 
 static CacheObj *obj_new(const StoreKV *kv)
@@ -599,6 +648,17 @@ void api_cache_list(ApiCache *c, const char *prefix, const char *start_after, si
 	pthread_mutex_unlock(&c->lock);
 	*ret = out;
 	*ret_n = n;
+}
+
+CacheObj *api_cache_get(ApiCache *c, const char *key)
+{
+	CacheObj *o = NULL;
+	pthread_mutex_lock(&c->lock);
+	size_t i = lower_bound(c, key);
+	if (i < c->n && !strcmp(c->items[i]->key, key))
+		o = obj_ref(c->items[i]);
+	pthread_mutex_unlock(&c->lock);
+	return o;
 }
 
 /* Index in the ring of the first event with revision > after. */

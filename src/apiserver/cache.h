@@ -66,6 +66,8 @@ int api_cache_sync(ApiCache *c, int timeout_ms);
 void api_cache_list(ApiCache *c, const char *prefix, const char *start_after, size_t limit, CacheObj ***ret,
 		    size_t *ret_n, int64_t *ret_rev, bool *ret_more);
 void api_cache_objs_free(CacheObj **objs, size_t n);
+/* The live object at key (a new reference), or NULL. */
+CacheObj *api_cache_get(ApiCache *c, const char *key);
 void cache_obj_unref(CacheObj *o);
 /* The whole object decoded (new reference; NULL if not JSON). */
 json_t *cache_obj_decode(const CacheObj *o);
@@ -88,5 +90,12 @@ int cache_json_member(const char *p, const char *e, const char *key, const char 
 json_t *cache_json_scalar_view(const char *text, size_t len);
 /* text with "resourceVersion":"rev" added to its metadata; caller frees. */
 char *cache_json_with_rv(const char *text, size_t len, int64_t rev, size_t *ret_len);
+/* The stored pod text bound to node (pods/binding without a decode):
+ * "nodeName" appended to spec and "conditions":[PodScheduled True at now]
+ * to status, the bytes a decode, both changes and a compact encode give.
+ * NULL when the text is not that plain case (spec.nodeName or
+ * status.conditions present, no spec or status object, a node name that
+ * needs escaping): the caller decodes.  Caller frees. */
+char *cache_json_bind_pod(const char *text, size_t len, const char *node, const char *now, size_t *ret_len);
 
 #endif

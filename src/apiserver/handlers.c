@@ -344,6 +344,25 @@ static void generate_name(json_t *meta)
 	free(name);
 }
 
+/* The namespace from the watch cache (as kube-apiserver's lifecycle
+ * admission reads its informer), else from the store: a namespace created
+ * a moment ago is found either way, and a create costs one store round
+ * trip, not two. */
+static int load_namespace(Api *api, const ApiResource *r, const char *ns, json_t **ret)
+{
+	if (api->cache) {
+		_cleanup_free_ char *key = api_resource_key(r, NULL, ns);
+		CacheObj *o = api_cache_get(api->cache, key);
+		if (o) {
+			*ret = cache_obj_decode(o);
+			cache_obj_unref(o);
+			if (*ret)
+				return 0;
+		}
+	}
+	return api_load(api, r, NULL, ns, ret, NULL);
+}
+
 /* 404 when the namespace is missing, 403 when it is terminating, 500 when
  * the store cannot say. */
 int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
@@ -351,7 +370,7 @@ int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
 	size_t n;
 	const ApiResource *tbl = api_resource_builtin(&n);
 	json_t *nsobj;
-	int r = api_load(api, &tbl[0], NULL, ns, &nsobj, NULL);
+	int r = load_namespace(api, &tbl[0], ns, &nsobj);
 	if (r < 0 && r != -ENOENT) {
 		api_respond_status(resp, 500, "InternalError", "reading namespace \"%s\": %s", ns, strerror(-r));
 		return r;
