@@ -155,15 +155,16 @@ def berth_memory(up_pid, berth):
             with open(f"/proc/{p}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
             with open(f"/proc/{p}/status") as f:
-                r = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+                st = {l.split(":")[0]: l.split()[1] for l in f if l.startswith(("VmRSS:", "Threads:"))}
+            r, nth = int(st["VmRSS"]), int(st["Threads"])
             with open(f"/proc/{p}/smaps_rollup") as f:
                 s = next(int(l.split()[1]) for l in f if l.startswith("Pss:"))
         except (OSError, StopIteration):
             continue
-        procs.append((p, argv, r, s))
+        procs.append((p, argv, r, s, nth))
         if b"agent" in argv:
             agent = agent or p
-    for p, argv, r, s in procs:
+    for p, argv, r, s, nth in procs:
         n += 1
         rss += r
         pss += s
@@ -173,14 +174,14 @@ def berth_memory(up_pid, berth):
             ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         server = b"shim" in argv and ppid == agent
         if server:
-            roles["shim-server"] = (r, s)
+            roles["shim-server"] = (r, s, nth)
         elif (b"shim" in argv and ppid != agent) or (agent and ppid == agent):
             shims += 1
             shim_rss += r
             shim_pss += s
         else:
             role = next((a.decode() for a in argv if a in (b"up", b"server", b"agent", b"registry")), "?")
-            roles[role] = (r, s)
+            roles[role] = (r, s, nth)
     return n, rss, pss, shims, shim_rss, shim_pss, roles
 
 
@@ -200,8 +201,9 @@ def report_memory(label, up_pid, berth, target="", samples=1):
     report(f"up-{label}-processes", n, "")
     report(f"up-{label}-rss", f"{rss / 1024:.1f}", "MB", target)
     report(f"up-{label}-pss", f"{pss / 1024:.1f}", "MB")
-    for role, (r, s) in sorted(roles.items()):
+    for role, (r, s, nth) in sorted(roles.items()):
         report(f"up-{label}-{role}-rss/pss", f"{r / 1024:.1f}/{s / 1024:.1f}", "MB")
+        report(f"up-{label}-{role}-threads", nth, "")
     if shims:
         report(f"up-{label}-shims", shims, "")
         report(f"up-{label}-shim-rss/pss-each", f"{shim_rss / shims / 1024:.2f}/{shim_pss / shims / 1024:.2f}", "MB")

@@ -12,7 +12,10 @@
 # `berth scheduler`, and to the in-process one (the server restarted without
 # --disable-scheduler), each timed from its start until all are bound, with
 # the CPU the scheduler and the server spent.  "Bound" is seen on a watch,
-# not by polling.  The load generator is bench/scheduler-load.py.
+# not by polling.  The first run also reports the server's CPU for creating,
+# scheduling and binding the pods (the figure to compare on a loaded
+# machine); REMOTE=0 skips the remote scheduler.  The load generator is
+# bench/scheduler-load.py.
 # Everything listens on 127.0.0.1; every process started here is stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +49,8 @@ start_server() {
 }
 
 api() { curl -sk -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "$@"; }
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TCK=$(getconf CLK_TCK)
 
 echo "== berth scheduler in-process: $NODES nodes, $PODS pods created with 16 clients"
 P=$(port)
@@ -55,31 +60,35 @@ TOKEN=$(cut -d, -f1 "$W/a/tokens" | head -1)
 CA=$W/a/tls/ca.crt
 api -X POST "$URL/api/v1/namespaces" -d '{"metadata":{"name":"bench"}}' >/dev/null
 $L nodes "$URL" "$TOKEN" "$CA" "$NODES" 16
+S0=$(cpu "$SPID")
 $L pods "$URL" "$TOKEN" "$CA" bench "$PODS" 16
+# the server's CPU for creating, scheduling and binding them (independent of
+# the machine's other load; Events written after the last binding not counted)
+python3 -c "c=($(cpu "$SPID")-$S0)/$TCK; print(f'server_cpu {c:.2f} s to create and bind $PODS pods ({$PODS/c:.0f} pods per CPU-second)')"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
 
-echo "== remote berth scheduler on a backlog of $PODS pending pods"
-P=$(port)
-start_server "$W/b" "$P" --disable-scheduler
-URL=https://127.0.0.1:$P
-TOKEN=$(cut -d, -f1 "$W/b/tokens" | head -1)
-CA=$W/b/tls/ca.crt
-api -X POST "$URL/api/v1/namespaces" -d '{"metadata":{"name":"bench"}}' >/dev/null
-$L nodes "$URL" "$TOKEN" "$CA" "$NODES" 16 >/dev/null
-$L create "$URL" "$TOKEN" "$CA" bench "$PODS" 16
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TCK=$(getconf CLK_TCK)
-S0=$(cpu "$SPID")
-T0=$(date +%s.%N)
-"$B" scheduler --kubeconfig "$W/b/kubeconfig.yaml" >"$W/sched.log" 2>&1 &
-RPID=$!
-PIDS+=("$RPID")
-$L wait "$URL" "$TOKEN" "$CA" bench "$PODS" "$T0"
-# CPU the scheduler itself spent (list, schedule, bind, events) and the
-# server's for it: independent of the machine's other load
-RC=$(cpu "$RPID") SC=$(($(cpu "$SPID") - S0))
-python3 -c "c=$RC/$TCK; s=$SC/$TCK; print(f'scheduler_cpu {c:.2f} s, server_cpu {s:.2f} s for $PODS pods ({$PODS/c:.0f} pods per scheduler CPU-second, {$PODS/(c+s):.0f} per CPU-second of both)')"
-kill "$RPID" "$SPID"; wait "$RPID" "$SPID" 2>/dev/null || true
+if [ "${REMOTE:-1}" != 0 ]; then  # REMOTE=0: skip the remote scheduler
+	echo "== remote berth scheduler on a backlog of $PODS pending pods"
+	P=$(port)
+	start_server "$W/b" "$P" --disable-scheduler
+	URL=https://127.0.0.1:$P
+	TOKEN=$(cut -d, -f1 "$W/b/tokens" | head -1)
+	CA=$W/b/tls/ca.crt
+	api -X POST "$URL/api/v1/namespaces" -d '{"metadata":{"name":"bench"}}' >/dev/null
+	$L nodes "$URL" "$TOKEN" "$CA" "$NODES" 16 >/dev/null
+	$L create "$URL" "$TOKEN" "$CA" bench "$PODS" 16
+	S0=$(cpu "$SPID")
+	T0=$(date +%s.%N)
+	"$B" scheduler --kubeconfig "$W/b/kubeconfig.yaml" >"$W/sched.log" 2>&1 &
+	RPID=$!
+	PIDS+=("$RPID")
+	$L wait "$URL" "$TOKEN" "$CA" bench "$PODS" "$T0"
+	# CPU the scheduler itself spent (list, schedule, bind, events) and the
+	# server's for it: independent of the machine's other load
+	RC=$(cpu "$RPID") SC=$(($(cpu "$SPID") - S0))
+	python3 -c "c=$RC/$TCK; s=$SC/$TCK; print(f'scheduler_cpu {c:.2f} s, server_cpu {s:.2f} s for $PODS pods ({$PODS/c:.0f} pods per scheduler CPU-second, {$PODS/(c+s):.0f} per CPU-second of both)')"
+	kill "$RPID" "$SPID"; wait "$RPID" "$SPID" 2>/dev/null || true
+fi
 
 echo "== in-process berth scheduler on a backlog of $PODS pending pods (server restarted with it)"
 P=$(port)

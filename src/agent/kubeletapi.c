@@ -10,7 +10,10 @@
  *        or Upgrade: SPDY/3.1, v4/v3/v2.channel.k8s.io)  a process in the container
  *   GET /attach/NS/POD/CTR?stdin&stdout&stderr&tty     the same streams joined to
  *       the running container: its CRI log followed from now on, and stdin
- *       through the shim's <ctr>/attach.sock (containers with stdin: true)
+ *       through the shim's <ctr>/attach.sock (containers with stdin: true);
+ *       a tty container's terminal through the shim's <ctr>/tty.sock
+ *       (output, input, resize; the first client also gets what the
+ *       terminal showed before it came)
  *   GET /portForward/NS/POD (Upgrade: SPDY/3.1, portforward.k8s.io, or a
  *       WebSocket carrying it: SPDY/3.1+portforward.k8s.io)
  *       TCP connections into the pod's network namespace (portforward.c)
@@ -43,6 +46,7 @@
 #include "../shared/spdy.h"
 #include "../shared/websocket.h"
 #include "portforward.h"
+#include "shim.h"
 #include "../shared/x509.h"
 #include "../shared/mhd-lazy.h"
 #include "../shared/gnutls-lazy.h"
@@ -57,6 +61,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -393,6 +398,8 @@ typedef struct ExecSession {
 	pid_t pid;
 	int in, out, err;      /* pipes to the process (-1 when not asked), or the pty master in `out` */
 	bool tty, v5;
+	bool ttysock;            /* attach to a tty container: `out` is its shim's tty.sock, input
+				  * and sizes go there as messages (shim.h) */
 	bool want_out, want_err; /* SPDY: the client opens these streams (else output is dropped) */
 	int peer;                /* the client's TCP socket (MHD's): watched for hang-ups */
 } ExecSession;
@@ -490,7 +497,53 @@ static void exec_resize(ExecSession *e, const uint8_t *p, size_t n)
 		return;
 	struct winsize ws = { .ws_col = (unsigned short)json_int(j, "Width", 80),
 			      .ws_row = (unsigned short)json_int(j, "Height", 24) };
+	if (e->ttysock) {
+		uint8_t msg[5];
+		send(e->out, msg, shim_tty_resize_msg(msg, ws.ws_row, ws.ws_col), MSG_NOSIGNAL);
+		return;
+	}
 	ioctl(e->out, TIOCSWINSZ, &ws);
+}
+
+/* Input for the process: the pty master, its stdin pipe, or messages to
+ * the shim of a tty container (blocking: the shim reads at the pace the
+ * terminal takes input). */
+static void session_stdin(ExecSession *e, const uint8_t *p, size_t n)
+{
+	if (e->ttysock) {
+		uint8_t msg[SHIM_TTY_MSG_MAX];
+		for (size_t off = 0; e->out >= 0 && off < n;) {
+			size_t k = n - off < sizeof(msg) - 1 ? n - off : sizeof(msg) - 1;
+			msg[0] = SHIM_TTY_INPUT;
+			memcpy(msg + 1, p + off, k);
+			ssize_t w = send(e->out, msg, k + 1, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				break;
+			off += k;
+		}
+		return;
+	}
+	int fd = e->tty ? e->out : e->in;
+	for (size_t off = 0; fd >= 0 && off < n;) {
+		ssize_t w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* The client left: end the process (exec), or the attach session (the
+ * follower, and the shim's tty socket: shut down, so the shim sees the
+ * client go and the pump reads its end). */
+static void session_end(ExecSession *e)
+{
+	kill(e->pid, SIGKILL);
+	if (e->ttysock && e->out >= 0)
+		shutdown(e->out, SHUT_RDWR);
 }
 
 /* One client message: route its channel. */
@@ -499,15 +552,9 @@ static void exec_client_message(ExecSession *e, const uint8_t *p, size_t n)
 	if (n == 0)
 		return;
 	int ch = p[0];
-	if (ch == 0) {
-		int fd = e->tty ? e->out : e->in;
-		for (size_t off = 1; fd >= 0 && off < n;) {
-			ssize_t w = write(fd, p + off, n - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-	} else if (ch == 4)
+	if (ch == 0)
+		session_stdin(e, p + 1, n - 1);
+	else if (ch == 4)
 		exec_resize(e, p + 1, n - 1);
 	else if (ch == 255 && e->v5 && n >= 2 && p[1] == 0 && e->in >= 0) {
 		close(e->in);  /* stdin closed by the client */
@@ -536,7 +583,7 @@ static void exec_pump(ExecSession *e, int sock)
 			break;
 		if (sock_open && peer_gone(e->peer)) {
 			sock_open = false;
-			kill(e->pid, SIGKILL);
+			session_end(e);
 		}
 		for (int i = 1; i < 3; i++) {
 			if (!p[i].revents)
@@ -561,7 +608,7 @@ static void exec_pump(ExecSession *e, int sock)
 			ssize_t r = recv(sock, buf, sizeof(buf), 0);
 			if (r <= 0) {
 				sock_open = false;  /* the client left: end the process */
-				kill(e->pid, SIGKILL);
+				session_end(e);
 				continue;
 			}
 			sb_add(&rx, buf, (size_t)r);
@@ -572,14 +619,14 @@ static void exec_pump(ExecSession *e, int sock)
 				if (used <= 0) {
 					if (used < 0) {
 						sock_open = false;
-						kill(e->pid, SIGKILL);
+						session_end(e);
 					}
 					break;
 				}
 				off += (size_t)used;
 				if (f.opcode == WS_CLOSE) {
 					sock_open = false;
-					kill(e->pid, SIGKILL);
+					session_end(e);
 					break;
 				}
 				if (f.opcode == WS_PING)
@@ -657,15 +704,7 @@ static void spdy_resize(SpdyPump *s, const uint8_t *p, size_t n)
 
 static void spdy_stdin(SpdyPump *s, const SpdyFrame *f)
 {
-	int fd = s->e->tty ? s->e->out : s->e->in;
-	for (size_t off = 0; fd >= 0 && off < f->len;) {
-		ssize_t w = write(fd, f->payload + off, f->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	session_stdin(s->e, f->payload, f->len);
 	if ((f->flags & SPDY_FLAG_FIN) && !s->e->tty)
 		spdy_close_stdin(s);
 }
@@ -808,7 +847,9 @@ static void spdy_pump(ExecSession *e, int sock, int version)
 		       .zout = spdy_z_new(true) };
 	int status = 0;
 	for (;;) {
-		bool out_ready = e->out >= 0 && (s.id_out || !e->want_out || e->tty);
+		/* a tty attach holds what the terminal showed before: kept until
+		 * the client's stdout stream exists */
+		bool out_ready = e->out >= 0 && (s.id_out || !e->want_out || (e->tty && !e->ttysock));
 		bool err_ready = !e->tty && e->err >= 0 && (s.id_errout || !e->want_err);
 		if (e->out < 0 && (e->tty || e->err < 0))
 			break;
@@ -827,7 +868,7 @@ static void spdy_pump(ExecSession *e, int sock, int version)
 		if (peer_gone(e->peer))
 			s.sock_open = false;
 		if (!s.sock_open)
-			kill(e->pid, SIGKILL);  /* the client left: end the process */
+			session_end(e);  /* the client left: end the process */
 	}
 	waitpid(e->pid, &status, 0);
 	if (s.sock_open) {
@@ -846,6 +887,36 @@ static void spdy_pump(ExecSession *e, int sock, int version)
 }
 
 /* ---- attach: the running container's streams ---- */
+
+/* In a forked child of this threaded process: close every fd but keep[]
+ * (ascending), so no other session's socket or pipe is held open here. */
+static void close_other_fds(const int *keep, size_t n)
+{
+	unsigned lo = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0);
+		lo = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+/* Exit (a forked child) with the exit code of the container's .exit file. */
+static void __attribute__((noreturn)) exit_with_container(const char *exit_path)
+{
+	char text[256] = "";
+	int fd = open(exit_path, O_RDONLY | O_CLOEXEC), code = 0;
+	if (fd >= 0) {
+		ssize_t n = read(fd, text, sizeof(text) - 1);
+		text[n > 0 ? n : 0] = 0;
+		const char *c = strstr(text, "\"exitCode\":");
+		if (c)
+			code = atoi(c + strlen("\"exitCode\":"));
+	}
+	_exit(code & 255);
+}
 
 /* In a forked child: copy the CRI log's new entries to out/err until the
  * container's .exit file appears and the log is drained; exit with the
@@ -892,20 +963,61 @@ static void __attribute__((noreturn)) attach_follow(int logfd, const char *exit_
 		}
 		usleep(100 * 1000);
 	}
-	char text[256] = "";
-	int fd = open(exit_path, O_RDONLY | O_CLOEXEC), code = 0;
-	if (fd >= 0) {
-		ssize_t n = read(fd, text, sizeof(text) - 1);
-		text[n > 0 ? n : 0] = 0;
-		const char *c = strstr(text, "\"exitCode\":");
-		if (c)
-			code = atoi(c + strlen("\"exitCode\":"));
-	}
-	_exit(code & 255);
+	exit_with_container(exit_path);
 }
 
-/* Join the running container of ctrdir: output from its log, stdin
- * through the shim's attach socket. */
+/* In a forked child, for a tty container's attach: wait for the container's
+ * .exit file (or its shim's end without one) and exit with its code. */
+static void __attribute__((noreturn)) attach_wait_exit(const char *exit_path, pid_t shim)
+{
+	while (access(exit_path, F_OK) != 0) {
+		if (shim <= 0 || kill(shim, 0) < 0)
+			_exit(access(exit_path, F_OK) == 0 ? 0 : 255);
+		usleep(100 * 1000);
+	}
+	exit_with_container(exit_path);
+}
+
+/* Attach to a tty container through its shim's tty.sock: 1 attached, 0
+ * no such socket (not a tty container), or -errno. */
+static int attach_tty(const char *ctrdir, const char *ctr, bool in, const char *exit_path, ExecSession *e,
+		      Error **err)
+{
+	_cleanup_close_ int dir = open(ctrdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return 0;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/tty.sock", dir);
+	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (sock < 0 || connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return 0;
+	uint8_t hello[2] = { 0 };
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	if (poll(&p, 1, 10000) <= 0 || recv(sock, hello, sizeof(hello), 0) != 2 || hello[0] != SHIM_TTY_HELLO)
+		return err_set(err, EIO, "container %s: its shim did not answer on tty.sock", ctr);
+	if (in && !(hello[1] & SHIM_TTY_HELLO_STDIN))
+		return err_set(err, EINVAL, "container %s does not take stdin (its spec needs stdin: true, and "
+				"stdinOnce takes it once)", ctr);
+	uint8_t session = SHIM_TTY_STDIN_SESSION;
+	if (in && send(sock, &session, 1, MSG_NOSIGNAL) != 1)
+		return err_sys(err, errno, "container %s: tty.sock", ctr);
+	_cleanup_free_ char *state = fs_join(ctrdir, "state.json");
+	_cleanup_json_ json_t *st = NULL;
+	pid_t shim = json_load_path(state, 1 << 20, &st, NULL) >= 0 ? (pid_t)json_int(st, "shim", 0) : 0;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close_other_fds(NULL, 0);
+		attach_wait_exit(exit_path, shim);
+	}
+	if (pid < 0)
+		return err_sys(err, errno, "fork");
+	*e = (ExecSession){ .pid = pid, .in = -1, .out = TAKE_FD(sock), .err = -1, .tty = true, .ttysock = true };
+	return 1;
+}
+
+/* Join the running container of ctrdir: a tty container through its
+ * shim's tty.sock (the terminal's output, input and size); else output
+ * from its log, stdin through the shim's attach socket. */
 static int attach_start(const char *ctrdir, const char *ctr, bool in, ExecSession *e, Error **err)
 {
 	int cur, prev;
@@ -914,6 +1026,9 @@ static int attach_start(const char *ctrdir, const char *ctr, bool in, ExecSessio
 	_cleanup_free_ char *log_path = xasprintf("%s/%d.log", ctrdir, cur);
 	if (cur < 0 || access(exit_path, F_OK) == 0)
 		return err_set(err, ESRCH, "container not running");
+	int r = attach_tty(ctrdir, ctr, in, exit_path, e, err);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	_cleanup_close_ int logfd = open(log_path, O_RDONLY | O_CLOEXEC);
 	if (logfd < 0)
 		return err_sys(err, errno, "log of container %s", ctr);
@@ -938,8 +1053,15 @@ static int attach_start(const char *ctrdir, const char *ctr, bool in, ExecSessio
 	}
 	pid_t pid = fork();
 	if (pid == 0) {
-		close(pout[0]);
-		close(perr[0]);
+		int keep[3] = { logfd, pout[1], perr[1] };
+		for (int i = 0; i < 2; i++) /* ascending */
+			for (int j = 0; j < 2 - i; j++)
+				if (keep[j] > keep[j + 1]) {
+					int x = keep[j];
+					keep[j] = keep[j + 1];
+					keep[j + 1] = x;
+				}
+		close_other_fds(keep, 3);
 		attach_follow(logfd, exit_path, pout[1], perr[1]);
 	}
 	close(pout[1]);

@@ -13,8 +13,14 @@
  * removes the cgroup and exits.  For a container with stdin (and no tty)
  * it also serves <poddir>/<name>/attach.sock: what one client at a time
  * writes there goes to the container's stdin (stdinOnce: stdin is closed
- * when the first client leaves).  A shim's own memory is the few pages it
- * writes; the rest it shares with the server.
+ * when the first client leaves).  A container with tty: true gets a pty
+ * from its own devpts; the shim keeps the master, logs what the terminal
+ * shows as stdout and serves <poddir>/<name>/tty.sock (shim.h's protocol):
+ * output to every client, input and window sizes from them, what came
+ * before the first client kept for it (so `kubectl run -it` sees the first
+ * prompt); stdinOnce hangs the terminal up when the first stdin session
+ * ends, as containerd closes the console.  A shim's own memory is the few
+ * pages it writes; the rest it shares with the server.
  *
  * The agent never waits on the shim to learn about the container: it checks
  * the pid (with its start time, so a reused pid is not mistaken) and reads
@@ -38,12 +44,14 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,7 +152,7 @@ int podctr_state_load(Pod *p, PodCtr *c)
 #define SHIM_REQ_MAGIC 0x4d494853u /* "SHIM" */
 #define SHIM_REQ_STRINGS 5
 #define SHIM_REQ_MAX (SHIM_REQ_STRINGS * 4096 + 64)
-enum { SHIM_STDIN = 1, SHIM_STDIN_ONCE = 2 };
+enum { SHIM_ATTACH = 1, SHIM_STDIN_ONCE = 2, SHIM_TTY = 4, SHIM_TTY_STDIN = 8 };
 
 typedef struct ShimReqHdr {
 	uint32_t magic;
@@ -309,11 +317,260 @@ static int shim_hold(pid_t pid, int out, int err, int sigfd, CriLog *log, ShimSt
 	return status;
 }
 
+/* ---- a container with tty: true ---- */
+
+size_t shim_tty_resize_msg(uint8_t buf[5], unsigned rows, unsigned cols)
+{
+	uint16_t r = (uint16_t)rows, c = (uint16_t)cols;
+	buf[0] = SHIM_TTY_RESIZE;
+	memcpy(buf + 1, &r, 2);
+	memcpy(buf + 3, &c, 2);
+	return 5;
+}
+
+int shim_tty_parse(const uint8_t *msg, size_t n, const uint8_t **data, size_t *len, unsigned *rows, unsigned *cols)
+{
+	if (n == 0 || n > SHIM_TTY_MSG_MAX)
+		return -EBADMSG;
+	switch (msg[0]) {
+	case SHIM_TTY_STDIN_SESSION:
+		return n == 1 ? SHIM_TTY_STDIN_SESSION : -EBADMSG;
+	case SHIM_TTY_INPUT:
+		*data = msg + 1;
+		*len = n - 1;
+		return SHIM_TTY_INPUT;
+	case SHIM_TTY_RESIZE: {
+		uint16_t r, c;
+		if (n != 5)
+			return -EBADMSG;
+		memcpy(&r, msg + 1, 2);
+		memcpy(&c, msg + 3, 2);
+		*rows = r;
+		*cols = c;
+		return SHIM_TTY_RESIZE;
+	}
+	default:
+		return -EBADMSG;
+	}
+}
+
+#define TTY_CLIENTS 8
+
+/* The pty master, the clients of tty.sock and what the terminal showed
+ * before the first of them came. */
+typedef struct ShimTty {
+	int master;               /* -1 once closed (EIO: every slave closed; or hung up) */
+	int listen;               /* tty.sock, -1 none */
+	int clients[TTY_CLIENTS]; /* -1 free */
+	bool stdin_session[TTY_CLIENTS];
+	bool open_stdin, once, attached;
+	const char *path;
+	char *early;              /* output before the first client (SHIM_TTY_EARLY), NULL once given */
+	size_t early_len;
+	char in[SHIM_TTY_MSG_MAX];/* input read from a client, not yet in the master */
+	size_t in_len, in_off;
+} ShimTty;
+
+static void tty_close_listen(ShimTty *t)
+{
+	if (t->listen < 0)
+		return;
+	close(t->listen);
+	t->listen = -1;
+	unlink(t->path);
+}
+
+static void tty_hangup(ShimTty *t)
+{
+	if (t->master >= 0)
+		close(t->master);
+	t->master = -1;
+	t->in_len = t->in_off = 0;
+}
+
+static void tty_client_gone(ShimTty *t, int i)
+{
+	close(t->clients[i]);
+	t->clients[i] = -1;
+	if (t->stdin_session[i] && t->once) {
+		tty_hangup(t); /* stdinOnce: the session with stdin ended */
+		tty_close_listen(t);
+	}
+	t->stdin_session[i] = false;
+}
+
+static void tty_send(ShimTty *t, int i, const void *buf, size_t n)
+{
+	if (send(t->clients[i], buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EINTR)
+		tty_client_gone(t, i); /* a client too slow to keep up misses output, as on a serial line */
+}
+
+static void tty_accept(ShimTty *t)
+{
+	int fd = accept4(t->listen, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	int i = 0;
+	while (i < TTY_CLIENTS && t->clients[i] >= 0)
+		i++;
+	if (i == TTY_CLIENTS) {
+		close(fd);
+		return;
+	}
+	int sz = 1 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	t->clients[i] = fd;
+	char hello[2] = { SHIM_TTY_HELLO, t->open_stdin && t->master >= 0 ? SHIM_TTY_HELLO_STDIN : 0 };
+	tty_send(t, i, hello, sizeof(hello));
+	for (size_t off = 0; t->early && off < t->early_len && t->clients[i] >= 0; off += SHIM_TTY_MSG_MAX) {
+		size_t n = t->early_len - off < SHIM_TTY_MSG_MAX ? t->early_len - off : SHIM_TTY_MSG_MAX;
+		tty_send(t, i, t->early + off, n);
+	}
+	free(t->early);
+	t->early = NULL;
+	t->attached = true;
+}
+
+/* Output of the terminal: to the log, every client, or kept for the first. */
+static void tty_output(ShimTty *t, CriLog *log)
+{
+	char buf[SHIM_TTY_MSG_MAX];
+	ssize_t n = read(t->master, buf, sizeof(buf));
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) { /* EIO: the container's side is closed */
+		tty_hangup(t);
+		return;
+	}
+	crilog_feed(log, CRI_STDOUT, buf, (size_t)n);
+	for (int i = 0; i < TTY_CLIENTS; i++)
+		if (t->clients[i] >= 0)
+			tty_send(t, i, buf, (size_t)n);
+	if (t->attached)
+		return;
+	if (!t->early)
+		t->early = xmalloc(SHIM_TTY_EARLY);
+	if (t->early_len + (size_t)n > SHIM_TTY_EARLY) { /* keep the newest */
+		size_t drop = t->early_len + (size_t)n - SHIM_TTY_EARLY;
+		memmove(t->early, t->early + drop, t->early_len - drop);
+		t->early_len -= drop;
+	}
+	memcpy(t->early + t->early_len, buf, (size_t)n);
+	t->early_len += (size_t)n;
+}
+
+static void tty_client_message(ShimTty *t, int i)
+{
+	uint8_t msg[SHIM_TTY_MSG_MAX];
+	ssize_t n = recv(t->clients[i], msg, sizeof(msg), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		tty_client_gone(t, i);
+		return;
+	}
+	const uint8_t *data = NULL;
+	size_t len = 0;
+	unsigned rows = 0, cols = 0;
+	switch (shim_tty_parse(msg, (size_t)n, &data, &len, &rows, &cols)) {
+	case SHIM_TTY_STDIN_SESSION:
+		t->stdin_session[i] = t->open_stdin;
+		break;
+	case SHIM_TTY_INPUT:
+		if (t->open_stdin && t->master >= 0) { /* else dropped, as stdin is closed */
+			memcpy(t->in, data, len);
+			t->in_len = len;
+			t->in_off = 0;
+		}
+		break;
+	case SHIM_TTY_RESIZE:
+		if (t->master >= 0 && rows > 0 && cols > 0) {
+			struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+			ioctl(t->master, TIOCSWINSZ, &ws);
+		}
+		break;
+	default:
+		tty_client_gone(t, i); /* not our protocol */
+	}
+}
+
+static void tty_input(ShimTty *t)
+{
+	ssize_t n = write(t->master, t->in + t->in_off, t->in_len - t->in_off);
+	if (n > 0)
+		t->in_off += (size_t)n;
+	else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		t->in_off = t->in_len;
+	if (t->in_off == t->in_len)
+		t->in_len = t->in_off = 0;
+}
+
+/* Hold a tty container until it exited and the terminal is drained. */
+static int shim_hold_tty(pid_t pid, int sigfd, CriLog *log, ShimTty *t)
+{
+	int status = 0;
+	bool exited = false, trimmed = false;
+	while (!exited || t->master >= 0) {
+		bool pending = t->in_len > t->in_off;
+		struct pollfd fds[3 + TTY_CLIENTS] = {
+			{ .fd = sigfd, .events = POLLIN },
+			{ .fd = t->master, .events = POLLIN | (pending ? POLLOUT : 0) },
+			{ .fd = t->listen, .events = POLLIN },
+		};
+		for (int i = 0; i < TTY_CLIENTS; i++)
+			fds[3 + i] = (struct pollfd){ .fd = t->clients[i], .events = pending ? 0 : POLLIN };
+		int r = poll(fds, 3 + TTY_CLIENTS, exited ? 2000 : trimmed ? -1 : 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && !exited) {
+			mem_trim();
+			stack_trim();
+			malloc_trim(0);
+			trimmed = true;
+			continue;
+		}
+		if (r == 0)
+			break; /* exited, and something else still holds the terminal open */
+		if (fds[1].revents & POLLOUT && t->master >= 0)
+			tty_input(t);
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR) && t->master >= 0)
+			tty_output(t, log);
+		if (fds[2].revents & POLLIN)
+			tty_accept(t);
+		for (int i = 0; i < TTY_CLIENTS; i++)
+			if (fds[3 + i].revents && t->clients[i] == fds[3 + i].fd)
+				tty_client_message(t, i);
+		if (fds[0].revents) {
+			struct signalfd_siginfo si;
+			while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+				;
+			int st;
+			pid_t w;
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+				if (w == pid) {
+					status = st;
+					exited = true;
+				}
+		}
+	}
+	return status;
+}
+
+static void tty_end(ShimTty *t)
+{
+	tty_hangup(t);
+	tty_close_listen(t);
+	for (int i = 0; i < TTY_CLIENTS; i++)
+		if (t->clients[i] >= 0)
+			close(t->clients[i]);
+	free(t->early);
+}
+
 /* A unix socket bound at `path`; paths longer than sun_path go through
  * /proc/self/fd/<dir>/<name> (pod directories can be long). */
-static int listen_at(const char *path, Error **err)
+static int listen_at(const char *path, int type, Error **err)
 {
-	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int sock = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sock < 0)
 		return err_sys(err, errno, "attach socket");
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -382,42 +639,62 @@ static _Noreturn void shim_child(const ShimRequest *rq)
 		r = -EINVAL;
 	close(rq->spec_fd);
 	int po[2] = { -1, -1 }, pe[2] = { -1, -1 }, pi[2] = { -1, -1 };
-	bool with_stdin = rq->attach_path != NULL;
+	bool with_stdin = rq->attach_path != NULL && !rq->tty;
 	ShimStdin in = { .pipe = -1, .listen = -1, .client = -1, .once = rq->stdin_once, .path = rq->attach_path };
-	if (r >= 0 && (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
-		       (with_stdin && pipe2(pi, O_CLOEXEC) < 0)))
+	ShimTty tty = { .master = -1, .listen = -1, .open_stdin = rq->tty_stdin, .once = rq->stdin_once,
+			.path = rq->attach_path };
+	for (int i = 0; i < TTY_CLIENTS; i++)
+		tty.clients[i] = -1;
+	if (r >= 0 && !rq->tty && (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0 ||
+				   (with_stdin && pipe2(pi, O_CLOEXEC) < 0)))
 		r = err_sys(&e, errno, "pipe");
-	if (r >= 0 && with_stdin && (in.listen = r = listen_at(rq->attach_path, &e)) >= 0)
+	if (r >= 0 && with_stdin && (in.listen = r = listen_at(rq->attach_path, SOCK_STREAM, &e)) >= 0)
 		fcntl(pi[1], F_SETFL, O_NONBLOCK);
+	if (r >= 0 && rq->tty)
+		tty.listen = r = listen_at(rq->attach_path, SOCK_SEQPACKET, &e);
 	RtSpawned sp = { .console_master = -1 };
 	if (r >= 0) {
-		RtStdio io = { .in = pi[0], .out = po[1], .err = pe[1], .console_fd = -1 };
+		RtStdio io = { .in = pi[0], .out = po[1], .err = pe[1],
+			       .console_fd = rq->tty ? RT_CONSOLE_IN_CONTAINER : -1 };
 		r = rt_spawn(spec, cg, &io, NULL, &sp, &e);
 	}
 	json_decref(spec);
-	close(po[1]);
-	close(pe[1]);
-	if (pi[0] >= 0)
-		close(pi[0]);
+	int ends[] = { po[1], pe[1], pi[0] };
+	for (size_t i = 0; i < 3; i++)
+		if (ends[i] >= 0)
+			close(ends[i]);
+	if (r >= 0 && rq->tty && sp.console_master < 0)
+		r = err_set(&e, EINVAL, "container spec: a tty needs process.terminal");
 	if (r < 0) { /* undo first: the agent may retry as soon as it hears */
 		stdin_close_listen(&in);
+		tty_close_listen(&tty);
+		if (sp.pid > 0)
+			kill(sp.pid, SIGKILL);
 		if (cg)
 			cg_destroy(cg, NULL);
 		shim_report(rq->report_fd, r, 0, err_msg(e));
 		_exit(1);
 	}
 	in.pipe = pi[1];
+	if (rq->tty) {
+		struct winsize ws = { .ws_row = 24, .ws_col = 80 }; /* until a client says otherwise */
+		tty.master = sp.console_master;
+		ioctl(tty.master, TIOCSWINSZ, &ws);
+		fcntl(tty.master, F_SETFL, O_NONBLOCK);
+	}
 	shim_report(rq->report_fd, 0, sp.pid, NULL);
 	malloc_trim(0);
 	CriLog log;
 	if (crilog_open(&log, rq->log_path, NULL) < 0)
 		log.fd = -1;
-	int status = shim_hold(sp.pid, po[0], pe[0], sigfd, &log, &in);
+	int status = rq->tty ? shim_hold_tty(sp.pid, sigfd, &log, &tty) : shim_hold(sp.pid, po[0], pe[0], sigfd, &log, &in);
 	crilog_close(&log);
 	stdin_close_listen(&in);
+	tty_close_listen(&tty); /* no new clients; those attached see the end after the exit file */
 	CgStats st = { 0 };
 	cg_stats(cg, &st, NULL);
 	write_exit(rq->exit_path, status, &st);
+	tty_end(&tty);
 	cg_kill_all(cg, SIGKILL, NULL);
 	cg_destroy(cg, NULL);
 	_exit(0);
@@ -456,7 +733,7 @@ static int recv_request(int sock, char *buf, size_t size, ShimRequest *rq)
 	bool ok = (size_t)n > sizeof(h) && fds[0] >= 0 && fds[1] >= 0;
 	if (ok)
 		memcpy(&h, buf, sizeof(h));
-	ok = ok && h.magic == SHIM_REQ_MAGIC;
+	ok = ok && h.magic == SHIM_REQ_MAGIC && (!(h.flags & SHIM_TTY) || (h.flags & SHIM_ATTACH));
 	for (int i = 0; ok && i < SHIM_REQ_STRINGS; i++) {
 		const char *z = memchr(p, 0, (size_t)(end - p));
 		ok = z != NULL;
@@ -471,8 +748,9 @@ static int recv_request(int sock, char *buf, size_t size, ShimRequest *rq)
 		return -EBADMSG;
 	}
 	*rq = (ShimRequest){ .cgroup_root = s[0], .cgroup = s[1], .log_path = s[2], .exit_path = s[3],
-			     .attach_path = (h.flags & SHIM_STDIN) ? s[4] : NULL,
-			     .stdin_once = (h.flags & SHIM_STDIN_ONCE) != 0, .report_fd = fds[0], .spec_fd = fds[1] };
+			     .attach_path = (h.flags & SHIM_ATTACH) ? s[4] : NULL,
+			     .stdin_once = (h.flags & SHIM_STDIN_ONCE) != 0, .tty = (h.flags & SHIM_TTY) != 0,
+			     .tty_stdin = (h.flags & SHIM_TTY_STDIN) != 0, .report_fd = fds[0], .spec_fd = fds[1] };
 	return 0;
 }
 
@@ -607,8 +885,11 @@ static int server_spawn(Agent *a, Error **err)
 
 int shim_send_request(int sock, const ShimRequest *rq)
 {
+	if (rq->tty && !rq->attach_path)
+		return -EINVAL;
 	ShimReqHdr h = { .magic = SHIM_REQ_MAGIC,
-			 .flags = (rq->attach_path ? SHIM_STDIN : 0) | (rq->stdin_once ? SHIM_STDIN_ONCE : 0) };
+			 .flags = (rq->attach_path ? SHIM_ATTACH : 0) | (rq->stdin_once ? SHIM_STDIN_ONCE : 0) |
+				  (rq->tty ? SHIM_TTY : 0) | (rq->tty_stdin ? SHIM_TTY_STDIN : 0) };
 	const char *strs[SHIM_REQ_STRINGS] = { rq->cgroup_root, rq->cgroup, rq->log_path, rq->exit_path,
 					       rq->attach_path ? rq->attach_path : "" };
 	_cleanup_sb_ StrBuf msg;
@@ -734,10 +1015,14 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 	_cleanup_free_ char *cg_path = pod_cgroup_path(p, c->name);
 	_cleanup_free_ char *log_path = xasprintf("%s/%d.log", c->dir, n);
 	_cleanup_free_ char *exit_path = xasprintf("%s/%d.exit", c->dir, n);
+	bool tty = json_bool(c->spec, "tty", false);
 	_cleanup_free_ char *attach_path = fs_join(c->dir, "attach.sock");
+	_cleanup_free_ char *tty_path = fs_join(c->dir, "tty.sock");
 	unlink(exit_path);
 	unlink(attach_path);
-	bool in = json_bool(c->spec, "stdin", false) && !json_bool(c->spec, "tty", false);
+	unlink(tty_path);
+	bool stdin_on = json_bool(c->spec, "stdin", false);
+	bool in = stdin_on && !tty;
 	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
 	_cleanup_close_ int spec_fd = memfd_create("berth-spec", MFD_CLOEXEC);
@@ -748,9 +1033,9 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 		return err_sys(err, errno, "pipe");
 	_cleanup_close_ int report = pfd[0];
 	ShimRequest rq = { .cgroup_root = a->cgroup_root, .cgroup = cg_path, .log_path = log_path,
-			   .exit_path = exit_path, .attach_path = in ? attach_path : NULL,
-			   .stdin_once = in && json_bool(c->spec, "stdinOnce", false), .report_fd = pfd[1],
-			   .spec_fd = spec_fd };
+			   .exit_path = exit_path, .attach_path = tty ? tty_path : in ? attach_path : NULL,
+			   .stdin_once = stdin_on && json_bool(c->spec, "stdinOnce", false), .tty = tty,
+			   .tty_stdin = tty && stdin_on, .report_fd = pfd[1], .spec_fd = spec_fd };
 	r = request_shim(a, &rq, err);
 	close(pfd[1]); /* the shim has its own copy now: EOF if it dies */
 	if (r < 0)

@@ -15,6 +15,8 @@
 #define BERTH_AGENT_SHIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "../base/err.h"
 
@@ -27,11 +29,38 @@ typedef struct ShimRequest {
 	const char *cgroup;       /* the container's cgroup under it, created and limited */
 	const char *log_path;     /* CRI log */
 	const char *exit_path;    /* written when the container exited */
-	const char *attach_path;  /* stdin: the attach socket to serve; NULL: stdin is /dev/null */
+	const char *attach_path;  /* the attach socket to serve: for stdin (no tty), or the tty's
+				   * (tty: always); NULL: no tty and stdin is /dev/null */
 	bool stdin_once;          /* close stdin when the first attached client leaves */
+	bool tty;                 /* a pty: the shim keeps its master, attach_path is SEQPACKET */
+	bool tty_stdin;           /* tty: clients may write to it (the spec's stdin: true) */
 	int report_fd;            /* write end of the pipe the shim reports on */
 	int spec_fd;              /* the OCI spec (JSON), read from offset 0 */
 } ShimRequest;
+
+/* The tty attach protocol (a tty container's <ctr>/tty.sock, SOCK_SEQPACKET,
+ * one message each):
+ *   shim -> client: first SHIM_TTY_HELLO + flags (SHIM_TTY_HELLO_STDIN: the
+ *     terminal takes input), then raw output of the terminal - for the first
+ *     client ever also what it wrote before (the last SHIM_TTY_EARLY bytes);
+ *     the socket closes once the container exited and its output is drained;
+ *   client -> shim: SHIM_TTY_STDIN_SESSION (this client is the attach
+ *     session with stdin that stdinOnce ends), SHIM_TTY_INPUT + bytes
+ *     (at most SHIM_TTY_MSG_MAX - 1), SHIM_TTY_RESIZE + rows, cols (uint16,
+ *     host order). */
+#define SHIM_TTY_HELLO 'H'
+#define SHIM_TTY_HELLO_STDIN 1
+#define SHIM_TTY_STDIN_SESSION 'S'
+#define SHIM_TTY_INPUT 'I'
+#define SHIM_TTY_RESIZE 'R'
+#define SHIM_TTY_MSG_MAX 4096
+#define SHIM_TTY_EARLY 16384
+
+/* A resize message for rows x cols into buf (5 bytes): its length. */
+size_t shim_tty_resize_msg(uint8_t buf[5], unsigned rows, unsigned cols);
+/* Parse a client message: its type (a SHIM_TTY_ letter) with the input
+ * bytes in data and len, or the size in rows and cols; or -EBADMSG. */
+int shim_tty_parse(const uint8_t *msg, size_t n, const uint8_t **data, size_t *len, unsigned *rows, unsigned *cols);
 
 /* Send a request (the fds are passed, the caller still closes its copies):
  * 0 or -errno (-EPIPE: the server is gone). */

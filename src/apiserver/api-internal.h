@@ -228,6 +228,15 @@ const char *api_openapi_add_kind(json_t *schemas, const ApiResource *r);
 /* A CRD's openAPIV3Schema with apiVersion/kind/metadata added (new
  * reference; ObjectMeta's types go to schemas). */
 json_t *api_openapi_custom(json_t *schemas, const ApiResource *r);
+/* The JSON text of group/version's OpenAPI v3 document (caller frees; NULL
+ * if it cannot be serialized): cached per group-version while the custom
+ * resources served there stay the same, made by build otherwise. */
+char *api_openapi_gv_text(Api *api, const char *group, const char *version, size_t *ret_len,
+			  json_t *(*build)(Api *api, const char *group, const char *version));
+/* /openapi/v2 of the built-in kinds (openapi-v2.c), as gnostic protobuf or
+ * JSON text (caller frees; NULL if it cannot be made); version: the server's
+ * gitVersion. */
+char *api_openapi_v2(bool protobuf, const char *version, size_t *ret_len);
 
 /* ---- discovery.c ---- */
 /* Non-resource routes: /api, /apis, /version, /openapi/..., /healthz... ; false if not one. */

@@ -10,6 +10,7 @@
 #include "api-internal.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
+#include "../shared/podqos.h"
 #include <openssl/evp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -206,7 +207,7 @@ void api_defaults_pod(Api *api, json_t *obj)
 	}
 	json_t *status = json_obj_ensure(obj, "status");
 	set_default(status, "phase", json_string("Pending"));
-	set_default(status, "qosClass", json_string("BestEffort"));
+	json_object_set_new(status, "qosClass", json_string(pod_qos_class(obj)));
 }
 
 static void defaults_replicas(json_t *spec)

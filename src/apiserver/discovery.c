@@ -4,8 +4,9 @@
  * (/healthz /livez /readyz), /metrics, and OpenAPI v3 (a root listing every
  * group-version and per group-version documents whose PATCH operations carry
  * the fieldValidation parameter and x-kubernetes-group-version-kind, which is
- * what kubectl checks before it leaves validation to the server).
- * /openapi/v2 is a minimal document (see openapi_v2).
+ * what kubectl checks before it leaves validation to the server; their text
+ * is cached by openapi.c).
+ * /openapi/v2 comes from openapi-v2.c (see openapi_v2).
  */
 #include "api-internal.h"
 #include "../base/cleanup.h"
@@ -297,12 +298,24 @@ static json_t *openapi_gv(Api *api, const char *group, const char *version)
 			 "version", K8S_GIT_VERSION, "paths", paths, "components", "schemas", schemas);
 }
 
-/* kubectl < 1.29 downloads /openapi/v2 as gnostic protobuf before apply and
- * only needs it to parse: a Document {swagger, info} with no paths makes it
- * skip client-side schema checks and compute patches from its own types. */
+/* kubectl < 1.29 downloads /openapi/v2 as gnostic protobuf before apply: a
+ * Document with definitions (openapi-v2.c, for explain --output
+ * plaintext-openapiv2) and no paths makes it compute patches from its own
+ * types; the minimal {swagger, info} below is the fallback. */
 static void openapi_v2(ApiRequest *req, ApiResponse *resp)
 {
-	if (req->accept && strstr(req->accept, "protobuf")) {
+	bool pb = req->accept && strstr(req->accept, "protobuf");
+	size_t len;
+	char *doc = api_openapi_v2(pb, K8S_GIT_VERSION, &len);
+	if (doc) {
+		free(resp->body);
+		resp->status = 200;
+		resp->body = doc;
+		resp->len = len;
+		resp->content_type = pb ? "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" : "application/json";
+		return;
+	}
+	if (pb) {
 		static const char title[] = "Kubernetes", version[] = K8S_GIT_VERSION;
 		StrBuf sb = STRBUF_INIT;
 		sb_add(&sb, "\x0a\x03" "2.0", 5);
@@ -324,6 +337,22 @@ static void openapi_v2(ApiRequest *req, ApiResponse *resp)
 					      "Kubernetes", "version", K8S_GIT_VERSION, "paths", "definitions"));
 }
 
+/* A group-version's document, from openapi.c's cache of its text. */
+static void respond_gv(Api *api, ApiResponse *resp, const char *group, const char *version)
+{
+	size_t len;
+	char *text = api_openapi_gv_text(api, group, version, &len, openapi_gv);
+	if (!text) {
+		api_respond_json(resp, 200, openapi_gv(api, group, version));
+		return;
+	}
+	free(resp->body);
+	resp->status = 200;
+	resp->body = text;
+	resp->len = len;
+	resp->content_type = "application/json";
+}
+
 static bool openapi_handle(Api *api, ApiRequest *req, ApiResponse *resp)
 {
 	const char *p = req->path;
@@ -336,7 +365,7 @@ static bool openapi_handle(Api *api, ApiRequest *req, ApiResponse *resp)
 		return true;
 	}
 	if (!strcmp(p, "/openapi/v3/api/v1")) {
-		api_respond_json(resp, 200, openapi_gv(api, "", "v1"));
+		respond_gv(api, resp, "", "v1");
 		return true;
 	}
 	if (str_has_prefix(p, "/openapi/v3/apis/")) {
@@ -344,7 +373,7 @@ static bool openapi_handle(Api *api, ApiRequest *req, ApiResponse *resp)
 		const char *slash = strchr(gv, '/');
 		if (slash && !strchr(slash + 1, '/')) {
 			_cleanup_free_ char *g = xstrndup(gv, (size_t)(slash - gv));
-			api_respond_json(resp, 200, openapi_gv(api, g, slash + 1));
+			respond_gv(api, resp, g, slash + 1);
 			return true;
 		}
 	}

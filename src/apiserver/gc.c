@@ -1,82 +1,135 @@
 /* gc.c - what happens around creates and deletes beyond the object itself:
- * the garbage collector's cascade (ownerReferences: background deletes the
- * dependents, Orphan strips the reference), namespace deletion that empties
- * the namespace first, CRD registration and removal, the "default"
+ * the garbage collector (ownerReferences, propagation policies, the
+ * "foregroundDeletion" and "orphan" finalizers), namespace deletion that
+ * empties the namespace first, CRD registration and removal, the "default"
  * ServiceAccount of each namespace, and the objects every cluster starts
  * with (default/kube-system/kube-public/kube-node-lease, the kubernetes
  * Service).
  *
- * The cascade runs synchronously inside the request that deleted the owner:
- * simple, and by the time kubectl's wait loop looks, the dependents are gone.
+ * The collector behaves as Kubernetes' does, as clients observe it, but is
+ * driven by the deletes themselves instead of a graph of every object:
+ *
+ *   - Background: the owner is removed at once; each dependent whose owners
+ *     are now all gone is deleted as a client's DELETE would delete it (a
+ *     pod on a node gracefully, an object with finalizers only marked), and
+ *     when it is really removed its own dependents follow.  A dependent with
+ *     another live owner only loses the reference.
+ *   - Foreground: the owner is marked (deletionTimestamp + the
+ *     "foregroundDeletion" finalizer) and stays; its dependents are deleted
+ *     (with Foreground themselves when they have dependents, as for
+ *     blockOwnerDeletion chains); when none with blockOwnerDeletion=true is
+ *     left the finalizer goes, and with it the owner.  Every removal from the
+ *     store (api_delete_now) looks at the removed object's waiting owners.
+ *   - Orphan: the references to the owner are removed from its dependents
+ *     (an "orphan" finalizer set by a client means the same).
+ *
+ * The work is level-triggered: what a removal does not finish (a server
+ * restarted mid-cascade, a dependent released by an update, writes by
+ * another server) the periodic sweep (api_gc_sweep, from sweep.c) finds.
  * Depth is bounded so an ownership cycle cannot recurse forever.
  */
 #include "api-internal.h"
 #include "handlers.h"
 #include "cache.h"
+#include "gc.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include <arpa/inet.h>
 #include <string.h>
 
 #define GC_MAX_DEPTH 16
+#define GC_RETRIES 8
 
 static __thread int gc_depth;
 
-static bool owned_by(const json_t *obj, const char *uid)
+static bool has_finalizer(const json_t *obj, const char *f)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_path(obj, "metadata.finalizers"), i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), f))
+			return true;
+	return false;
+}
+
+static bool deleting(const json_t *obj)
+{
+	return json_path(obj, "metadata.deletionTimestamp") != NULL;
+}
+
+/* An owner in foreground deletion: it waits for its blocking dependents. */
+static bool waiting_for_dependents(const json_t *obj)
+{
+	return deleting(obj) && has_finalizer(obj, GC_FINALIZER_FOREGROUND);
+}
+
+/* obj's ownerReference to uid (borrowed), or NULL. */
+static json_t *ref_to(const json_t *obj, const char *uid)
 {
 	size_t i;
 	json_t *ref;
 	json_array_foreach(json_path(obj, "metadata.ownerReferences"), i, ref)
 		if (!strcmp(json_str(ref, "uid") ?: "", uid))
-			return true;
-	return false;
+			return ref;
+	return NULL;
 }
 
-typedef void (*DependentFn)(Api *api, const ApiResource *r, json_t *dep, const char *owner_uid);
+typedef struct GcWalk GcWalk;
+typedef void (*DependentFn)(GcWalk *w, const ApiResource *r, json_t *dep);
 
-static void for_each_stored_dependent(Api *api, const ApiResource *r, const char *prefix, const char *uid,
-				      DependentFn fn)
+/* One pass over the dependents of an owner. */
+struct GcWalk {
+	Api *api;
+	const char *uid;             /* the owner's */
+	DependentFn fn;
+	bool acts;                   /* fn deletes or writes (bounded by GC_MAX_DEPTH); else it only counts */
+	size_t found, blocking;      /* counted by count_dependent */
+	size_t waiting;              /* ... of them in foreground deletion themselves */
+};
+
+static void walk_stored(GcWalk *w, const ApiResource *r, const char *prefix)
 {
 	_cleanup_json_ json_t *items = json_array();
 	int64_t rev;
 	bool more;
-	if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
+	if (api_list_objects(w->api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
 		return;
 	size_t j;
 	json_t *o;
 	json_array_foreach(items, j, o)
-		if (owned_by(o, uid))
-			fn(api, r, o, uid);
+		if (ref_to(o, w->uid))
+			w->fn(w, r, o);
 }
 
-static void for_each_cached_dependent(Api *api, const ApiResource *r, const char *prefix, const char *uid,
-				      DependentFn fn)
+static void walk_cached(GcWalk *w, const ApiResource *r, const char *prefix)
 {
 	CacheObj **objs = NULL;
-	size_t n = 0, ulen = strlen(uid);
+	size_t n = 0, ulen = strlen(w->uid);
 	int64_t rev;
 	bool more;
-	api_cache_list(api->cache, prefix, NULL, 0, &objs, &n, &rev, &more);
+	api_cache_list(w->api->cache, prefix, NULL, 0, &objs, &n, &rev, &more);
 	for (size_t j = 0; j < n; j++) {
-		if (!memmem(objs[j]->raw, objs[j]->raw_len, uid, ulen))
+		if (!memmem(objs[j]->raw, objs[j]->raw_len, w->uid, ulen))
 			continue;
 		_cleanup_json_ json_t *o = cache_obj_decode(objs[j]);
-		if (o && owned_by(o, uid))
-			fn(api, r, o, uid);
+		if (o && ref_to(o, w->uid))
+			w->fn(w, r, o);
 	}
 	api_cache_objs_free(objs, n);
 }
 
-/* Call fn for every object owned by obj (same namespace, or anywhere for a cluster-scoped owner). */
-static void for_each_dependent(Api *api, const json_t *obj, DependentFn fn)
+/* Call w->fn for every object owned by obj (same namespace, or anywhere for a cluster-scoped owner). */
+static void for_each_dependent(GcWalk *w, const json_t *obj)
 {
-	const char *uid = api_meta_str(obj, "uid"), *ns = api_meta_str(obj, "namespace");
-	if (!uid || gc_depth >= GC_MAX_DEPTH)
+	const char *ns = api_meta_str(obj, "namespace");
+	w->uid = api_meta_str(obj, "uid");
+	if (!w->uid || (w->acts && gc_depth >= GC_MAX_DEPTH))
 		return;
 	gc_depth++;
 	/* from the watch cache once it has every committed write: the stored
 	 * texts are searched for the uid, and only those objects decoded, so a
 	 * delete does not decode every object of its namespace */
+	Api *api = w->api;
 	bool cached = api->cache && api_cache_sync(api->cache, 3000) == 0;
 	size_t n;
 	_cleanup_free_ const ApiResource **all = api_resources_all(api, &n);
@@ -85,50 +138,359 @@ static void for_each_dependent(Api *api, const json_t *obj, DependentFn fn)
 			continue;
 		_cleanup_free_ char *prefix = api_resource_key(all[i], ns, NULL);
 		if (cached)
-			for_each_cached_dependent(api, all[i], prefix, uid, fn);
+			walk_cached(w, all[i], prefix);
 		else
-			for_each_stored_dependent(api, all[i], prefix, uid, fn);
+			walk_stored(w, all[i], prefix);
 	}
 	gc_depth--;
 }
 
-static void delete_dependent(Api *api, const ApiResource *r, json_t *dep, const char *owner_uid)
+static void count_dependent(GcWalk *w, const ApiResource *r, json_t *dep)
 {
-	(void)owner_uid;
-	api_delete_now(api, r, api_meta_str(dep, "namespace"), api_meta_str(dep, "name"), "Background", NULL);
+	(void)r;
+	w->found++;
+	if (json_is_true(json_object_get(ref_to(dep, w->uid), "blockOwnerDeletion")))
+		w->blocking++;
+	if (waiting_for_dependents(dep))
+		w->waiting++;
 }
 
-static void orphan_dependent(Api *api, const ApiResource *r, json_t *dep, const char *owner_uid)
+static GcWalk count_dependents(Api *api, const json_t *obj)
 {
-	json_t *refs = json_path(dep, "metadata.ownerReferences");
-	for (size_t i = json_array_size(refs); i-- > 0;)
-		if (!strcmp(json_str(json_array_get(refs, i), "uid") ?: "", owner_uid))
-			json_array_remove(refs, i);
-	if (!json_array_size(refs))
-		json_object_del(json_object_get(dep, "metadata"), "ownerReferences");
+	GcWalk w = { .api = api, .fn = count_dependent };
+	for_each_dependent(&w, obj);
+	return w;
+}
+
+bool api_gc_has_dependents(Api *api, const json_t *obj)
+{
+	return count_dependents(api, obj).found > 0;
+}
+
+static bool uid_listed(const json_t *uids, const char *uid)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(uids, i, v)
+		if (!strcmp(json_string_value(v), uid ?: ""))
+			return true;
+	return false;
+}
+
+/* Remove dep's ownerReferences to the owners in uids, or (unblock) set
+ * their blockOwnerDeletion to false: a compare-and-swap, read again on a
+ * conflict.  0 or -errno. */
+static int edit_refs(Api *api, const ApiResource *r, const json_t *dep, const json_t *uids, bool unblock)
+{
+	const char *ns = api_meta_str(dep, "namespace"), *name = api_meta_str(dep, "name");
+	const char *uid = api_meta_str(dep, "uid");
+	_cleanup_json_ json_t *cur = json_deep_copy(dep);
 	int64_t rev = 0;
 	parse_int64(api_meta_str(dep, "resourceVersion") ?: "0", &rev);
-	size_t len;
-	_cleanup_free_ char *val = api_object_encode(dep, &len);
-	_cleanup_free_ char *key = api_resource_key(r, api_meta_str(dep, "namespace"), api_meta_str(dep, "name"));
-	store_update(api->store, key, val, len, rev, NULL, NULL);
+	_cleanup_free_ char *key = api_resource_key(r, ns, name);
+	for (int attempt = 0; attempt < GC_RETRIES; attempt++) {
+		if (attempt) {
+			json_decref(TAKE_PTR(cur));
+			int rc = api_load(api, r, ns, name, &cur, &rev);
+			if (rc < 0)
+				return rc;
+			if (strcmp(api_meta_str(cur, "uid") ?: "", uid ?: ""))
+				return -ENOENT;
+		}
+		json_t *meta = json_object_get(cur, "metadata");
+		json_t *refs = json_object_get(meta, "ownerReferences");
+		bool changed = false;
+		for (size_t i = json_array_size(refs); i-- > 0;) {
+			json_t *ref = json_array_get(refs, i);
+			if (!uid_listed(uids, json_str(ref, "uid")))
+				continue;
+			if (!unblock)
+				json_array_remove(refs, i);
+			else if (json_is_true(json_object_get(ref, "blockOwnerDeletion")))
+				json_object_set_new(ref, "blockOwnerDeletion", json_false());
+			else
+				continue;
+			changed = true;
+		}
+		if (!changed)
+			return 0;
+		if (!json_array_size(refs))
+			json_object_del(meta, "ownerReferences");
+		size_t len;
+		_cleanup_free_ char *val = api_object_encode(cur, &len);
+		int rc = store_update(api->store, key, val, len, rev, NULL, NULL);
+		if (rc != -ESTALE)
+			return rc;
+	}
+	return -ESTALE;
+}
+
+typedef enum { OWNER_SOLID, OWNER_GONE, OWNER_WAITING } OwnerState;
+
+/* What became of the owner ref names (read from the store; memo, when set,
+ * keeps the answers by uid for one sweep).  An owner that cannot be looked
+ * up (unknown kind) counts as present: the dependent is kept. */
+static OwnerState owner_state(Api *api, const json_t *ref, const char *ns, json_t *memo)
+{
+	const char *uid = json_str(ref, "uid"), *name = json_str(ref, "name");
+	if (!uid || !name)
+		return OWNER_SOLID;
+	json_t *m = memo ? json_object_get(memo, uid) : NULL;
+	if (m)
+		return (OwnerState)json_integer_value(m);
+	const ApiResource *r = api_resource_by_kind(api, json_str(ref, "apiVersion") ?: "", json_str(ref, "kind") ?: "");
+	OwnerState st = OWNER_SOLID;
+	if (r && (ns || !r->namespaced)) {
+		_cleanup_json_ json_t *owner = NULL;
+		int rc = api_load(api, r, r->namespaced ? ns : NULL, name, &owner, NULL);
+		if (rc == -ENOENT || (rc == 0 && strcmp(api_meta_str(owner, "uid") ?: "", uid)))
+			st = OWNER_GONE;
+		else if (rc == 0 && waiting_for_dependents(owner))
+			st = OWNER_WAITING;
+	}
+	if (memo)
+		json_object_set_new(memo, uid, json_integer(st));
+	return st;
+}
+
+/* How the collector deletes dep, none of whose owners (drop: the gone and
+ * waiting ones) is left: Foreground when a waiting owner needs dep's own
+ * dependents gone first, else as dep's finalizers ask. */
+static const char *dependent_propagation(Api *api, const ApiResource *r, const json_t *dep, const json_t *drop,
+					 bool owner_waiting)
+{
+	GcWalk deps = owner_waiting ? count_dependents(api, dep) : (GcWalk){ 0 };
+	if (deps.found) {
+		/* a dependent of dep waits for dep: an ownership cycle, which
+		 * would wait forever; dep stops blocking its owners (as
+		 * Kubernetes breaks such cycles) */
+		if (deps.waiting)
+			edit_refs(api, r, dep, drop, true);
+		return "Foreground";
+	}
+	if (has_finalizer(dep, GC_FINALIZER_ORPHAN))
+		return "Orphan";
+	if (has_finalizer(dep, GC_FINALIZER_FOREGROUND))
+		return "Foreground";
+	return "Background";
+}
+
+/* Kubernetes' attemptToDeleteItem for dep (gone_uid: an owner known to be
+ * gone): with a live owner left it only loses the references to gone and
+ * waiting owners; otherwise it is deleted as a client would delete it -
+ * Foreground when a waiting owner needs its dependents gone first, else as
+ * its own finalizers ask. */
+static void attempt_delete(Api *api, const ApiResource *r, const json_t *dep, const char *gone_uid, json_t *memo)
+{
+	if (deleting(dep))
+		return;  /* on its way already */
+	const char *ns = api_meta_str(dep, "namespace");
+	size_t solid = 0, waiting = 0, i;
+	_cleanup_json_ json_t *drop = json_array();
+	json_t *ref;
+	json_array_foreach(json_path(dep, "metadata.ownerReferences"), i, ref) {
+		const char *uid = json_str(ref, "uid");
+		OwnerState st = gone_uid && uid && !strcmp(uid, gone_uid) ? OWNER_GONE : owner_state(api, ref, ns, memo);
+		if (st == OWNER_SOLID) {
+			solid++;
+			continue;
+		}
+		waiting += st == OWNER_WAITING;
+		json_array_append_new(drop, json_string(uid ?: ""));
+	}
+	if (!json_array_size(drop))
+		return;
+	if (solid) {
+		edit_refs(api, r, dep, drop, false);
+		return;
+	}
+	const char *prop = dependent_propagation(api, r, dep, drop, waiting > 0);
+	api_delete_as_client(api, r, ns, api_meta_str(dep, "name"), api_meta_str(dep, "uid"), prop);
+}
+
+static void cascade_dependent(GcWalk *w, const ApiResource *r, json_t *dep)
+{
+	attempt_delete(w->api, r, dep, w->uid, NULL);
+}
+
+static void foreground_dependent(GcWalk *w, const ApiResource *r, json_t *dep)
+{
+	attempt_delete(w->api, r, dep, NULL, NULL);
+}
+
+static void orphan_dependent(GcWalk *w, const ApiResource *r, json_t *dep)
+{
+	_cleanup_json_ json_t *uids = json_pack("[s]", w->uid);
+	edit_refs(w->api, r, dep, uids, false);
 }
 
 void api_gc_delete_dependents(Api *api, const ApiResource *r, const json_t *obj)
 {
 	(void)r;
-	for_each_dependent(api, obj, delete_dependent);
+	GcWalk w = { .api = api, .fn = cascade_dependent, .acts = true };
+	for_each_dependent(&w, obj);
 }
 
 void api_gc_orphan_dependents(Api *api, const json_t *obj)
 {
-	for_each_dependent(api, obj, orphan_dependent);
+	GcWalk w = { .api = api, .fn = orphan_dependent, .acts = true };
+	for_each_dependent(&w, obj);
 }
 
-/* True when obj names owners and none of them exists any more (by uid): a
- * controller acting on a stale cache created it after its owner was
- * deleted.  The garbage collector deletes such dependents; the cascade here
- * runs at delete time, so a create checks it instead (api_create_object). */
+/* Remove finalizer f from obj (as stored now, same uid) once its work is
+ * done - for "foregroundDeletion", when no blocking dependent is left - and
+ * remove the object when no finalizer remains. */
+static void finish_finalizer(Api *api, const ApiResource *r, const json_t *obj, const char *f)
+{
+	const char *ns = api_meta_str(obj, "namespace"), *name = api_meta_str(obj, "name");
+	const char *uid = api_meta_str(obj, "uid");
+	_cleanup_free_ char *key = api_resource_key(r, ns, name);
+	for (int attempt = 0; attempt < GC_RETRIES; attempt++) {
+		_cleanup_json_ json_t *cur = NULL;
+		int64_t rev;
+		if (api_load(api, r, ns, name, &cur, &rev) < 0 || strcmp(api_meta_str(cur, "uid") ?: "", uid ?: ""))
+			return;
+		if (!deleting(cur) || !has_finalizer(cur, f))
+			return;
+		if (!strcmp(f, GC_FINALIZER_FOREGROUND) && count_dependents(api, cur).blocking)
+			return;
+		json_t *meta = json_object_get(cur, "metadata");
+		json_t *fins = json_object_get(meta, "finalizers");
+		for (size_t i = json_array_size(fins); i-- > 0;)
+			if (!strcmp(json_string_value(json_array_get(fins, i)) ?: "", f))
+				json_array_remove(fins, i);
+		bool last = !json_array_size(fins);
+		if (last)
+			json_object_del(meta, "finalizers");
+		size_t len;
+		_cleanup_free_ char *val = api_object_encode(cur, &len);
+		int rc = store_update(api->store, key, val, len, rev, NULL, NULL);
+		if (rc == -ESTALE)
+			continue;
+		if (rc == 0 && last && json_int(meta, "deletionGracePeriodSeconds", 0) == 0)
+			api_delete_now(api, r, ns, name, "Background", NULL);
+		return;
+	}
+}
+
+void api_gc_process_deleting(Api *api, const ApiResource *r, const json_t *obj)
+{
+	if (!deleting(obj))
+		return;
+	if (has_finalizer(obj, GC_FINALIZER_ORPHAN)) {
+		api_gc_orphan_dependents(api, obj);
+		finish_finalizer(api, r, obj, GC_FINALIZER_ORPHAN);
+	}
+	if (has_finalizer(obj, GC_FINALIZER_FOREGROUND)) {
+		GcWalk w = { .api = api, .fn = foreground_dependent, .acts = true };
+		for_each_dependent(&w, obj);
+		finish_finalizer(api, r, obj, GC_FINALIZER_FOREGROUND);
+	}
+}
+
+void api_gc_owners_recheck(Api *api, const json_t *obj)
+{
+	const char *ns = api_meta_str(obj, "namespace");
+	if (gc_depth >= GC_MAX_DEPTH)
+		return;
+	gc_depth++;
+	size_t i;
+	json_t *ref;
+	json_array_foreach(json_path(obj, "metadata.ownerReferences"), i, ref) {
+		const ApiResource *r = api_resource_by_kind(api, json_str(ref, "apiVersion") ?: "", json_str(ref, "kind") ?: "");
+		const char *name = json_str(ref, "name"), *uid = json_str(ref, "uid");
+		_cleanup_json_ json_t *owner = NULL;
+		if (!r || !name || !uid || (r->namespaced && !ns) ||
+		    api_load(api, r, r->namespaced ? ns : NULL, name, &owner, NULL) < 0)
+			continue;
+		if (!strcmp(api_meta_str(owner, "uid") ?: "", uid) && waiting_for_dependents(owner))
+			finish_finalizer(api, r, owner, GC_FINALIZER_FOREGROUND);
+	}
+	gc_depth--;
+}
+
+/* The sweep's look at one object (of r): finalizer work left undone, or
+ * owners gone while it stayed. */
+static void sweep_object(Api *api, const ApiResource *r, const json_t *obj, json_t *memo)
+{
+	if (deleting(obj))
+		api_gc_process_deleting(api, r, obj);
+	else if (json_array_size(json_path(obj, "metadata.ownerReferences")))
+		attempt_delete(api, r, obj, NULL, memo);
+}
+
+static bool span_has(const char *s, const char *e, const char *what)
+{
+	return memmem(s, (size_t)(e - s), what, strlen(what)) != NULL;
+}
+
+/* Does the cached object need the collector?  Marked for deletion with one
+ * of its finalizers, or an owner that is not there (as the store has it:
+ * memo keeps the answers by uid).  Read from the text: only the metadata
+ * members involved are decoded, so owned objects (every pod of a
+ * ReplicaSet) cost a scan, not a parse. */
+static bool sweep_needed(Api *api, const CacheObj *o, json_t *memo)
+{
+	const char *ms, *me, *vs, *ve;
+	if (!span_has(o->raw, o->raw + o->raw_len, "\"ownerReferences\"") &&
+	    !span_has(o->raw, o->raw + o->raw_len, "\"deletionTimestamp\""))
+		return false;
+	if (cache_json_member(o->raw, o->raw + o->raw_len, "metadata", &ms, &me) < 0)
+		return false;
+	if (cache_json_member(ms, me, "deletionTimestamp", &vs, &ve) == 0)
+		return cache_json_member(ms, me, "finalizers", &vs, &ve) == 0 &&
+		       (span_has(vs, ve, "\"" GC_FINALIZER_FOREGROUND "\"") || span_has(vs, ve, "\"" GC_FINALIZER_ORPHAN "\""));
+	if (cache_json_member(ms, me, "ownerReferences", &vs, &ve) < 0)
+		return false;
+	_cleanup_json_ json_t *refs = json_loadb(vs, (size_t)(ve - vs), 0, NULL);
+	_cleanup_json_ json_t *ns = NULL;
+	if (cache_json_member(ms, me, "namespace", &ms, &me) == 0)
+		ns = json_loadb(ms, (size_t)(me - ms), JSON_DECODE_ANY, NULL);
+	size_t i;
+	json_t *ref;
+	json_array_foreach(refs, i, ref)
+		if (owner_state(api, ref, json_string_value(ns), memo) != OWNER_SOLID)
+			return true;
+	return false;
+}
+
+void api_gc_sweep(Api *api)
+{
+	_cleanup_json_ json_t *memo = json_object();
+	bool cached = api->cache && api_cache_sync(api->cache, 3000) == 0;
+	size_t n;
+	_cleanup_free_ const ApiResource **all = api_resources_all(api, &n);
+	for (size_t i = 0; i < n && !api->stopping; i++) {
+		_cleanup_free_ char *prefix = api_resource_key(all[i], NULL, NULL);
+		_cleanup_json_ json_t *items = json_array();
+		if (cached) {
+			CacheObj **objs = NULL;
+			size_t m = 0;
+			int64_t rev;
+			bool more;
+			api_cache_list(api->cache, prefix, NULL, 0, &objs, &m, &rev, &more);
+			for (size_t j = 0; j < m; j++)
+				if (sweep_needed(api, objs[j], memo))
+					json_array_append_new(items, cache_obj_decode(objs[j]));
+			api_cache_objs_free(objs, m);
+		} else {
+			int64_t rev;
+			bool more;
+			if (api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more) < 0)
+				continue;
+		}
+		size_t j;
+		json_t *o;
+		json_array_foreach(items, j, o)
+			sweep_object(api, all[i], o, memo);
+	}
+}
+
+/* True when obj names owners and none of them is there to keep it: each is
+ * gone (by uid; a controller acting on a stale cache created obj after its
+ * owner was deleted) or in foreground deletion, waiting for its dependents
+ * to go.  The garbage collector deletes such dependents; a create checks it
+ * (api_create_object) so they go at once instead of at the next sweep. */
 bool api_gc_owners_gone(Api *api, const json_t *obj)
 {
 	const json_t *refs = json_path(obj, "metadata.ownerReferences");
@@ -139,12 +501,9 @@ bool api_gc_owners_gone(Api *api, const json_t *obj)
 	json_t *ref;
 	json_array_foreach(refs, i, ref) {
 		const ApiResource *r = api_resource_by_kind(api, json_str(ref, "apiVersion") ?: "", json_str(ref, "kind") ?: "");
-		const char *name = json_str(ref, "name"), *uid = json_str(ref, "uid");
-		if (!r || !name || !uid)
+		if (!r || !json_str(ref, "name") || !json_str(ref, "uid"))
 			return false; /* an owner we cannot look up: keep the object */
-		_cleanup_json_ json_t *owner = NULL;
-		if (api_load(api, r, r->namespaced ? ns : NULL, name, &owner, NULL) == 0 &&
-		    !strcmp(api_meta_str(owner, "uid") ?: "", uid))
+		if (owner_state(api, ref, r->namespaced ? ns : NULL, NULL) == OWNER_SOLID)
 			return false;
 	}
 	return true;

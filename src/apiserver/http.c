@@ -12,6 +12,7 @@
 #include "api-internal.h"
 #include "handlers.h"
 #include "local.h"
+#include "local-kube.h"
 #include "podproxy.h"
 #include "../base/cleanup.h"
 #include "../base/fs.h"
@@ -274,6 +275,12 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, Error **err)
 	return 0;
 }
 
+/* Each connection's memory pool (headers, read buffer, a watch's chunk
+ * buffer) is mapped per connection and stays resident while it lives: a
+ * watch fills its chunk buffer over time.  32 KiB (MHD's default) holds any
+ * kubectl request's headers; 64 KiB cost ~1 MB more with 20 watches open. */
+#define BERTH_API_CONN_POOL (32 * 1024)
+
 static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const char *cert, const char *key,
 				       const char *ca)
 {
@@ -282,7 +289,7 @@ static struct MHD_Daemon *start_daemon(Api *api, struct sockaddr_in *sa, const c
 				0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
 				MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert, MHD_OPTION_HTTPS_MEM_TRUST, ca,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+				NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BERTH_API_CONN_POOL, MHD_OPTION_END);
 }
 
 /* ---- in-process requests (local.h) ---- */
@@ -357,6 +364,55 @@ int apiserver_local_request(const char *method, const char *path, const char *co
 		*ret_status = resp.status;
 		*ret_len = resp.len;
 		*ret_body = TAKE_PTR(resp.body);
+	}
+	api_response_release(&resp);
+	api_request_release(&req);
+	__atomic_sub_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+/* A watch for in-process callers (local-kube.h): the same stream an HTTP
+ * watch sends, line by line to fn, on the caller's thread; ends when the
+ * stream does, fn returns non-zero, *stop is set or the server stops. */
+int apiserver_local_watch(const char *path, int (*fn)(const char *line, size_t len, void *ud), void *ud,
+			  volatile int *stop, int *ret_status, char **ret_body, size_t *ret_len)
+{
+	__atomic_add_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+	Api *api = __atomic_load_n(&local_api, __ATOMIC_SEQ_CST);
+	if (!api) {
+		__atomic_sub_fetch(&local_inflight, 1, __ATOMIC_SEQ_CST);
+		return -ENOTCONN;
+	}
+	const char *q = strchr(path, '?');
+	ApiRequest req = { .method = "GET", .content_type = "application/json" };
+	req.path = pct_decode(path, q ? (size_t)(q - path) : strlen(path), false);
+	if (q)
+		local_params(&req, q + 1);
+	ApiResponse resp = { 0 };
+	__atomic_add_fetch(&api->n_requests, 1, __ATOMIC_RELAXED);
+	api_handle(api, &req, &resp);
+	*ret_status = resp.status;
+	*ret_body = NULL;
+	*ret_len = 0;
+	int r = 0;
+	if (resp.proxy) {
+		r = -ENOTSUP;
+	} else if (!resp.watch) {
+		*ret_len = resp.len;
+		*ret_body = TAKE_PTR(resp.body);
+	} else {
+		*ret_status = resp.status ? resp.status : 200;
+		while (!stop_requested && !(stop && *stop)) {
+			char *line = NULL;
+			size_t len = 0;
+			int n = api_watch_next(resp.watch, &line, &len, 1000);
+			if (n < 0)
+				break;
+			int done = line ? fn(line, len, ud) : 0;
+			free(line);
+			if (done)
+				break;
+		}
 	}
 	api_response_release(&resp);
 	api_request_release(&req);

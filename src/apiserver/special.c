@@ -9,6 +9,7 @@
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "eviction.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
@@ -107,32 +108,53 @@ static void pod_set_scheduled(json_t *pod)
 	json_array_append_new(conds, cond);
 }
 
+/* The stored pod kv bound to node the general way (decode, change, encode):
+ * the new text, or NULL with resp answered (already bound, not JSON). */
+static char *pod_bind_decoded(ApiRequest *req, ApiResponse *resp, const StoreKV *kv, const char *node, size_t *len)
+{
+	_cleanup_json_ json_t *pod = api_object_decode(kv);
+	if (!pod) {
+		api_respond_status(resp, 500, "InternalError", "reading %s: %s", req->name, strerror(EIO));
+		return NULL;
+	}
+	json_t *spec = json_obj_ensure(pod, "spec");
+	if (json_str(spec, "nodeName")) {
+		api_respond_status(resp, 409, "Conflict", "pod %s is already assigned to node \"%s\"", req->name,
+				   json_str(spec, "nodeName"));
+		return NULL;
+	}
+	json_object_set_new(spec, "nodeName", json_string(node));
+	pod_set_scheduled(pod);
+	return api_object_encode(pod, len);
+}
+
+/* The stored text is changed in place when it is the plain case (the
+ * scheduler's burst of bindings: no decode, no encode), else decoded. */
 static void pod_binding(Api *api, ApiRequest *req, ApiResponse *resp)
 {
 	_cleanup_json_ json_t *body = api_body_object(req, resp);
 	if (!body)
 		return;
-	const char *node = json_str(json_object_get(body, "target"), "name");
+	const char *node = json_str(json_object_get(body, "target"), "name") ?: "";
+	_cleanup_free_ char *key = api_resource_key(req->res, req->ns, req->name);
 	for (int attempt = 0; attempt < 8; attempt++) {
-		json_t *pod;
-		int64_t rev;
-		if (api_load(api, req->res, req->ns, req->name, &pod, &rev) < 0) {
+		StoreKV kv;
+		if (store_get(api->store, key, &kv, NULL) < 0) {
 			api_respond_not_found(resp, req);
 			return;
 		}
-		_cleanup_json_ json_t *pod_ref = pod;
-		json_t *spec = json_obj_ensure(pod, "spec");
-		if (json_str(spec, "nodeName")) {
-			api_respond_status(resp, 409, "Conflict", "pod %s is already assigned to node \"%s\"", req->name,
-					   json_str(spec, "nodeName"));
-			return;
-		}
-		json_object_set_new(spec, "nodeName", json_string(node ? node : ""));
-		pod_set_scheduled(pod);
+		char now[40];
+		api_now_rfc3339(now, sizeof(now));
 		size_t len;
-		_cleanup_free_ char *val = api_object_encode(pod, &len);
-		_cleanup_free_ char *key = api_resource_key(req->res, req->ns, req->name);
+		char *val = cache_json_bind_pod(kv.value, kv.value_len, node, now, &len);
+		if (!val)
+			val = pod_bind_decoded(req, resp, &kv, node, &len);
+		int64_t rev = kv.mod_revision;
+		store_kv_release(&kv);
+		if (!val)
+			return;
 		int r = store_update(api->store, key, val, len, rev, NULL, NULL);
+		free(val);
 		if (r == -ESTALE)
 			continue;
 		api_respond_json(resp, 201, api_status(201, NULL, NULL, NULL));
@@ -150,13 +172,7 @@ void api_handle_connect(Api *api, ApiRequest *req, ApiResponse *resp)
 	} else if (!strcmp(req->res->resource, "pods") && !strcmp(sub, "binding") && post) {
 		pod_binding(api, req, resp);
 	} else if (!strcmp(req->res->resource, "pods") && !strcmp(sub, "eviction") && post) {
-		json_t *gone = NULL;
-		int r = api_delete_now(api, req->res, req->ns, req->name, NULL, &gone);
-		json_decref(gone);
-		if (r < 0)
-			api_store_error(resp, req, r, req->name, NULL);
-		else
-			api_respond_json(resp, 201, api_status(201, NULL, NULL, NULL));
+		api_pod_eviction(api, req, resp);  /* eviction.c: PodDisruptionBudgets, graceful delete */
 	} else if (!strcmp(req->res->resource, "pods")) {
 		json_t *pod;
 		if (api_load(api, req->res, req->ns, req->name, &pod, NULL) < 0) {

@@ -13,11 +13,16 @@
  *     (pods marked by another API server over the same etcd, or before a
  *     restart); pods this server marked are looked at when their time comes
  *     (api_sweep_pod_hint), so a short grace period ends on time.
+ *   - The garbage collector's safety sweep (api_gc_sweep, gc.c), with the
+ *     full pod scan: owners in foreground deletion whose dependents went
+ *     without telling them, dependents whose owners are gone (a server
+ *     restarted in the middle of a cascade, another server's writes).
  *
  * The work is level-triggered: everything is read back from the store.
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "gc.h"
 #include "../base/cleanup.h"
 #include <string.h>
 #include <time.h>
@@ -127,8 +132,11 @@ void api_sweep(Api *api)
 	pthread_mutex_unlock(&api->lock);
 	if (!due)
 		return;
+	bool full = now - api->pods_swept >= POD_SCAN_EVERY;
 	api->pods_swept = now;
 	int64_t next = sweep_pods(api, now);
 	if (next)
 		api_sweep_pod_hint(api, next);
+	if (full)
+		api_gc_sweep(api);
 }

@@ -513,6 +513,23 @@ static void row_storageclass(const json_t *obj, json_t *cells, int64_t now)
 	cell_age(cells, age_ts(obj), now);
 }
 
+/* PodDisruptionBudget: an IntOrString as Kubernetes prints it, N/A when unset. */
+static void cell_int_or_string(json_t *cells, const json_t *v)
+{
+	char buf[32];
+	if (json_is_integer(v))
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+	cell_s(cells, json_is_integer(v) ? buf : json_is_string(v) ? json_string_value(v) : "N/A");
+}
+
+static void row_pdb(const json_t *obj, json_t *cells, int64_t now)
+{
+	cell_int_or_string(cells, json_path(obj, "spec.minAvailable"));
+	cell_int_or_string(cells, json_path(obj, "spec.maxUnavailable"));
+	cell_i(cells, json_int(json_object_get(obj, "status"), "disruptionsAllowed", 0));
+	cell_age(cells, age_ts(obj), now);
+}
+
 static void row_age(const json_t *obj, json_t *cells, int64_t now)
 {
 	cell_age(cells, age_ts(obj), now);
@@ -547,6 +564,7 @@ static const Printer printers[] = {
 	{ "persistentvolumes", "Name|Capacity|Access Modes|Reclaim Policy|Status|Claim|StorageClass|VolumeAttributesClass|"
 	  "Reason|Age|*VolumeMode", row_pv },
 	{ "storageclasses", "Name|Provisioner|ReclaimPolicy|VolumeBindingMode|AllowVolumeExpansion|Age", row_storageclass },
+	{ "poddisruptionbudgets", "Name|Min Available|Max Unavailable|Allowed Disruptions|Age", row_pdb },
 };
 
 static const Printer default_printer = { NULL, "Name|Age", row_age };
@@ -704,6 +722,7 @@ json_t *api_table_new(const ApiResource *r, bool with_columns)
 		const char *type = !strcmp(name, "Restarts") || !strcmp(name, "Desired") || !strcmp(name, "Current") ||
 				   !strcmp(name, "Up-to-date") || !strcmp(name, "Available") || !strcmp(name, "Data") ||
 				   !strcmp(name, "Secrets") || !strcmp(name, "Active") || !strcmp(name, "Count") ||
+				   !strcmp(name, "Allowed Disruptions") ||
 				   (!strcmp(name, "Ready") && strcmp(r->resource, "pods") && strcmp(r->resource, "deployments") &&
 				    strcmp(r->resource, "statefulsets")) ? "integer" : "string";
 		add_column(cols, name, type, !strcmp(name, "Name") ? "name" : "", name, wide ? 1 : 0);

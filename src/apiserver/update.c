@@ -2,7 +2,9 @@
  * patch (PATCH, retried on a concurrent write unless the patch pins a
  * resourceVersion), the status and scale subresources, delete with
  * finalizers and propagation policies, graceful pod deletion, and
- * deletecollection.
+ * deletecollection.  The garbage collector (gc.c) deletes dependents through
+ * the same DELETE path (api_delete_as_client), and every removal from the
+ * store (api_delete_now) continues the cascade and wakes foreground owners.
  *
  * Every write is a compare-and-swap on the revision read, so two writers
  * never lose each other's changes: the loser gets 409 Conflict (PUT with a
@@ -10,6 +12,7 @@
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "gc.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include "../base/strbuf.h"
@@ -444,6 +447,8 @@ int api_delete_now(Api *api, const ApiResource *r, const char *ns, const char *n
 				api_gc_orphan_dependents(api, obj);
 			else
 				api_gc_delete_dependents(api, r, obj);
+			/* an owner in foreground deletion may have waited for this one */
+			api_gc_owners_recheck(api, obj);
 		}
 		if (ret_obj)
 			*ret_obj = obj;
@@ -454,8 +459,11 @@ int api_delete_now(Api *api, const ApiResource *r, const char *ns, const char *n
 	return -ESTALE;
 }
 
-/* Objects with finalizers (or foreground deletion) are only marked. */
-static int mark_deleting(Api *api, ApiRequest *req, ApiResponse *resp, json_t *cur, int64_t cur_rev, bool foreground)
+/* Objects with finalizers (or foreground deletion) are only marked;
+ * add_finalizer (the collector's "foregroundDeletion" or "orphan"), when
+ * set, is added unless present. */
+static int mark_deleting(Api *api, ApiRequest *req, ApiResponse *resp, json_t *cur, int64_t cur_rev,
+			 const char *add_finalizer)
 {
 	json_t *meta = json_obj_ensure(cur, "metadata");
 	if (!json_object_get(meta, "deletionTimestamp")) {
@@ -464,13 +472,19 @@ static int mark_deleting(Api *api, ApiRequest *req, ApiResponse *resp, json_t *c
 		json_object_set_new(meta, "deletionTimestamp", json_string(now));
 		json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
 	}
-	if (foreground) {
+	if (add_finalizer) {
 		json_t *f = json_object_get(meta, "finalizers");
 		if (!json_is_array(f)) {
 			f = json_array();
 			json_object_set_new(meta, "finalizers", f);
 		}
-		json_array_append_new(f, json_string("foregroundDeletion"));
+		bool present = false;
+		size_t i;
+		json_t *v;
+		json_array_foreach(f, i, v)
+			present |= !strcmp(json_string_value(v) ?: "", add_finalizer);
+		if (!present)
+			json_array_append_new(f, json_string(add_finalizer));
 	}
 	size_t len;
 	_cleanup_free_ char *val = api_object_encode(cur, &len);
@@ -546,12 +560,15 @@ static int pod_delete_graceful(Api *api, ApiRequest *req, ApiResponse *resp, con
 	return 0;
 }
 
-void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
+static bool propagation_is(const char *prop, const char *want)
 {
-	_cleanup_json_ json_t *opts = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
-	const char *prop = delete_option(req, opts, "propagationPolicy");
-	if (json_is_true(json_object_get(opts, "orphanDependents")))
-		prop = "Orphan";
+	return prop && !strcmp(prop, want);
+}
+
+/* A DELETE of req's object with DeleteOptions opts (may be NULL) and
+ * propagation prop (NULL: Background); answers in resp. */
+static void delete_object(Api *api, ApiRequest *req, ApiResponse *resp, const json_t *opts, const char *prop)
+{
 	for (int attempt = 0; attempt < PATCH_RETRIES; attempt++) {
 		json_t *cur;
 		int64_t cur_rev;
@@ -585,9 +602,17 @@ void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
 				return;
 			}
 		}
+		/* Foreground: the owner stays (marked, "foregroundDeletion") until
+		 * its dependents are gone; Orphan on an object that stays for its
+		 * finalizers: the "orphan" finalizer's work is done at once */
 		bool finalizers = json_array_size(json_path(cur, "metadata.finalizers")) > 0;
-		if (finalizers) {
-			r = mark_deleting(api, req, resp, cur, cur_rev, false);
+		bool foreground = propagation_is(prop, "Foreground") && api_gc_has_dependents(api, cur);
+		if (finalizers || foreground) {
+			const char *add = foreground ? GC_FINALIZER_FOREGROUND :
+					  propagation_is(prop, "Orphan") ? GC_FINALIZER_ORPHAN : NULL;
+			r = mark_deleting(api, req, resp, cur, cur_rev, add);
+			if (r == 0)
+				api_gc_process_deleting(api, req->res, cur);
 		} else {
 			json_t *gone = NULL;
 			r = api_delete_now(api, req->res, req->ns, req->name, prop, &gone);
@@ -603,6 +628,29 @@ void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
 		return;
 	}
 	api_store_error(resp, req, -ESTALE, req->name, NULL);
+}
+
+void api_handle_delete(Api *api, ApiRequest *req, ApiResponse *resp)
+{
+	_cleanup_json_ json_t *opts = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+	const char *prop = delete_option(req, opts, "propagationPolicy");
+	if (json_is_true(json_object_get(opts, "orphanDependents")))
+		prop = "Orphan";
+	delete_object(api, req, resp, opts, prop);
+}
+
+int api_delete_as_client(Api *api, const ApiResource *r, const char *ns, const char *name, const char *uid,
+			 const char *propagation)
+{
+	ApiRequest req = { .method = "DELETE", .res = r, .ns = (char *)ns, .name = (char *)name };
+	ApiResponse resp = { 0 };
+	_cleanup_json_ json_t *opts = uid ? json_pack("{s:{s:s}}", "preconditions", "uid", uid) : NULL;
+	delete_object(api, &req, &resp, opts, propagation);
+	int status = resp.status;
+	api_response_release(&resp);
+	if (status == 200 || status == 202)
+		return 0;
+	return status == 404 ? -ENOENT : status == 409 ? -ESTALE : -EIO;
 }
 
 void api_handle_delete_collection(Api *api, ApiRequest *req, ApiResponse *resp)
@@ -626,11 +674,21 @@ void api_handle_delete_collection(Api *api, ApiRequest *req, ApiResponse *resp)
 	json_t *deleted = json_array();
 	size_t i;
 	json_t *o;
+	/* each as its own DELETE: finalizers, graceful pods and the propagation policy apply */
+	_cleanup_json_ json_t *opts = req->body_len ? json_loadb(req->body, req->body_len, 0, NULL) : NULL;
+	const char *prop = delete_option(req, opts, "propagationPolicy");
+	if (json_is_true(json_object_get(opts, "orphanDependents")))
+		prop = "Orphan";
 	json_array_foreach(items, i, o) {
-		json_t *gone = NULL;
-		if (api_delete_now(api, req->res, api_meta_str(o, "namespace"), api_meta_str(o, "name"), NULL, &gone) == 0 &&
-		    gone)
+		ApiRequest one = *req;
+		ApiResponse r = { 0 };
+		one.ns = (char *)api_meta_str(o, "namespace");
+		one.name = (char *)api_meta_str(o, "name");
+		delete_object(api, &one, &r, opts, prop);
+		json_t *gone = r.status == 200 && r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
+		if (gone)
 			json_array_append_new(deleted, gone);
+		api_response_release(&r);
 	}
 	_cleanup_free_ char *av = api_resource_api_version(req->res);
 	_cleanup_free_ char *kind = xasprintf("%sList", req->res->kind);

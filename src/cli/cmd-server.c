@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "../apiserver/apiserver.h"
 #include "../apiserver/local.h"
+#include "../apiserver/local-kube.h"
 #include "../controller/controller.h"
 #include "../scheduler/scheduler.h"
 #include "../base/log.h"
@@ -77,6 +78,9 @@ static int server_run(Cli *cli, int argc, char **argv)
 	 * binders, workers): each arena kept its own fragments resident (~1-3 MB
 	 * of PSS with 100 pods under `berth up`; bench/apiserver.sh unchanged). */
 	mallopt(M_ARENA_MAX, 2);
+	/* the controllers, the scheduler and their informers reach this server
+	 * in-process, not over loopback TLS (apiserver/local-kube.h) */
+	kube_set_local_transport(&apiserver_kube_transport, NULL);
 	Error *err = NULL;
 	ControllerManager *controllers = NULL;  /* in-process, over loopback once /readyz answers */
 	if (!no_controllers && controller_manager_start_when_ready(cfg.data_dir, cfg.listen, &controllers, &err) < 0)

@@ -43,6 +43,8 @@ struct ControllerManager {
 	Informer *leases;   /* kube-node-lease: nodelifecycle.c */
 	Ctl nlc;
 	Ctl lpc;            /* localpath.c */
+	Informer *pdbs;     /* disruption.c: poddisruptionbudgets */
+	Ctl pdbc;
 	int64_t (*now_ms)(void);
 	volatile int stop;
 	bool running;
@@ -187,6 +189,11 @@ bool toleration_matches(const json_t *tol, const json_t *taint);
 int64_t pod_eviction_time(const json_t *pod, const json_t *taints);
 /* The node's taints with unreachable/not-ready set for its Ready status. */
 json_t *node_condition_taints(const json_t *node, const char *ready_status, int64_t now_s, bool *changed);
+
+/* ---- disruption.c: PodDisruptionBudget status ---- */
+void disruption_ctl_init(Ctl *c, Manager *m);
+/* Does pdb cover pod (same namespace; a nil or empty selector covers none)? */
+bool pdb_selects(const json_t *pdb, const json_t *pod);
 
 /* ---- localpath.c: the local-path provisioner ---- */
 void localpath_ctl_init(Ctl *c, Manager *m);

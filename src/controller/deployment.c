@@ -337,6 +337,35 @@ static void scaled_event(Sync *s, const char *rs_name, int from, int to)
 			  "Scaled %s replica set %s to %d from %d", to > from ? "up" : "down", rs_name, to, from);
 }
 
+/* A JSON patch setting rs's size from `from` to n and the annotations anns
+ * (stolen): its "test" of spec.replicas makes the write fail when the cache
+ * was stale and the set no longer has `from` replicas (maybe already n), so
+ * a ScalingReplicaSet Event is recorded only for a real change; the sync
+ * then runs again on the newer set. */
+static json_t *scale_ops(const json_t *rs, int from, int n, json_t *anns)
+{
+	json_t *ops = json_pack("[{s:s, s:s, s:i}, {s:s, s:s, s:i}]", "op", "test", "path", "/spec/replicas", "value", from,
+				"op", "replace", "path", "/spec/replicas", "value", n);
+	if (!json_is_object(json_path(rs, "metadata.annotations"))) {
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:o}", "op", "add", "path", "/metadata/annotations", "value",
+						     anns));
+		return ops;
+	}
+	const char *k;
+	json_t *v;
+	json_object_foreach(anns, k, v) {
+		/* RFC 6901: '/' is "~1" ("~" does not occur in these keys) */
+		_cleanup_free_ char *ptr = xmalloc(strlen("/metadata/annotations/") + 2 * strlen(k) + 1);
+		char *o = stpcpy(ptr, "/metadata/annotations/");
+		for (const char *c = k; *c; c++)
+			o = *c == '/' ? stpcpy(o, "~1") : (*o = *c, o + 1);
+		*o = 0;
+		json_array_append_new(ops, json_pack("{s:s, s:s, s:O}", "op", "add", "path", ptr, "value", v));
+	}
+	json_decref(anns);
+	return ops;
+}
+
 /* Set rs (of size `from` as this sync knows it) to n replicas and its
  * desired/max annotations; 1 when it was written. */
 static int scale_rs_from(Sync *s, const json_t *rs, int from, int n, Error **err)
@@ -348,12 +377,18 @@ static int scale_rs_from(Sync *s, const json_t *rs, int from, int n, Error **err
 		json_decref(anns);
 		return 0;
 	}
-	_cleanup_json_ json_t *patch = json_pack("{s:{s:i}, s:{s:o}}", "spec", "replicas", n, "metadata", "annotations", anns);
 	_cleanup_free_ char *path = rs_path(s->ns, obj_meta(rs, "name"));
-	int r = kube_patch(s->c->m->kc, path, patch, NULL, err);
+	int r;
+	if (from == n) {
+		_cleanup_json_ json_t *patch = json_pack("{s:{s:o}}", "metadata", "annotations", anns);
+		r = kube_patch(s->c->m->kc, path, patch, NULL, err);
+	} else {
+		_cleanup_json_ json_t *ops = scale_ops(rs, from, n, anns);
+		r = kube_request(s->c->m->kc, "PATCH", path, ops, "application/json-patch+json", NULL, NULL, err);
+	}
 	if (r < 0)
 		return err_prefix(err, "deployment '%s/%s': scale '%s'", s->ns, s->name, obj_meta(rs, "name"));
-	scaled_event(s, obj_meta(rs, "name"), from, n);
+	scaled_event(s, obj_meta(rs, "name"), from, n);  /* only a real change of size gets here with from != n */
 	return 1;
 }
 

@@ -92,7 +92,7 @@ static void ctl_free(Ctl *c)
 static size_t manager_informers(Manager *m, Informer *out[MGR_MAX])
 {
 	Informer *all[] = { m->pods, m->rs, m->rc, m->deploy, m->svc, m->eps, m->nodes, m->ds, m->sts, m->crs, m->pvcs,
-			    m->jobs, m->cronjobs, m->leases };
+			    m->jobs, m->cronjobs, m->leases, m->pdbs };
 	_Static_assert(ARRAY_SIZE(all) <= MGR_MAX, "informer list");
 	memcpy(out, all, sizeof(all));
 	return ARRAY_SIZE(all);
@@ -100,7 +100,8 @@ static size_t manager_informers(Manager *m, Informer *out[MGR_MAX])
 
 static size_t manager_ctls(Manager *m, Ctl *out[MGR_MAX])
 {
-	Ctl *all[] = { &m->rsc, &m->rcc, &m->dc, &m->epc, &m->esc, &m->dsc, &m->stsc, &m->jobc, &m->cjc, &m->nlc, &m->lpc };
+	Ctl *all[] = { &m->rsc, &m->rcc, &m->dc, &m->epc, &m->esc, &m->dsc, &m->stsc, &m->jobc, &m->cjc, &m->nlc, &m->lpc,
+		       &m->pdbc };
 	_Static_assert(ARRAY_SIZE(all) <= MGR_MAX, "controller list");
 	memcpy(out, all, sizeof(all));
 	return ARRAY_SIZE(all);
@@ -128,6 +129,10 @@ static void manager_build(Manager *m, KubeClient *kc)
 	m->jobs = informer_new(kc, "/apis/batch/v1/jobs");
 	m->cronjobs = informer_new(kc, "/apis/batch/v1/cronjobs");
 	m->leases = informer_new(kc, "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
+	/* shared with the scheduler's preemption in `berth server` */
+	m->pdbs = m->data_dir ? informer_shared(m->data_dir, m->listen, "/apis/policy/v1/poddisruptionbudgets",
+						&m->stop) : NULL;
+	m->pdbs = m->pdbs ?: informer_new(kc, "/apis/policy/v1/poddisruptionbudgets");
 	rs_ctl_init(&m->rsc, m, false);
 	rs_ctl_init(&m->rcc, m, true);
 	deploy_ctl_init(&m->dc, m);
@@ -139,6 +144,7 @@ static void manager_build(Manager *m, KubeClient *kc)
 	cronjob_ctl_init(&m->cjc, m);
 	nodelife_ctl_init(&m->nlc, m, m->nodes, m->leases);
 	localpath_ctl_init(&m->lpc, m);
+	disruption_ctl_init(&m->pdbc, m);
 }
 
 static Manager *manager_new(KubeClient *kc)
@@ -169,7 +175,7 @@ static int manager_run(Manager *m, Error **err)
 		ctl_start(ctls[i]);
 	m->running = true;
 	log_info("controllers: replicaset, replicationcontroller, deployment, endpoints, endpointslice, daemonset, "
-		 "statefulset, job, cronjob, nodelifecycle running");
+		 "statefulset, job, cronjob, nodelifecycle, disruption running");
 	return 0;
 }
 

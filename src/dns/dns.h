@@ -5,10 +5,13 @@
  *                and name lengths, counts capped) and an encoder with name
  *                compression and truncation (TC) to a size limit.
  *   answer.c     answers for the cluster domain from Services and
- *                EndpointSlices: A for SVC.NS.svc.DOMAIN (ClusterIP, or the
- *                ready endpoints of a headless service), SRV for
+ *                EndpointSlices: A/AAAA for SVC.NS.svc.DOMAIN (ClusterIPs, or
+ *                the ready endpoints of a headless service), SRV for
  *                _port._proto.SVC.NS.svc.DOMAIN, HOST.SVC.NS.svc.DOMAIN for
- *                endpoints with a hostname, CNAME for ExternalName;
+ *                endpoints with a hostname, CNAME for ExternalName,
+ *                A-B-C-D.NS.pod.DOMAIN, dns-version TXT, the apex SOA/NS;
+ *                PTR for ClusterIPs and endpoint addresses (in-addr.arpa,
+ *                ip6.arpa), authoritative inside the service and pod CIDRs;
  *                NXDOMAIN / NODATA with the zone's SOA in authority.
  *   server.c     UDP + TCP listener; names outside the cluster domain are
  *                forwarded to the upstream resolvers (resolv.conf), UDP with a
@@ -92,13 +95,24 @@ bool dns_name_in_zone(const char *name, const char *zone);
 typedef struct {
 	void *ud;
 	json_t *(*get_service)(void *ud, const char *ns, const char *name);  /* new ref or NULL */
-	json_t *(*list_slices)(void *ud, const char *ns);                    /* new array ref */
+	json_t *(*list_slices)(void *ud, const char *ns);  /* new array ref; ns NULL: all namespaces */
 	const char *domain;                                                   /* "cluster.local" */
+	/* Every service (new array ref), for PTR records of ClusterIPs; NULL:
+	 * reverse names find endpoint addresses only. */
+	json_t *(*list_services)(void *ud);
+	/* IPv4 CIDRs whose in-addr.arpa names are answered authoritatively
+	 * (NXDOMAIN for unknown addresses), NULL-terminated; NULL: the service
+	 * and pod CIDRs berth defaults to, DNS_REVERSE_CIDRS. */
+	const char *const *reverse_cidrs;
 } DnsSource;
-/* Is name inside the cluster domain (the server answers it itself)? */
+#define DNS_REVERSE_CIDRS "10.43.0.0/16", "10.42.0.0/16"
+#define DNS_VERSION "1.1.0"  /* dns-version.DOMAIN TXT: the Kubernetes DNS spec's schema version */
+/* Does the server answer name itself?  Names in the cluster domain; reverse
+ * names (in-addr.arpa) inside the reverse CIDRs; and any reverse name (also
+ * ip6.arpa) of a ClusterIP or an endpoint address.  Other names are forwarded. */
 bool dns_is_cluster_name(const DnsSource *src, const char *name);
 /* Fill resp (header, question copied, answers, authority, additional) for
- * the first question of q, which is in the cluster domain. */
+ * the first question of q, a name dns_is_cluster_name accepts. */
 void dns_answer(const DnsSource *src, const DnsMsg *q, DnsMsg *resp);
 
 /* ---- server.c ---- */

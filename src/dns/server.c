@@ -51,6 +51,7 @@ static json_t *src_get_service(void *ud, const char *ns, const char *name)
 }
 
 static json_t *src_list_slices(void *ud, const char *ns) { return informer_list(((DnsServer *)ud)->slices, ns); }
+static json_t *src_list_services(void *ud) { return informer_list(((DnsServer *)ud)->svcs, NULL); }
 
 /* "IP[:PORT]" into sa (default port def). */
 static int parse_addr(const char *s, int def, struct sockaddr_in *sa)
@@ -406,7 +407,7 @@ int dns_start(KubeClient *kc, const DnsOptions *opt, DnsServer **ret, Error **er
 	s->domain = xstrdup(opt->domain && *opt->domain ? opt->domain : "cluster.local");
 	s->timeout_ms = opt->forward_timeout_ms > 0 ? opt->forward_timeout_ms : 2000;
 	s->src = (DnsSource){ .ud = s, .get_service = src_get_service, .list_slices = src_list_slices,
-			      .domain = s->domain };
+			      .domain = s->domain, .list_services = src_list_services };
 	load_upstreams(s, opt);
 	s->svcs = informer_new(kc, "/api/v1/services");
 	s->slices = informer_new(kc, "/apis/discovery.k8s.io/v1/endpointslices");

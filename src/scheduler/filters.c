@@ -257,6 +257,19 @@ bool sched_filter(const SchedPod *p, const SchedNode *n, SchedReasons *out)
 	       sched_filter_resources(p, n, out);
 }
 
+/* The room a nominated preemptor made stays held for it: pods of lower
+ * priority do not fit into it (only NodeResourcesFit and NodePorts see it). */
+bool sched_filter_nominated(const SchedPod *p, SchedNode *n, SchedCycle *c, SchedReasons *out)
+{
+	if (!n->nnom)
+		return sched_filter_cycle(p, n, c, out);
+	size_t held = sched_node_hold_nominated(n, p, 1);
+	bool ok = sched_filter_cycle(p, n, c, out);
+	if (held)
+		sched_node_hold_nominated(n, p, -1);
+	return ok;
+}
+
 /* ---- the FitError message ---- */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 

@@ -93,6 +93,7 @@ void sched_node_free(SchedNode *n)
 	free(n->ports);
 	json_decref(n->owners);
 	free(n->pods);
+	free(n->nominated);
 	free(n);
 }
 
@@ -198,4 +199,65 @@ void sched_node_take_accounting(SchedNode *n, SchedNode *old)
 	n->clist = old->clist;
 	n->naffinity = old->naffinity;
 	old->nlist = old->clist = 0;
+	free(n->nominated);
+	n->nominated = TAKE_PTR(old->nominated);
+	n->nnom = old->nnom;
+	n->cnom = old->cnom;
+	old->nnom = old->cnom = 0;
+}
+
+void sched_node_nominate(SchedNode *n, const SchedPod *p)
+{
+	if (n->nnom == n->cnom) {
+		n->cnom = n->cnom ? n->cnom * 2 : 4;
+		n->nominated = xrealloc(n->nominated, n->cnom * sizeof(*n->nominated));
+	}
+	n->nominated[n->nnom++] = p;
+}
+
+void sched_node_unnominate(SchedNode *n, const SchedPod *p)
+{
+	for (size_t i = n->nnom; i-- > 0;)
+		if (n->nominated[i] == p) {
+			n->nominated[i] = n->nominated[--n->nnom];
+			return;
+		}
+}
+
+static bool same_pod(const SchedPod *a, const SchedPod *b)
+{
+	if (a == b)
+		return true;
+	if (a->uid && b->uid)
+		return !strcmp(a->uid, b->uid);
+	return a->ns && b->ns && a->name && b->name && !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name);
+}
+
+/* Only what NodeResourcesFit and NodePorts read: a nominated pod is no
+ * victim and no neighbour for affinity or spreading. */
+size_t sched_node_hold_nominated(SchedNode *n, const SchedPod *p, int sign)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->nnom; i++) {
+		const SchedPod *o = n->nominated[i];
+		if (o->priority < p->priority || same_pod(o, p))
+			continue;
+		k++;
+		if (sign > 0) {
+			n->used.milli_cpu = sadd(n->used.milli_cpu, o->req.milli_cpu);
+			n->used.memory = sadd(n->used.memory, o->req.memory);
+			n->used.ephemeral = sadd(n->used.ephemeral, o->req.ephemeral);
+			n->npods++;
+			for (size_t j = 0; j < o->nports; j++)
+				port_add(n, &o->ports[j]);
+		} else {
+			n->used.milli_cpu -= o->req.milli_cpu;
+			n->used.memory -= o->req.memory;
+			n->used.ephemeral -= o->req.ephemeral;
+			n->npods--;
+			for (size_t j = 0; j < o->nports; j++)
+				port_remove(n, &o->ports[j]);
+		}
+	}
+	return k;
 }

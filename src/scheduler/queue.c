@@ -324,6 +324,19 @@ void sched_queue_move_all(SchedQueue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+void sched_queue_move(SchedQueue *q, const char *key)
+{
+	pthread_mutex_lock(&q->lock);
+	QEntry *e = entry_get(q, key);
+	if (e && e->state == Q_UNSCHED) {
+		detach(q, e);
+		requeue(q, e);
+	} else if (e && e->state == Q_FLIGHT) {
+		e->moved = true;
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 static void abs_deadline(struct timespec *ts, int64_t ms)
 {
 	clock_gettime(CLOCK_REALTIME, ts);

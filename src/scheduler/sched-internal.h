@@ -135,6 +135,8 @@ typedef struct SchedNode {
 	const SchedPod **pods;      /* the pods accounted (borrowed from the cache) */
 	size_t nlist, clist;
 	int64_t naffinity;          /* of them, with pod (anti-)affinity terms */
+	const SchedPod **nominated; /* preemptors nominated here, not bound yet (borrowed) */
+	size_t nnom, cnom;
 } SchedNode;
 
 SchedNode *sched_node_new(const json_t *node);
@@ -145,6 +147,13 @@ void sched_node_add_pod(SchedNode *n, const SchedPod *p);
 void sched_node_remove_pod(SchedNode *n, const SchedPod *p);
 /* Carry the accounting of old over to n (a node object was updated). */
 void sched_node_take_accounting(SchedNode *n, SchedNode *old);
+/* p (a preemptor) is nominated to n / no more (borrowed until then). */
+void sched_node_nominate(SchedNode *n, const SchedPod *p);
+void sched_node_unnominate(SchedNode *n, const SchedPod *p);
+/* Hold (sign 1) or give back (-1) in n's accounting the room of the pods
+ * nominated to it that p must leave alone: those of priority >= p's, other
+ * than p.  Returns how many. */
+size_t sched_node_hold_nominated(SchedNode *n, const SchedPod *p, int sign);
 
 /* ---- filters.c ---- */
 /* Why a node does not fit: up to SCHED_MAX_REASONS reasons, each worded as
@@ -212,6 +221,9 @@ bool sched_filter_spread(const SchedPod *p, const SchedNode *n, const SchedCycle
 bool sched_filter_interpod(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
 /* sched_filter, then (when c is active) PodTopologySpread and InterPodAffinity. */
 bool sched_filter_cycle(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
+/* The same with the room of n's nominated pods of priority >= p's held
+ * (kube-scheduler's RunFilterPluginsWithNominatedPods, filters.c). */
+bool sched_filter_nominated(const SchedPod *p, SchedNode *n, SchedCycle *c, SchedReasons *out);
 /* Raw scores over feasible nodes[0..n): preferred inter-pod terms (both ways,
  * existing pods' required affinity weighted 1) and soft spread constraints;
  * already normalised to 0..100.  all/nall: every node (for counting). */
@@ -227,6 +239,13 @@ void sched_score_spread_constraints(const SchedPod *p, SchedNode *const *nodes, 
  * none.  *victims (caller frees the array; the pods are borrowed). */
 long sched_preempt(const SchedPod *p, SchedNode *const *nodes, size_t n, const SchedReasons *reasons,
 		   const json_t *ns_labels, const SchedPod ***victims, size_t *nvictims);
+/* The same respecting PodDisruptionBudgets (pdbs: array of PDB objects or
+ * NULL): fewest PDB violations first, PDB-violating victims reprieved first. */
+long sched_preempt_pdb(const SchedPod *p, SchedNode *const *nodes, size_t n, const SchedReasons *reasons,
+		       const json_t *ns_labels, const json_t *pdbs, const SchedPod ***victims, size_t *nvictims);
+/* violating[i]: would evicting pods[0..n) (most important first) in order
+ * make pods[i] exceed a covering PDB's disruptionsAllowed? */
+void sched_pdb_violations(const SchedPod *const *pods, size_t n, const json_t *pdbs, bool *violating);
 /* May p preempt at all: NULL, or why not (SCHED_NOT_ELIGIBLE_*): Never, or
  * a victim it chose before is still there (SchedPod.preemptor). */
 const char *sched_preempt_eligible(const SchedPod *p, SchedNode *const *nodes, size_t n);
@@ -276,6 +295,9 @@ void sched_queue_failed(SchedQueue *q, const char *key, bool unschedulable);
 void sched_queue_forget(SchedQueue *q, const char *key);
 /* A cluster change: every unschedulable pod goes back (after its back-off). */
 void sched_queue_move_all(SchedQueue *q);
+/* A change only key's pod waits for (a queueing hint: its claim appeared):
+ * the same for that one pod. */
+void sched_queue_move(SchedQueue *q, const char *key);
 /* Next key (caller frees) or NULL after timeout_ms (<0: wait) or shutdown; *ret_shutdown. */
 char *sched_queue_pop(SchedQueue *q, int timeout_ms, bool *ret_shutdown);
 /* The key popped is done (scheduled, failed or dropped). */

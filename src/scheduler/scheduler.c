@@ -29,7 +29,16 @@
 #include <unistd.h>
 
 #define BINDERS 8
+#define SCHED_PDB_PATH "/apis/policy/v1/poddisruptionbudgets"
 #define REPORT_YIELD_MS 200
+/* Scheduled Events wait for a quiet spell of the binders (no binding for
+ * REPORT_QUIET_MS), at most REPORT_DEFER_MS, and at most REPORT_DEFER_MAX
+ * of them: under a burst the API server's CPU goes to creates and bindings
+ * first (kube-scheduler's event broadcaster is asynchronous too). */
+#define REPORT_QUIET_MS 150
+#define REPORT_DEFER_MS 10000
+#define REPORT_DEFER_MAX 50000
+#define REPORT_FLUSH_BATCH 64
 
 typedef struct Placed {
 	SchedPod *pod;
@@ -44,6 +53,8 @@ struct Job {
 	JobKind kind;
 	char *key, *ns, *name, *uid, *node, *msg;
 	bool was_unschedulable;
+	bool claims;         /* JOB_BIND: the pod has persistentVolumeClaim volumes */
+	int64_t at_ms;       /* JOB_SCHEDULED: when it was bound (monotonic) */
 	json_t *victims;     /* JOB_PREEMPT: [{namespace, name, uid}] */
 	Job *next;
 };
@@ -56,9 +67,17 @@ typedef struct JobQueue {
 	bool shutdown;
 } JobQueue;
 
+/* What a pod waiting in VolumeBinding's PreFilter waits for (its queueing
+ * hint): a claim, volume or class added or changed. */
+static const char *const volume_paths[] = { "/api/v1/persistentvolumeclaims", "/api/v1/persistentvolumes",
+					    "/apis/storage.k8s.io/v1/storageclasses" };
+#define NVOLINF (sizeof(volume_paths) / sizeof(volume_paths[0]))
+
 struct Scheduler {
 	KubeClient *kc;
 	Informer *pod_inf, *node_inf;
+	Informer *vol_inf[NVOLINF];
+	Informer *pdb_inf;             /* PodDisruptionBudgets, for preemption (preempt.c) */
 	SchedQueue *q;
 	pthread_mutex_t lock;          /* the cache below */
 	json_t *node_idx;              /* name -> index in nodes[] */
@@ -66,8 +85,12 @@ struct Scheduler {
 	size_t nnodes, cnodes, next_start;
 	json_t *placed;                /* pod key -> Placed* (as integer) */
 	json_t *reported;              /* pod key -> last unschedulable message */
+	json_t *vol_wait;              /* pod keys whose last attempt failed on its volumes */
+	json_t *nominated;             /* pod key -> Placed* (as integer): preemptors waiting for room */
+	int vol_gen;                   /* volume changes seen (atomic): one during a cycle counts */
 	unsigned seed;
 	JobQueue binds, reports;
+	int64_t bound_ms;              /* last binding answered (monotonic ms, atomic) */
 	pthread_t loop_th, bind_th[BINDERS], report_th;
 	int nbinders;
 	bool loop_started, report_started;
@@ -112,11 +135,38 @@ static void jq_push(JobQueue *jq, Job *j)
 	pthread_mutex_unlock(&jq->lock);
 }
 
-static Job *jq_pop(JobQueue *jq)
+static int64_t mono_ms(void)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void deadline_in(struct timespec *ts, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_nsec += (long)ms * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+/* The next job, waiting at most ms (< 0: until one comes); NULL on
+ * shutdown with nothing queued, or on timeout (*timed_out set). */
+static Job *jq_pop_timed(JobQueue *jq, int ms, bool *timed_out)
+{
+	struct timespec ts;
+	if (ms >= 0)
+		deadline_in(&ts, ms);
+	*timed_out = false;
 	pthread_mutex_lock(&jq->lock);
-	while (!jq->head && !jq->shutdown)
-		pthread_cond_wait(&jq->cond, &jq->lock);
+	while (!jq->head && !jq->shutdown) {
+		if (ms < 0)
+			pthread_cond_wait(&jq->cond, &jq->lock);
+		else if (pthread_cond_timedwait(&jq->cond, &jq->lock, &ts)) {
+			*timed_out = !jq->head && !jq->shutdown;
+			break;
+		}
+	}
 	Job *j = jq->head;
 	if (j) {
 		jq->head = j->next;
@@ -127,6 +177,21 @@ static Job *jq_pop(JobQueue *jq)
 	}
 	pthread_mutex_unlock(&jq->lock);
 	return j;
+}
+
+static Job *jq_pop(JobQueue *jq)
+{
+	bool timed_out;
+	return jq_pop_timed(jq, -1, &timed_out);
+}
+
+/* Nothing queued or in progress? */
+static bool jq_idle(JobQueue *jq)
+{
+	pthread_mutex_lock(&jq->lock);
+	bool idle = !jq->head && !jq->active;
+	pthread_mutex_unlock(&jq->lock);
+	return idle;
 }
 
 static void jq_done(JobQueue *jq)
@@ -141,10 +206,7 @@ static void jq_done(JobQueue *jq)
 static void jq_wait_idle(JobQueue *jq, int ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_nsec += (long)ms * 1000000L;
-	ts.tv_sec += ts.tv_nsec / 1000000000L;
-	ts.tv_nsec %= 1000000000L;
+	deadline_in(&ts, ms);
 	pthread_mutex_lock(&jq->lock);
 	while ((jq->head || jq->active) && !jq->shutdown)
 		if (pthread_cond_timedwait(&jq->cond, &jq->lock, &ts))
@@ -223,6 +285,42 @@ static void placed_add(Scheduler *s, const char *key, SchedPod *p, const char *n
 		sched_node_add_pod(n, p);
 }
 
+/* A preemptor's nominated node: the room its victims leave stays held for
+ * it against pods of lower priority (filters.c) until it is bound or gone. */
+static void unnominate(Scheduler *s, const char *key)
+{
+	json_t *v = json_object_get(s->nominated, key);
+	if (!v)
+		return;
+	Placed *nm = (Placed *)(intptr_t)json_integer_value(v);
+	SchedNode *n = node_get(s, nm->node);
+	if (n)
+		sched_node_unnominate(n, nm->pod);
+	sched_pod_free(nm->pod);
+	free(nm->node);
+	free(nm);
+	json_object_del(s->nominated, key);
+}
+
+/* p is taken. */
+static void nominate(Scheduler *s, const char *key, SchedPod *p, const char *node)
+{
+	unnominate(s, key);
+	Placed *nm = xcalloc(1, sizeof(*nm));
+	nm->pod = p;
+	nm->node = xstrdup(node);
+	json_object_set_new(s->nominated, key, json_integer((json_int_t)(intptr_t)nm));
+	SchedNode *n = node_get(s, node);
+	if (n)
+		sched_node_nominate(n, p);
+}
+
+static const char *nominated_node(Scheduler *s, const char *key)
+{
+	json_t *v = json_object_get(s->nominated, key);
+	return v ? ((Placed *)(intptr_t)json_integer_value(v))->node : NULL;
+}
+
 /* ---- informer handlers ---- */
 static bool spec_changed(const json_t *old, const json_t *obj)
 {
@@ -255,8 +353,15 @@ static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *
 			placed_remove(s, key);  /* deleted, or finished: its resources are free */
 			freed = true;
 		}
-		if (ev == INF_DELETE)
+		if (ev == INF_DELETE) {
 			json_object_del(s->reported, key);
+			json_object_del(s->vol_wait, key);
+		}
+		const char *nom = ev == INF_DELETE ? NULL : json_str(json_object_get(obj, "status"), "nominatedNodeName");
+		if (ev == INF_DELETE || !sched_pod_wants_scheduling(obj))
+			unnominate(s, key);
+		else if (nom && *nom && (!nominated_node(s, key) || strcmp(nominated_node(s, key), nom)))
+			nominate(s, key, sched_pod_new(obj), nom);
 		pthread_mutex_unlock(&s->lock);
 		if (ev == INF_DELETE)
 			sched_queue_forget(s->q, key);
@@ -276,6 +381,8 @@ static void on_pod(void *ud, InformerEvent ev, const json_t *old, const json_t *
 			}
 			placed_add(s, key, np, node, false);
 		}
+		json_object_del(s->vol_wait, key);
+		unnominate(s, key);
 		pthread_mutex_unlock(&s->lock);
 		sched_queue_forget(s->q, key);
 	}
@@ -307,6 +414,11 @@ static void node_insert(Scheduler *s, SchedNode *n)
 		Placed *pl = (Placed *)(intptr_t)json_integer_value(v);
 		if (!strcmp(pl->node, n->name))
 			sched_node_add_pod(n, pl->pod);
+	}
+	json_object_foreach(s->nominated, k, v) {
+		Placed *nm = (Placed *)(intptr_t)json_integer_value(v);
+		if (!strcmp(nm->node, n->name))
+			sched_node_nominate(n, nm->pod);
 	}
 }
 
@@ -350,6 +462,25 @@ static void on_node(void *ud, InformerEvent ev, const json_t *old, const json_t 
 		sched_queue_move_all(s->q);
 }
 
+/* A claim, volume or class added or changed: the pods that failed on their
+ * volumes try again (after their back-off), not only on the 5-minute retry. */
+static void on_volume(void *ud, InformerEvent ev, const json_t *old, const json_t *obj)
+{
+	(void)old;
+	(void)obj;
+	Scheduler *s = ud;
+	if (ev == INF_DELETE)
+		return;
+	__atomic_add_fetch(&s->vol_gen, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&s->lock);
+	_cleanup_json_ json_t *keys = json_object_size(s->vol_wait) ? json_deep_copy(s->vol_wait) : NULL;
+	pthread_mutex_unlock(&s->lock);
+	const char *k;
+	json_t *v;
+	json_object_foreach(keys, k, v)
+		sched_queue_move(s->q, k);
+}
+
 /* ---- one scheduling cycle ---- */
 /* PostFilter (preempt.c): victims on a node, marked as going, and the job
  * that nominates the node and deletes them; NULL when nothing helps. */
@@ -360,7 +491,8 @@ static Job *cycle_preempt(Scheduler *s, const SchedPod *p, const SchedReasons *r
 		return NULL;
 	const SchedPod **v = NULL;
 	size_t nv = 0;
-	long at = sched_preempt(p, s->nodes, s->nnodes, r, c->ns_labels, &v, &nv);
+	_cleanup_json_ json_t *pdbs = s->pdb_inf ? informer_list(s->pdb_inf, NULL) : NULL;
+	long at = sched_preempt_pdb(p, s->nodes, s->nnodes, r, c->ns_labels, pdbs, &v, &nv);
 	Job *j = NULL;
 	if (at >= 0) {
 		j = xcalloc(1, sizeof(*j));
@@ -387,7 +519,7 @@ static char *cycle_fail_message(Scheduler *s, const SchedPod *p, SchedCycle *c, 
 {
 	SchedReasons *r = xcalloc(s->nnodes ? s->nnodes : 1, sizeof(*r));
 	for (size_t i = 0; i < s->nnodes; i++)
-		sched_filter_cycle(p, s->nodes[i], c, &r[i]);
+		sched_filter_nominated(p, s->nodes[i], c, &r[i]);
 	const char *why = NULL;
 	*preempt = s->nnodes ? cycle_preempt(s, p, r, c, &why) : NULL;
 	char *msg = *preempt || why ? sched_fit_message_post(r, s->nnodes, why) : sched_fit_message(r, s->nnodes);
@@ -409,7 +541,7 @@ static const char *cycle_pick(Scheduler *s, const SchedPod *p, const json_t *ns_
 	size_t start = s->next_start % n;
 	for (i = 0; i < n && found < want; i++) {
 		SchedNode *node = s->nodes[(start + i) % n];
-		if (sched_filter_cycle(p, node, &c, NULL))
+		if (sched_filter_nominated(p, node, &c, NULL))
 			feasible[found++] = node;
 	}
 	s->next_start = (start + i) % n;
@@ -439,6 +571,7 @@ static void schedule_one(Scheduler *s, const char *key)
 		return;
 	}
 	_cleanup_json_ json_t *pinned = NULL;  /* volumebinding.c: obj pinned to its volumes' node */
+	int vol_gen = __atomic_load_n(&s->vol_gen, __ATOMIC_SEQ_CST);
 	_cleanup_free_ char *vol_why = sched_volumes_prefilter(s->kc, obj, &pinned);
 	SchedPod *p = sched_pod_new(pinned ? pinned : obj);
 	_cleanup_json_ json_t *ns_labels = sched_namespace_labels(s->kc, p);  /* namespaceSelector terms */
@@ -459,15 +592,23 @@ static void schedule_one(Scheduler *s, const char *key)
 		json_t *rep = json_object_get(s->reported, key);
 		j = job_new(JOB_BIND, p, key, node, NULL);
 		j->was_unschedulable = rep != NULL;
+		j->claims = sched_volumes_has_claims(obj);
 		placed_add(s, key, p, node, true);
+		unnominate(s, key);
 		pthread_mutex_unlock(&s->lock);
 		jq_push(&s->binds, j);  /* the queue entry stays in flight until the binding answers */
 		return;
 	}
+	if (vol_why)
+		json_object_set_new(s->vol_wait, key, json_true());
+	else
+		json_object_del(s->vol_wait, key);
 	const char *last = json_str(s->reported, key);
 	bool report = !last || strcmp(last, msg);
 	if (report)
 		json_object_set_new(s->reported, key, json_string(msg));
+	if (preempt)
+		nominate(s, key, sched_pod_new(pinned ? pinned : obj), preempt->node);
 	pthread_mutex_unlock(&s->lock);
 	log_debug("scheduler: %s: %s", key, msg);
 	if (report)
@@ -476,6 +617,8 @@ static void schedule_one(Scheduler *s, const char *key)
 		jq_push(&s->binds, preempt);  /* nominate, delete the victims; it comes back when they are gone */
 	sched_pod_free(p);
 	sched_queue_failed(s->q, key, true);
+	if (vol_why && __atomic_load_n(&s->vol_gen, __ATOMIC_SEQ_CST) != vol_gen)
+		sched_queue_move(s->q, key);  /* a volume changed while it was being looked at */
 }
 
 static void *loop_main(void *arg)
@@ -539,8 +682,11 @@ static void bind_one(Scheduler *s, Job *j)
 						j->node);
 	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/binding", j->ns, j->name);
 	_cleanup_err_ Error *err = NULL;
-	_cleanup_json_ json_t *pod = informer_get(s->pod_inf, j->ns, j->name);
-	int r = pod ? sched_volumes_assume(s->kc, pod, j->node, &err) : 0;  /* PreBind: claims' selected-node */
+	int r = 0;
+	if (j->claims) {  /* PreBind: claims' selected-node */
+		_cleanup_json_ json_t *pod = informer_get(s->pod_inf, j->ns, j->name);
+		r = pod ? sched_volumes_assume(s->kc, pod, j->node, &err) : 0;
+	}
 	if (r >= 0)
 		r = sched_request(s, "POST", path, body, "application/json", &err);
 	if (r < 0) {
@@ -560,6 +706,7 @@ static void bind_one(Scheduler *s, Job *j)
 	json_object_del(s->reported, j->key);
 	pthread_mutex_unlock(&s->lock);
 	j->kind = JOB_SCHEDULED;
+	j->at_ms = mono_ms();
 	jq_push(&s->reports, j);
 }
 
@@ -613,6 +760,7 @@ static void *bind_main(void *arg)
 			preempt_one(s, j);
 		else
 			bind_one(s, j);
+		__atomic_store_n(&s->bound_ms, mono_ms(), __ATOMIC_RELAXED);
 		jq_done(&s->binds);
 	}
 	return NULL;
@@ -668,24 +816,82 @@ static void patch_condition(Scheduler *s, const Job *j, bool scheduled)
 		log_debug("scheduler: status of %s: %s", j->key, err_msg(err));
 }
 
+static void report_one(Scheduler *s, Job *j)
+{
+	if (j->kind == JOB_FAILED) {
+		patch_condition(s, j, false);
+		post_event(s, j, "Warning", "FailedScheduling", "Scheduling", j->msg);
+	} else {
+		if (j->was_unschedulable)
+			patch_condition(s, j, true);
+		_cleanup_free_ char *m = xasprintf("Successfully assigned %s/%s to %s", j->ns, j->name, j->node);
+		post_event(s, j, "Normal", "Scheduled", "Binding", m);
+	}
+	job_free(j);
+}
+
+/* The deferred Scheduled Events, oldest first. */
+typedef struct Later {
+	Job *head, *tail;
+	size_t n;
+} Later;
+
+/* Post what is due from l: everything (up to a batch, so new failures are
+ * not kept waiting) once the binders are quiet, else what waited too long.
+ * true when more is due at once. */
+static bool later_flush(Scheduler *s, Later *l)
+{
+	int64_t now = mono_ms();
+	bool quiet = now - __atomic_load_n(&s->bound_ms, __ATOMIC_RELAXED) >= REPORT_QUIET_MS && jq_idle(&s->binds);
+	for (int k = 0; l->head && !s->stop; k++) {
+		if (!quiet && now - l->head->at_ms < REPORT_DEFER_MS && l->n <= REPORT_DEFER_MAX)
+			return false;
+		if (k == REPORT_FLUSH_BATCH)
+			return true;
+		Job *j = l->head;
+		l->head = j->next;
+		if (!l->head)
+			l->tail = NULL;
+		l->n--;
+		j->next = NULL;
+		report_one(s, j);
+	}
+	return false;
+}
+
+/* One thread writes Events and conditions: failures at once (yielding a
+ * little to the binders), Scheduled Events of pods that were never
+ * unschedulable when the binders are quiet (REPORT_QUIET_MS). */
 static void *report_main(void *arg)
 {
 	Scheduler *s = arg;
-	Job *j;
-	while ((j = jq_pop(&s->reports))) {
-		/* bindings first: under a burst, Events wait (a little) for the binders */
-		jq_wait_idle(&s->binds, REPORT_YIELD_MS);
-		if (j->kind == JOB_FAILED) {
-			patch_condition(s, j, false);
-			post_event(s, j, "Warning", "FailedScheduling", "Scheduling", j->msg);
-		} else {
-			if (j->was_unschedulable)
-				patch_condition(s, j, true);
-			_cleanup_free_ char *m = xasprintf("Successfully assigned %s/%s to %s", j->ns, j->name, j->node);
-			post_event(s, j, "Normal", "Scheduled", "Binding", m);
+	Later later = { 0 };
+	bool due = false;
+	for (;;) {
+		bool timed_out;
+		Job *j = jq_pop_timed(&s->reports, due ? 0 : later.head ? REPORT_QUIET_MS / 3 : -1, &timed_out);
+		if (!j && !timed_out)
+			break;  /* shut down */
+		if (j && j->kind == JOB_SCHEDULED && !j->was_unschedulable) {
+			if (later.tail)
+				later.tail->next = j;
+			else
+				later.head = j;
+			later.tail = j;
+			later.n++;
+		} else if (j) {
+			/* bindings first: under a burst, Events wait (a little) for the binders */
+			jq_wait_idle(&s->binds, REPORT_YIELD_MS);
+			report_one(s, j);
 		}
+		if (j)
+			jq_done(&s->reports);
+		due = later_flush(s, &later);
+	}
+	while (later.head) {  /* stopping: the API is going away */
+		Job *j = later.head;
+		later.head = j->next;
 		job_free(j);
-		jq_done(&s->reports);
 	}
 	return NULL;
 }
@@ -698,6 +904,8 @@ static Scheduler *sched_alloc(void)
 	s->node_idx = json_object();
 	s->placed = json_object();
 	s->reported = json_object();
+	s->vol_wait = json_object();
+	s->nominated = json_object();
 	s->q = sched_queue_new(NULL);
 	s->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 	jq_init(&s->binds);
@@ -717,11 +925,25 @@ static int sched_run(Scheduler *s, Error **err)
 		s->pod_inf = informer_new(s->kc, "/api/v1/pods");
 	if (!s->node_inf)
 		s->node_inf = informer_new(s->kc, "/api/v1/nodes");
+	/* preemption's PodDisruptionBudgets (the disruption controller's cache in `berth server`) */
+	s->pdb_inf = s->data_dir ? informer_shared(s->data_dir, s->listen, SCHED_PDB_PATH, &s->stop) : NULL;
+	if (!s->pdb_inf)
+		s->pdb_inf = informer_new(s->kc, SCHED_PDB_PATH);
+	for (size_t i = 0; i < NVOLINF; i++) {
+		s->vol_inf[i] = s->data_dir ? informer_shared(s->data_dir, s->listen, volume_paths[i], &s->stop) : NULL;
+		if (!s->vol_inf[i])
+			s->vol_inf[i] = informer_new(s->kc, volume_paths[i]);
+		informer_add_handler(s->vol_inf[i], on_volume, s);
+	}
 	informer_add_handler(s->pod_inf, on_pod, s);
 	informer_add_handler(s->node_inf, on_node, s);
 	int r = informer_start(s->node_inf, err);
 	if (r >= 0)
 		r = informer_start(s->pod_inf, err);
+	for (size_t i = 0; i < NVOLINF && r >= 0; i++)
+		r = informer_start(s->vol_inf[i], err);
+	if (r >= 0)
+		r = informer_start(s->pdb_inf, err);
 	if (r < 0)
 		return r;
 	while (!s->stop && !informer_wait_synced(s->node_inf, 1000))
@@ -789,6 +1011,9 @@ void scheduler_stop(Scheduler *s)
 		pthread_join(s->starter, NULL);
 	informer_stop(s->pod_inf);
 	informer_stop(s->node_inf);
+	for (size_t i = 0; i < NVOLINF; i++)
+		informer_stop(s->vol_inf[i]);
+	informer_stop(s->pdb_inf);
 	sched_queue_shutdown(s->q);
 	if (s->loop_started)
 		pthread_join(s->loop_th, NULL);
@@ -800,6 +1025,9 @@ void scheduler_stop(Scheduler *s)
 		pthread_join(s->report_th, NULL);
 	informer_free(s->pod_inf);
 	informer_free(s->node_inf);
+	for (size_t i = 0; i < NVOLINF; i++)
+		informer_free(s->vol_inf[i]);
+	informer_free(s->pdb_inf);
 	const char *k;
 	json_t *v;
 	json_object_foreach(s->placed, k, v) {
@@ -809,11 +1037,19 @@ void scheduler_stop(Scheduler *s)
 		free(pl);
 	}
 	json_decref(s->placed);
+	json_object_foreach(s->nominated, k, v) {
+		Placed *nm = (Placed *)(intptr_t)json_integer_value(v);
+		sched_pod_free(nm->pod);
+		free(nm->node);
+		free(nm);
+	}
+	json_decref(s->nominated);
 	for (size_t i = 0; i < s->nnodes; i++)
 		sched_node_free(s->nodes[i]);
 	free(s->nodes);
 	json_decref(s->node_idx);
 	json_decref(s->reported);
+	json_decref(s->vol_wait);
 	sched_queue_free(s->q);
 	jq_release(&s->binds);
 	jq_release(&s->reports);

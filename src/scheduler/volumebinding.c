@@ -22,7 +22,7 @@
 
 #define ANN_SELECTED_NODE "volume.kubernetes.io/selected-node"
 
-static bool has_claims(const json_t *pod)
+bool sched_volumes_has_claims(const json_t *pod)
 {
 	size_t i;
 	json_t *v;
@@ -94,7 +94,7 @@ static char *check_claim(KubeClient *kc, const char *ns, const char *claim, json
 char *sched_volumes_prefilter(KubeClient *kc, const json_t *pod, json_t **constrained)
 {
 	*constrained = NULL;
-	if (!has_claims(pod))
+	if (!sched_volumes_has_claims(pod))
 		return NULL;
 	const char *ns = json_str(json_object_get(pod, "metadata"), "namespace") ?: "default";
 	_cleanup_json_ json_t *sel = json_object();
@@ -130,7 +130,7 @@ char *sched_volumes_fit_message(const char *why, size_t nnodes)
 
 int sched_volumes_assume(KubeClient *kc, const json_t *pod, const char *node, Error **err)
 {
-	if (!has_claims(pod))
+	if (!sched_volumes_has_claims(pod))
 		return 0;
 	const char *ns = json_str(json_object_get(pod, "metadata"), "namespace") ?: "default";
 	size_t i;

@@ -12,6 +12,9 @@
  * claim's selected-node).  Otherwise the reason, in kube-scheduler's words
  * (caller frees): `persistentvolumeclaim "x" not found`, ... */
 char *sched_volumes_prefilter(KubeClient *kc, const json_t *pod, json_t **constrained);
+/* Does pod have persistentVolumeClaim volumes (the only pods the two steps
+ * around this one read anything for)? */
+bool sched_volumes_has_claims(const json_t *pod);
 /* The FitError message of a PreFilter failure on nnodes nodes (caller frees). */
 char *sched_volumes_fit_message(const char *why, size_t nnodes);
 /* Before binding pod to node: annotate its unbound WaitForFirstConsumer

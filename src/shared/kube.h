@@ -62,6 +62,11 @@ typedef struct KubeTransport {
 /* A client whose requests and watches all go to t (not copied) with ud. */
 KubeClient *kube_client_new_fake(const KubeTransport *t, void *ud);
 
+/* How many idle connections (curl handles) c keeps for reuse, after
+ * closing those idle for longer than the limit (30 s; idle_ms > 0 sets
+ * it): a request closes them too.  For tests. */
+size_t kube_client_idle_handles(KubeClient *c, int64_t idle_ms);
+
 /* Map an HTTP status (and Status reason) to a negative errno. */
 int kube_status_errno(int http_status, const char *reason);
 
@@ -70,5 +75,10 @@ int kube_status_errno(int http_status, const char *reason);
  * (0.0.0.0 / [::] reached over loopback), then return a client talking to
  * it there; NULL once *stop is set. */
 KubeClient *kube_client_wait_local(const char *data_dir, const char *listen, volatile int *stop);
+/* From now on kube_client_wait_local's clients send every request and
+ * watch to t (not copied) with ud instead of HTTPS (their server URL is
+ * still the loopback one): `berth server` answers its own components
+ * in-process (apiserver/local-kube.h).  NULL: HTTPS again. */
+void kube_set_local_transport(const KubeTransport *t, void *ud);
 
 #endif

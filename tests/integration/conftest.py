@@ -28,7 +28,7 @@ BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
 NODE_MODULES = {
     "test_agent", "test_agent_api", "test_agent_extras", "test_agent_pull", "test_chart_release",
     "test_ctl_adopt", "test_imagegc", "test_multinode", "test_pod_streams", "test_seed001",
-    "test_services", "test_shim", "test_up", "test_volumes_pvc",
+    "test_services", "test_shim", "test_up", "test_volumes_pvc", "test_pod_tty",
 }
 
 

@@ -237,6 +237,23 @@ def test_requests_are_accounted_and_freed(server):
     assert server.wait_bound("second") == "solo"
 
 
+def test_pod_waiting_for_its_claim_is_retried_when_it_appears(server):
+    server.node("n1")
+    server.pod("db", volumes=[{"name": "data", "persistentVolumeClaim": {"claimName": "late"}}])
+    server.wait_unschedulable(
+        "db", '0/1 nodes are available: persistentvolumeclaim "late" not found. preemption: 0/1 nodes are '
+              'available: 1 Preemption is not helpful for scheduling.')
+    server.apply({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "wait"},
+                  "provisioner": "example.com/none", "volumeBindingMode": "WaitForFirstConsumer"})
+    server.apply({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "late"},
+                  "spec": {"storageClassName": "wait", "accessModes": ["ReadWriteOnce"],
+                           "resources": {"requests": {"storage": "1Gi"}}}})
+    # the claim's arrival requeues the pod (only the 5-minute retry would otherwise)
+    assert until(lambda: server.node_of("db"), "pod bound once its claim exists", timeout=45) == "n1"
+    pvc = json.loads(server.kubectl("get", "pvc", "late", "-o", "json"))
+    assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "n1"
+
+
 def test_host_ports_and_pod_count(server):
     server.node("ports", pods="2")
     server.pod("http-a", ports=[{"containerPort": 80, "hostPort": 8080}])

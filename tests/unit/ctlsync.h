@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CS_INFORMERS 14  /* manager.c's shared informers */
+#define CS_INFORMERS 15  /* manager.c's shared informers */
 #define CS_T0 1767225600  /* 2026-01-01T00:00:00Z */
 
 typedef struct Env {

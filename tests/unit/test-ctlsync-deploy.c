@@ -338,6 +338,42 @@ static void test_proportional(void)
 	env_stop(&e);
 }
 
+/* Requests that recorded a ScalingReplicaSet Event (a new one or a repeat counted). */
+static int scaling_events(Env *e)
+{
+	return fake_count(e->f, "POST", "/api/v1/namespaces/default/events") +
+	       fake_count(e->f, "PATCH", "/api/v1/namespaces/default/events/*");
+}
+
+/* A sync on a stale ReplicaSet cache repeats a scale write the set already
+ * has: it must not record a second ScalingReplicaSet Event. */
+static void test_stale_cache_scale_event(void)
+{
+	Env e = env_start();  /* a name of its own: the event rate limit is keyed by object */
+	_cleanup_json_ json_t *d = put_obj(&e, DEPS, deploy_obj("stale", 1, "busybox:1", ""));
+	ok(roll_to_end(&e, "stale", 1), "stale cache: first rollout completes");
+	patch_obj(&e, DEPS "/stale", J("{'spec':{'replicas':3}}"));
+	settle(&e);
+	fake_log_clear(e.f);
+	fake_hold(e.f, true);  /* the informers miss the scale write from here */
+	_cleanup_err_ Error *err = NULL;
+	ok(e.m->dc.sync(&e.m->dc, "default/stale", &err) >= 0, "stale cache: the first sync scales");
+	is_int(scaling_events(&e), 1, "stale cache: one ScalingReplicaSet Event for 1 -> 3");
+	_cleanup_json_ json_t *sets = sets_of(&e, d);
+	is_int(spec_i(json_array_get(sets, 0), "replicas", -1), 3, "stale cache: the set is at 3");
+	err_freep(&err);
+	int r = e.m->dc.sync(&e.m->dc, "default/stale", &err);  /* still sees the set at 1 */
+	ok(r < 0, "stale cache: the repeated write is refused (the set is no longer at 1)");
+	is_int(scaling_events(&e), 1, "stale cache: no second Event for a size that did not change");
+	fake_hold(e.f, false);
+	settle(&e);
+	ok(sync_key(&e, &e.m->dc, "default/stale") >= 0, "stale cache: the sync on the caught-up cache succeeds");
+	is_int(scaling_events(&e), 1, "stale cache: still one Event");
+	_cleanup_json_ json_t *sets2 = sets_of(&e, d);
+	is_int(spec_i(json_array_get(sets2, 0), "replicas", -1), 3, "stale cache: the set stays at 3");
+	env_stop(&e);
+}
+
 int main(void)
 {
 	test_rolling_arithmetic();
@@ -347,5 +383,6 @@ int main(void)
 	test_progress_deadline();
 	test_history_limit();
 	test_proportional();
+	test_stale_cache_scale_event();
 	return tap_done();
 }

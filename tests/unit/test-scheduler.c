@@ -398,6 +398,89 @@ static void test_queue(void)
 	sched_queue_free(q);
 }
 
+/* The per-pod move (a queueing hint: the claim a pod waits for appeared):
+ * only that pod leaves the unschedulable set; one in flight retries. */
+static void test_queue_move_one(void)
+{
+	SchedQueue *q = sched_queue_new(fake_now);
+	bool sd;
+	sched_queue_add(q, "d/vol");
+	sched_queue_add(q, "d/cpu");
+	char *k1 = sched_queue_pop(q, 0, &sd), *k2 = sched_queue_pop(q, 0, &sd);
+	is_str(k1, "d/vol", "first popped");
+	sched_queue_failed(q, k1, true);
+	sched_queue_failed(q, k2, true);
+	is_int(sched_queue_unschedulable(q), 2, "both wait");
+	sched_queue_move(q, "d/vol");
+	is_int(sched_queue_unschedulable(q), 1, "only the pod the change is for moves");
+	sched_queue_move(q, "d/none");
+	is_int(sched_queue_unschedulable(q), 1, "an unknown key changes nothing");
+	fake_ms += 1000;
+	char *k = sched_queue_pop(q, 0, &sd);
+	is_str(k, "d/vol", "it comes back after its back-off");
+	ok(sched_queue_pop(q, 0, &sd) == NULL, "the other one still waits");
+	sched_queue_move(q, k);  /* changed while in flight */
+	sched_queue_failed(q, k, true);
+	is_int(sched_queue_unschedulable(q), 1, "a move during the attempt sends it to back-off");
+	fake_ms += 2000;
+	char *again = sched_queue_pop(q, 0, &sd);
+	is_str(again, "d/vol", "and it is retried");
+	free(again);
+	free(k);
+	free(k1);
+	free(k2);
+	sched_queue_free(q);
+}
+
+#define PRIO_POD(name, uid, prio, cpu) \
+	"{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"d\",\"uid\":\"" uid "\"},\"spec\":{" \
+	"\"priority\":" prio ",\"containers\":[{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"" cpu "\"}}}]}}"
+
+static bool fits_nominated(const SchedPod *p, SchedNode *n, SchedReasons *r)
+{
+	SchedCycle c;
+	sched_cycle_init(&c, p, &n, 1, NULL);
+	memset(r, 0, sizeof(*r));
+	bool ok = sched_filter_nominated(p, n, &c, r);
+	sched_cycle_release(&c);
+	return ok;
+}
+
+/* A preemptor's nominated node: the room its victims leave is held for it
+ * against pods of lower or equal priority, not against itself or higher. */
+static void test_nominated(void)
+{
+	SchedReasons r;
+	SchedNode *n = node(NODE("n1", "", "2", "4Gi", "110"));
+	SchedPod *bound = pod(PRIO_POD("old", "u-old", "0", "1"));
+	SchedPod *pre = pod(PRIO_POD("pre", "u-pre", "100", "1"));
+	SchedPod *low = pod(PRIO_POD("low", "u-low", "10", "500m"));
+	SchedPod *same = pod(PRIO_POD("same", "u-same", "100", "500m"));
+	SchedPod *high = pod(PRIO_POD("high", "u-high", "1000", "500m"));
+	SchedPod *pre_again = pod(PRIO_POD("pre", "u-pre", "100", "1"));
+	sched_node_add_pod(n, bound);
+	ok(fits_nominated(low, n, &r), "with nothing nominated a 500m pod fits beside 1 cpu");
+	sched_node_nominate(n, pre);
+	ok(!fits_nominated(low, n, &r), "a lower-priority pod does not take the room held for the preemptor");
+	is_str(r.r[0], "Insufficient cpu", "it reads as a shortage of cpu");
+	ok(!fits_nominated(same, n, &r), "nor does one of equal priority");
+	ok(fits_nominated(high, n, &r), "a pod of higher priority ignores the nomination");
+	ok(fits_nominated(pre_again, n, &r), "the preemptor itself (another parse of it) fits in its room");
+	is_int(n->used.milli_cpu, 1000, "the hold is given back after each filter");
+	is_int(n->npods, 1, "and so is the pod count");
+	SchedNode *moved = node(NODE("n1", "", "2", "4Gi", "110"));
+	sched_node_take_accounting(moved, n);
+	ok(!fits_nominated(low, moved, &r), "a node update keeps its nominations");
+	sched_node_unnominate(moved, pre);
+	ok(fits_nominated(low, moved, &r), "once the preemptor is bound or gone the room is free again");
+	sched_node_remove_pod(moved, bound);
+	sched_node_free(moved);
+	sched_node_free(n);
+	SchedPod *all[] = { bound, pre, low, same, high, pre_again };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sched_pod_free(all[i]);
+}
+
 int main(void)
 {
 	test_quantity();
@@ -407,5 +490,7 @@ int main(void)
 	test_message();
 	test_scores();
 	test_queue();
+	test_queue_move_one();
+	test_nominated();
 	return tap_done();
 }

@@ -1,7 +1,9 @@
-/* test-shared.c - unit tests for src/shared: JSON glue, digests, WebSocket framing. */
+/* test-shared.c - unit tests for src/shared: JSON glue, digests, WebSocket framing, pod QoS class. */
 #include "tap.h"
 #include "../../src/shared/digest.h"
 #include "../../src/shared/json.h"
+#include "../../src/shared/podqos.h"
+#include "../../src/base/cleanup.h"
 #include "../../src/shared/websocket.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -34,6 +36,31 @@ static void test_websocket(void)
 	is_int((int)ws_frame_header(hdr, WS_BINARY, 70000), 10, "64-bit length header");
 }
 
+static const char *qos_of(const char *containers)
+{
+	static char buf[16];
+	_cleanup_free_ char *text = xasprintf("{\"spec\":{%s}}", containers);
+	json_t *pod = json_loads(text, 0, NULL);
+	snprintf(buf, sizeof(buf), "%s", pod ? pod_qos_class(pod) : "bad json");
+	json_decref(pod);
+	return buf;
+}
+
+static void test_qos_class(void)
+{
+	is_str(qos_of("\"containers\":[{\"name\":\"a\"}]"), "BestEffort", "qos: nothing asked");
+	is_str(qos_of("\"containers\":[{\"resources\":{\"requests\":{\"cpu\":\"100m\"}}}]"), "Burstable",
+	       "qos: a request without limits");
+	is_str(qos_of("\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"64Mi\"}}}]"),
+	       "Guaranteed", "qos: limits only (requests default to them)");
+	is_str(qos_of("\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"64Mi\"},"
+		      "\"requests\":{\"cpu\":\"500m\"}}}]"), "Burstable", "qos: a request below its limit");
+	is_str(qos_of("\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"64Mi\"}}},"
+		      "{\"name\":\"b\"}]"), "Burstable", "qos: one container without limits");
+	is_str(qos_of("\"initContainers\":[{\"resources\":{\"requests\":{\"memory\":\"1Mi\"}}}],"
+		      "\"containers\":[{\"name\":\"a\"}]"), "Burstable", "qos: init containers count");
+}
+
 int main(void)
 {
 	char d[72];
@@ -59,5 +86,6 @@ int main(void)
 	ok(e && strstr(e->msg, "manifest 'm': invalid JSON at line 1"), "error names input and place");
 	err_free(e);
 	test_websocket();
+	test_qos_class();
 	return tap_done();
 }

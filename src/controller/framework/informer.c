@@ -185,18 +185,24 @@ static void cache_remove(InfCore *c, const char *key)
 	json_decref(old);
 }
 
-static void core_inject(InfCore *c, const char *type, const json_t *obj)
+/* owned: obj is the caller's own tree, decoded for this event alone (a
+ * watch line), so it is stripped in place and cached as is instead of
+ * copied (a deep copy of every pod event was ~5% of a busy server). */
+static void core_inject(InfCore *c, const char *type, const json_t *obj, bool owned)
 {
 	if (!strcmp(type, "DELETED")) {
 		_cleanup_free_ char *key = obj_key(obj);
 		cache_remove(c, key);
+	} else if (owned) {
+		strip(c, (json_t *)obj);
+		cache_upsert(c, json_incref((json_t *)obj));
 	} else
 		cache_upsert(c, transform(c, obj));
 }
 
 void informer_inject(Informer *inf, const char *type, const json_t *obj)
 {
-	core_inject(inf->core, type, obj);
+	core_inject(inf->core, type, obj, false);
 }
 
 static void set_rv(InfCore *c, const char *rv)
@@ -270,7 +276,11 @@ static int on_event(const json_t *ev, void *ud)
 		set_rv(w->c, rv);
 		return 0;
 	}
-	core_inject(w->c, type, obj);
+	/* kube_watch and the in-process transport decode each line for this
+	 * call alone and free it after it returns: a tree nobody else holds a
+	 * reference to is ours to strip and keep (a transport that hands out
+	 * a shared tree, as the unit tests' fake API does, gets a copy) */
+	core_inject(w->c, type, obj, ev->refcount == 1 && obj->refcount == 1);
 	set_rv(w->c, rv);
 	return 0;
 }
