@@ -49,7 +49,7 @@ else
 	# module is in which): the pod-running modules one after another here,
 	# the rest beside them with their output shown when both are done
 	run_group() {
-		BERTH="$results/berth" /usr/bin/python3 -m pytest -q -p no:cacheprovider --group "$1" \
+		BERTH="$results/berth" /usr/bin/python3 -m pytest -q -p no:cacheprovider --group="$1" \
 			--junitxml="$results/integration-$1.xml" tests/integration ${PYTEST_ARGS:-}
 	}
 	run_group other >"$results/other.log" 2>&1 &
