@@ -13,6 +13,7 @@
 #include "../base/fs.h"
 #include "../base/strbuf.h"
 #include "../shared/json.h"
+#include "../shared/podqos.h"
 #include <string.h>
 
 void status_ctr_terminated(PodCtr *c, const char *reason)
@@ -64,25 +65,6 @@ static json_t *pctr_status(const PodCtr *c, const char *default_waiting)
 		json_object_set_new(s, "containerID", json_sprintf("berth://%s", c->id));
 	json_object_set_new(s, "started", json_boolean(c->phase == CTR_RUN && c->started));
 	return s;
-}
-
-static const char *qos_class(const json_t *pod)
-{
-	bool any = false, guaranteed = true;
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_path(pod, "spec.containers"), i, c) {
-		const json_t *lim = json_path(c, "resources.limits"), *req = json_path(c, "resources.requests");
-		if (json_object_size(lim) || json_object_size(req))
-			any = true;
-		static const char *const res[] = { "cpu", "memory" };
-		for (size_t k = 0; k < 2; k++) {
-			const char *l = json_str(lim, res[k]), *r = json_str(req, res[k]);
-			if (!l || (r && strcmp(l, r)))
-				guaranteed = false;
-		}
-	}
-	return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
 }
 
 /* names of the containers matching `bad` as "[a b]" */
@@ -164,7 +146,7 @@ json_t *status_build(Agent *a, Pod *p)
 	else
 		json_decref(init);
 	json_object_set_new(st, "containerStatuses", app);
-	json_object_set_new(st, "qosClass", json_string(qos_class(p->pod)));
+	json_object_set_new(st, "qosClass", json_string(pod_qos_class(p->pod)));
 	if (p->config_error) {
 		json_object_set_new(st, "message", json_string(p->config_error));
 	}

@@ -689,7 +689,8 @@ int api_cache_events(ApiCache *c, const char *prefix, int64_t after, CacheEvent 
 			pthread_mutex_unlock(&c->lock);
 			return -ERANGE;
 		}
-		for (size_t i = ring_after(c, after); i < c->ring_n && n < max; i++) {
+		size_t i = ring_after(c, after);
+		for (; i < c->ring_n && n < max; i++) {
 			CacheEvent *e = ring_at(c, i);
 			if (strncmp(e->obj->key, prefix, plen))
 				continue;
@@ -697,6 +698,11 @@ int api_cache_events(ApiCache *c, const char *prefix, int64_t after, CacheEvent 
 			obj_ref(e->obj);
 			n++;
 		}
+		/* nothing for this prefix: the next wake-up scans only what came
+		 * since (a watcher of a quiet resource rescanned every event of a
+		 * busy one since its own last event, under the cache lock) */
+		if (!n && i > 0 && ring_at(c, i - 1)->rev > after)
+			after = ring_at(c, i - 1)->rev;
 		/* after a time-out, one more scan under the lock: an event that came
 		 * as the wait timed out is in the ring but was never looked at */
 		if (n || c->stopping || timed_out)

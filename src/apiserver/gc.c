@@ -34,6 +34,8 @@
 #include "gc.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
+#include "../base/strbuf.h"
+#include <stdlib.h>
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -517,9 +519,349 @@ void api_gc_after_delete(Api *api, const ApiResource *r, const json_t *obj)
 		api_release_service_addresses(api, obj);
 }
 
-/* Delete every object under prefix (no cascade beyond the owner graph). */
-static void delete_all(Api *api, const ApiResource *r, const char *prefix)
+/* ---- namespace deletion: the namespace controller's work ----
+ *
+ * DELETE marks the namespace (deletionTimestamp, phase Terminating; its
+ * spec.finalizers keeps "kubernetes") and runs a pass at once; every removal
+ * of an object from a terminating namespace runs another (api_delete_now ->
+ * api_namespace_content_removed), and the 15 s sweep looks at every
+ * terminating namespace.  A pass deletes what is not yet being deleted as a
+ * client's DELETE would (pods gracefully, objects with finalizers only
+ * marked), writes the status conditions of Kubernetes' namespace controller
+ * and, once nothing is left, removes the "kubernetes" finalizer; with no
+ * finalizer left the namespace goes. */
+
+#define NS_FINALIZER "kubernetes"
+
+static __thread int ns_pass_depth;
+
+static const struct {
+	const char *type, *ok_reason, *ok_message, *bad_reason;
+} ns_condition_kinds[] = {
+	{ "NamespaceDeletionDiscoveryFailure", "ResourcesDiscovered", "All resources successfully discovered",
+	  "DiscoveryFailed" },
+	{ "NamespaceDeletionGroupVersionParsingFailure", "ParsedGroupVersions",
+	  "All legacy kube types successfully parsed", "GroupVersionParsingFailed" },
+	{ "NamespaceDeletionContentFailure", "ContentDeleted",
+	  "All content successfully deleted, may be waiting on finalization", "ContentDeletionFailed" },
+	{ "NamespaceContentRemaining", "ContentRemoved", "All content successfully removed", "SomeResourcesRemain" },
+	{ "NamespaceFinalizersRemaining", "ContentHasNoFinalizers", "All content-preserving finalizers finished",
+	  "SomeFinalizersRemain" },
+};
+
+bool api_namespace_immortal(const char *name)
 {
+	static const char *const immortal[] = { "default", "kube-system", "kube-public" };
+	for (size_t i = 0; i < ARRAY_SIZE(immortal); i++)
+		if (!strcmp(name ?: "", immortal[i]))
+			return true;
+	return false;
+}
+
+static bool spec_has_finalizer(const json_t *ns, const char *f)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_path(ns, "spec.finalizers"), i, v)
+		if (!strcmp(json_string_value(v) ?: "", f))
+			return true;
+	return false;
+}
+
+static const ApiResource *namespaces_resource(Api *api)
+{
+	return api_resource_find(api, "", NULL, "namespaces");
+}
+
+/* Is the cached object marked for deletion?  Read from the text. */
+static bool cached_deleting(const CacheObj *o)
+{
+	const char *ms, *me, *vs, *ve;
+	if (cache_json_member(o->raw, o->raw + o->raw_len, "metadata", &ms, &me) < 0)
+		return false;
+	return cache_json_member(ms, me, "deletionTimestamp", &vs, &ve) == 0;
+}
+
+/* The objects of r in namespace ns not yet marked for deletion (new
+ * reference): from the watch cache when it has every committed write
+ * (cached; the marked ones are skipped on their text), else the store. */
+static json_t *namespace_live_objects(Api *api, const ApiResource *r, const char *ns, bool cached)
+{
+	json_t *items = json_array();
+	_cleanup_free_ char *prefix = api_resource_key(r, ns, NULL);
+	if (cached) {
+		CacheObj **objs = NULL;
+		size_t m = 0;
+		int64_t rev;
+		bool more;
+		api_cache_list(api->cache, prefix, NULL, 0, &objs, &m, &rev, &more);
+		for (size_t j = 0; j < m; j++)
+			if (!cached_deleting(objs[j]))
+				json_array_append_new(items, cache_obj_decode(objs[j]));
+		api_cache_objs_free(objs, m);
+		return items;
+	}
+	_cleanup_json_ json_t *all = json_array();
+	int64_t rev;
+	bool more;
+	api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, all, &rev, NULL, &more);
+	size_t j;
+	json_t *o;
+	json_array_foreach(all, j, o)
+		if (!deleting(o))
+			json_array_append(items, o);
+	return items;
+}
+
+static void count_finalizers(json_t *fins, const json_t *list)
+{
+	size_t k;
+	json_t *f;
+	json_array_foreach(list, k, f)
+		if (json_is_string(f))
+			json_object_set_new(fins, json_string_value(f),
+					    json_integer(json_integer_value(json_object_get(fins, json_string_value(f))) + 1));
+}
+
+/* How many objects of r are left in namespace ns; their finalizers are
+ * counted into fins (finalizer -> objects).  From the cache only the
+ * finalizers' text is decoded. */
+static size_t namespace_left(Api *api, const ApiResource *r, const char *ns, bool cached, json_t *fins)
+{
+	_cleanup_free_ char *prefix = api_resource_key(r, ns, NULL);
+	size_t n = 0;
+	if (cached) {
+		CacheObj **objs = NULL;
+		size_t m = 0;
+		int64_t rev;
+		bool more;
+		api_cache_list(api->cache, prefix, NULL, 0, &objs, &m, &rev, &more);
+		for (size_t j = 0; j < m; j++) {
+			const char *ms, *me, *vs, *ve;
+			const CacheObj *o = objs[j];
+			if (cache_json_member(o->raw, o->raw + o->raw_len, "metadata", &ms, &me) == 0 &&
+			    cache_json_member(ms, me, "finalizers", &vs, &ve) == 0) {
+				_cleanup_json_ json_t *list = json_loadb(vs, (size_t)(ve - vs), 0, NULL);
+				count_finalizers(fins, list);
+			}
+		}
+		api_cache_objs_free(objs, m);
+		return m;
+	}
+	_cleanup_json_ json_t *items = json_array();
+	int64_t rev;
+	bool more;
+	api_list_objects(api, prefix, NULL, NULL, 0, 0, NULL, items, &rev, NULL, &more);
+	size_t j;
+	json_t *o;
+	json_array_foreach(items, j, o) {
+		n++;
+		count_finalizers(fins, json_path(o, "metadata.finalizers"));
+	}
+	return n;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "prefix" + the entries of counts (key -> n) as Kubernetes words them
+ * (objects left per resource, or per finalizer), sorted, ", "-joined. */
+static char *counts_message(const char *prefix, const json_t *counts, bool finalizers)
+{
+	size_t n = json_object_size(counts), i = 0;
+	_cleanup_free_ char **parts = xcalloc(n + 1, sizeof(*parts));
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)counts, k, v)
+		parts[i++] = finalizers ? xasprintf("%s in %lld resource instances", k, (long long)json_integer_value(v)) :
+				      xasprintf("%s has %lld resource instances", k, (long long)json_integer_value(v));
+	qsort(parts, n, sizeof(*parts), cmp_str);
+	StrBuf sb = STRBUF_INIT;
+	sb_adds(&sb, prefix);
+	for (i = 0; i < n; i++) {
+		sb_addf(&sb, "%s%s", i ? ", " : "", parts[i]);
+		free(parts[i]);
+	}
+	return sb_detach(&sb);
+}
+
+/* The five conditions for what a pass found (failed: the deletes that
+ * failed, remaining: "resource.group" -> objects left, fins: finalizer ->
+ * objects holding it), keeping the transition time of those unchanged in
+ * old.  New reference. */
+static json_t *namespace_conditions(const json_t *old, const json_t *failed, const json_t *remaining,
+				    const json_t *fins)
+{
+	char now[40];
+	api_now_rfc3339(now, sizeof(now));
+	json_t *out = json_array();
+	for (size_t i = 0; i < ARRAY_SIZE(ns_condition_kinds); i++) {
+		_cleanup_free_ char *bad = NULL;
+		if (i == 2 && json_array_size(failed)) {
+			StrBuf sb = STRBUF_INIT;
+			sb_addf(&sb, "Failed to delete all resource types, %zu remaining: ", json_array_size(failed));
+			size_t j;
+			json_t *e;
+			json_array_foreach((json_t *)failed, j, e)
+				sb_addf(&sb, "%s%s", j ? ", " : "", json_string_value(e));
+			bad = sb_detach(&sb);
+		} else if (i == 3 && json_object_size(remaining)) {
+			bad = counts_message("Some resources are remaining: ", remaining, false);
+		} else if (i == 4 && json_object_size(fins)) {
+			bad = counts_message("Some content in the namespace has finalizers remaining: ", fins, true);
+		}
+		const char *status = bad ? "True" : "False";
+		const char *reason = bad ? ns_condition_kinds[i].bad_reason : ns_condition_kinds[i].ok_reason;
+		const char *message = bad ? bad : ns_condition_kinds[i].ok_message;
+		const char *since = now;
+		size_t j;
+		json_t *c;
+		json_array_foreach((json_t *)old, j, c)
+			if (!strcmp(json_str(c, "type") ?: "", ns_condition_kinds[i].type) &&
+			    !strcmp(json_str(c, "status") ?: "", status) && !strcmp(json_str(c, "reason") ?: "", reason) &&
+			    !strcmp(json_str(c, "message") ?: "", message) && json_str(c, "lastTransitionTime"))
+				since = json_str(c, "lastTransitionTime");
+		json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", ns_condition_kinds[i].type,
+						     "status", status, "lastTransitionTime", since, "reason", reason,
+						     "message", message));
+	}
+	return out;
+}
+
+/* Write conds into the terminating namespace name (uid) and, when finalize,
+ * drop its "kubernetes" finalizer; with no finalizer left it is removed.
+ * A compare-and-swap, read again on a conflict. */
+static void namespace_write_status(Api *api, const char *name, const char *uid, const json_t *conds, bool finalize)
+{
+	const ApiResource *r = namespaces_resource(api);
+	_cleanup_free_ char *key = api_resource_key(r, NULL, name);
+	for (int attempt = 0; attempt < GC_RETRIES; attempt++) {
+		_cleanup_json_ json_t *cur = NULL;
+		int64_t rev;
+		if (api_load(api, r, NULL, name, &cur, &rev) < 0 || strcmp(api_meta_str(cur, "uid") ?: "", uid) ||
+		    !deleting(cur))
+			return;
+		json_t *st = json_obj_ensure(cur, "status");
+		bool changed = !json_equal(json_object_get(st, "conditions"), (json_t *)conds);
+		if (changed)
+			json_object_set(st, "conditions", (json_t *)conds);
+		json_t *fins = json_path(cur, "spec.finalizers");
+		for (size_t i = json_array_size(fins); finalize && i-- > 0;)
+			if (!strcmp(json_string_value(json_array_get(fins, i)) ?: "", NS_FINALIZER)) {
+				json_array_remove(fins, i);
+				changed = true;
+			}
+		if (fins && !json_array_size(fins))
+			json_object_del(json_object_get(cur, "spec"), "finalizers");
+		bool done = !json_array_size(json_path(cur, "spec.finalizers")) &&
+			    !json_array_size(json_path(cur, "metadata.finalizers"));
+		if (changed) {
+			size_t len;
+			_cleanup_free_ char *val = api_object_encode(cur, &len);
+			int rc = store_update(api->store, key, val, len, rev, NULL, NULL);
+			if (rc == -ESTALE)
+				continue;
+			if (rc < 0)
+				return;
+		}
+		if (done)
+			api_delete_now(api, r, NULL, name, "Background", NULL);
+		return;
+	}
+}
+
+static void namespace_pass_run(Api *api, const char *name)
+{
+	_cleanup_json_ json_t *ns = NULL;
+	const ApiResource *nsr = namespaces_resource(api);
+	if (!nsr || api_load(api, nsr, NULL, name, &ns, NULL) < 0 || !deleting(ns))
+		return;
+	if (!spec_has_finalizer(ns, NS_FINALIZER)) {
+		/* finalized by someone else: it goes when no finalizer is left */
+		if (!json_array_size(json_path(ns, "spec.finalizers")) &&
+		    !json_array_size(json_path(ns, "metadata.finalizers")))
+			api_delete_now(api, nsr, NULL, name, "Background", NULL);
+		return;
+	}
+	size_t n;
+	_cleanup_free_ const ApiResource **all = api_resources_all(api, &n);
+	_cleanup_json_ json_t *failed = json_array(), *remaining = json_object(), *fins = json_object();
+	bool cached = api->cache && api_cache_sync(api->cache, 3000) == 0;
+	for (size_t i = 0; i < n && !api->stopping; i++) {
+		if (!all[i]->namespaced)
+			continue;
+		_cleanup_json_ json_t *items = namespace_live_objects(api, all[i], name, cached);
+		size_t j;
+		json_t *o;
+		json_array_foreach(items, j, o) {
+			const char *oname = api_meta_str(o, "name");
+			int rc = api_delete_as_client(api, all[i], name, oname, api_meta_str(o, "uid"), "Background");
+			if (rc == -EIO) {
+				_cleanup_free_ char *what = xasprintf("%s \"%s\" could not be deleted", all[i]->resource,
+								      oname ?: "");
+				json_array_append_new(failed, json_string(what));
+			}
+		}
+	}
+	/* what is left once the deletes are done */
+	cached = api->cache && api_cache_sync(api->cache, 3000) == 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!all[i]->namespaced)
+			continue;
+		size_t left = namespace_left(api, all[i], name, cached, fins);
+		if (!left)
+			continue;
+		_cleanup_free_ char *gr = xasprintf("%s.%s", all[i]->resource, all[i]->group);
+		json_object_set_new(remaining, gr, json_integer((json_int_t)left));
+	}
+	if (api->stopping)
+		return;
+	_cleanup_json_ json_t *conds = namespace_conditions(json_path(ns, "status.conditions"), failed, remaining, fins);
+	namespace_write_status(api, name, api_meta_str(ns, "uid") ?: "", conds, !json_object_size(remaining));
+}
+
+/* One pass of the namespace controller over the terminating namespace name. */
+static void namespace_pass(Api *api, const char *name)
+{
+	if (ns_pass_depth)
+		return;  /* removals by this pass are counted by it */
+	ns_pass_depth++;
+	namespace_pass_run(api, name);
+	ns_pass_depth--;
+}
+
+void api_namespace_content_removed(Api *api, const char *ns)
+{
+	if (ns_pass_depth || !ns)
+		return;
+	const ApiResource *nsr = namespaces_resource(api);
+	if (!nsr)
+		return;
+	bool terminating = false;
+	if (api->cache) {
+		/* the namespace as the watch cache has it: a scan, no decode */
+		_cleanup_free_ char *key = api_resource_key(nsr, NULL, ns);
+		CacheObj *o = api_cache_get(api->cache, key);
+		if (!o)
+			return;
+		terminating = span_has(o->raw, o->raw + o->raw_len, "\"deletionTimestamp\"");
+		cache_obj_unref(o);
+	} else {
+		_cleanup_json_ json_t *obj = NULL;
+		terminating = api_load(api, nsr, NULL, ns, &obj, NULL) == 0 && deleting(obj);
+	}
+	if (terminating)
+		namespace_pass(api, ns);
+}
+
+void api_namespaces_sweep(Api *api)
+{
+	const ApiResource *nsr = namespaces_resource(api);
+	if (!nsr)
+		return;
+	_cleanup_free_ char *prefix = api_resource_key(nsr, NULL, NULL);
 	_cleanup_json_ json_t *items = json_array();
 	int64_t rev;
 	bool more;
@@ -528,37 +870,91 @@ static void delete_all(Api *api, const ApiResource *r, const char *prefix)
 	size_t i;
 	json_t *o;
 	json_array_foreach(items, i, o)
-		api_delete_now(api, r, api_meta_str(o, "namespace"), api_meta_str(o, "name"), "Background", NULL);
+		if (deleting(o) && !api->stopping)
+			namespace_pass(api, api_meta_str(o, "name"));
 }
 
+int api_check_namespace_create(Api *api, const ApiRequest *req, const json_t *obj, ApiResponse *resp)
+{
+	int r = api_check_namespace(api, req->ns, resp);
+	if (r != -EPERM)
+		return r;
+	/* as kube-apiserver's NamespaceLifecycle admission words it */
+	char gr[300];
+	api_group_resource(req, gr, sizeof(gr));
+	const char *name = api_meta_str(obj, "name");
+	_cleanup_free_ char *msg =
+		name && *name ? xasprintf("%s \"%s\" is forbidden: unable to create new content in namespace %s because "
+					  "it is being terminated", gr, name, req->ns) :
+				xasprintf("%s is forbidden: unable to create new content in namespace %s because it is "
+					  "being terminated", gr, req->ns);
+	_cleanup_free_ char *why = xasprintf("namespace %s is being terminated", req->ns);
+	json_t *d = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", name ?: "", "kind", req->res->resource, "causes",
+			      "reason", "NamespaceTerminating", "message", why, "field", "metadata.namespace");
+	if (req->res->group[0])
+		json_object_set_new(d, "group", json_string(req->res->group));
+	api_respond_json(resp, 403, api_status(403, "Forbidden", msg, d));
+	return r;
+}
+
+/* DELETE of a namespace: the first marks it and runs a pass; another while
+ * its content is being removed is a conflict, as in Kubernetes; once it is
+ * finalized (spec.finalizers empty) it goes with its metadata finalizers. */
 void api_namespace_delete(Api *api, ApiRequest *req, ApiResponse *resp, json_t *ns)
 {
 	const char *name = api_meta_str(ns, "name");
-	json_t *meta = json_obj_ensure(ns, "metadata");
-	if (!json_object_get(meta, "deletionTimestamp")) {
+	_cleanup_free_ char *key = api_resource_key(req->res, NULL, name);
+	_cleanup_json_ json_t *cur = json_incref(ns);
+	for (int attempt = 0; attempt < GC_RETRIES; attempt++) {
+		if (attempt) {
+			json_decref(TAKE_PTR(cur));
+			int rc = api_load(api, req->res, NULL, name, &cur, NULL);
+			if (rc < 0) {
+				api_store_error(resp, req, rc, name, NULL);
+				return;
+			}
+		}
+		json_t *meta = json_obj_ensure(cur, "metadata");
+		if (json_object_get(meta, "deletionTimestamp")) {
+			if (json_array_size(json_path(cur, "spec.finalizers"))) {
+				_cleanup_free_ char *msg = xasprintf(
+					"Operation cannot be fulfilled on namespaces \"%s\": The system is ensuring all "
+					"content is removed from this namespace.  Upon completion, this namespace will "
+					"automatically be purged by the system.", name);
+				api_respond_json(resp, 409, api_status(409, "Conflict", msg, json_pack("{s:s, s:s}", "name",
+													   name, "kind", "namespaces")));
+				return;
+			}
+			json_t *gone = NULL;
+			if (!json_array_size(json_object_get(meta, "finalizers")) &&
+			    api_delete_now(api, req->res, NULL, name, "Background", &gone) == 0 && gone) {
+				api_respond_json(resp, 200, gone);
+				return;
+			}
+			api_respond_json(resp, 200, json_incref(cur));
+			return;
+		}
 		char now[40];
 		api_now_rfc3339(now, sizeof(now));
 		json_object_set_new(meta, "deletionTimestamp", json_string(now));
-		json_object_set_new(json_obj_ensure(ns, "status"), "phase", json_string("Terminating"));
-		int64_t rev = 0;
-		parse_int64(api_meta_str(ns, "resourceVersion") ?: "0", &rev);
+		json_object_set_new(json_obj_ensure(cur, "status"), "phase", json_string("Terminating"));
+		int64_t rev = 0, nrev;
+		parse_int64(api_meta_str(cur, "resourceVersion") ?: "0", &rev);
 		size_t len;
-		_cleanup_free_ char *val = api_object_encode(ns, &len);
-		_cleanup_free_ char *key = api_resource_key(req->res, NULL, name);
-		int64_t nrev;
-		if (store_update(api->store, key, val, len, rev, &nrev, NULL) == 0)
-			api_object_set_rv(ns, nrev);
-	}
-	size_t n;
-	_cleanup_free_ const ApiResource **all = api_resources_all(api, &n);
-	for (size_t i = 0; i < n; i++) {
-		if (!all[i]->namespaced)
+		_cleanup_free_ char *val = api_object_encode(cur, &len);
+		int rc = store_update(api->store, key, val, len, rev, &nrev, NULL);
+		if (rc == -ESTALE)
 			continue;
-		_cleanup_free_ char *prefix = api_resource_key(all[i], name, NULL);
-		delete_all(api, all[i], prefix);
+		if (rc < 0) {
+			api_store_error(resp, req, rc, name, NULL);
+			return;
+		}
+		api_object_set_rv(cur, nrev);
+		api_respond_json(resp, 200, json_incref(cur));
+		namespace_pass(api, name);
+		return;
 	}
-	api_delete_now(api, req->res, NULL, name, "Background", NULL);
-	api_respond_json(resp, 200, json_incref(ns));
+	api_store_error(resp, req, -ESTALE, name, NULL);
 }
 
 void api_crd_deleted(Api *api, const json_t *crd)

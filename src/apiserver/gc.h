@@ -1,7 +1,8 @@
 /* gc.h - the garbage collector's interface between gc.c (owner references,
  * dependents, foreground and orphan finalizers), update.c (the DELETE paths
  * that start a cascade and the removal that continues it) and sweep.c (the
- * periodic safety sweep).  See gc.c for the model. */
+ * periodic safety sweep), and namespace deletion (the namespace controller's
+ * passes).  See gc.c for the model. */
 #ifndef BERTH_APISERVER_GC_H
 #define BERTH_APISERVER_GC_H
 #include "api-internal.h"
@@ -29,5 +30,18 @@ void api_gc_owners_recheck(Api *api, const json_t *obj);
  * done, and dependents whose owners are gone (after a restart mid-cascade,
  * or writes by another server). */
 void api_gc_sweep(Api *api);
+
+/* Namespace deletion (gc.c; api_namespace_delete in handlers.h marks it):
+ * default, kube-system and kube-public may not be deleted. */
+bool api_namespace_immortal(const char *name);
+/* An object of namespace ns was removed from the store: when ns is
+ * terminating, the namespace controller's pass runs (and finalizes it once
+ * it is empty). */
+void api_namespace_content_removed(Api *api, const char *ns);
+/* api_check_namespace for a create of obj (req: the create): a terminating
+ * namespace refuses it with kube-apiserver's Forbidden Status. */
+int api_check_namespace_create(Api *api, const ApiRequest *req, const json_t *obj, ApiResponse *resp);
+/* The sweep's pass over every terminating namespace. */
+void api_namespaces_sweep(Api *api);
 
 #endif

@@ -9,6 +9,7 @@
  */
 #include "api-internal.h"
 #include "handlers.h"
+#include "gc.h"
 #include "../base/cleanup.h"
 #include "../base/parse.h"
 #include <openssl/rand.h>
@@ -363,14 +364,39 @@ static int load_namespace(Api *api, const ApiResource *r, const char *ns, json_t
 	return api_load(api, r, NULL, ns, ret, NULL);
 }
 
+/* Is the namespace terminating, read from its cached text without a decode
+ * (one per create was ~3% of a pod create): 1 yes, 0 no, -ENOENT not
+ * cached (or not plain JSON): the caller loads it. */
+static int cached_namespace_terminating(Api *api, const ApiResource *r, const char *ns)
+{
+	if (!api->cache)
+		return -ENOENT;
+	_cleanup_free_ char *key = api_resource_key(r, NULL, ns);
+	CacheObj *o = api_cache_get(api->cache, key);
+	if (!o)
+		return -ENOENT;
+	const char *ms, *me, *ds, *de;
+	int ret = -ENOENT;
+	if (cache_json_member(o->raw, o->raw + o->raw_len, "metadata", &ms, &me) == 0 && *ms == '{') {
+		int d = cache_json_member(ms, me, "deletionTimestamp", &ds, &de);
+		if (d == 0 || d == -ENOENT)
+			ret = d == 0;
+	}
+	cache_obj_unref(o);
+	return ret;
+}
+
 /* 404 when the namespace is missing, 403 when it is terminating, 500 when
  * the store cannot say. */
 int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
 {
 	size_t n;
 	const ApiResource *tbl = api_resource_builtin(&n);
-	json_t *nsobj;
-	int r = load_namespace(api, &tbl[0], ns, &nsobj);
+	int t = cached_namespace_terminating(api, &tbl[0], ns);
+	if (t == 0)
+		return 0;
+	json_t *nsobj = NULL;
+	int r = t > 0 ? 0 : load_namespace(api, &tbl[0], ns, &nsobj);
 	if (r < 0 && r != -ENOENT) {
 		api_respond_status(resp, 500, "InternalError", "reading namespace \"%s\": %s", ns, strerror(-r));
 		return r;
@@ -381,7 +407,7 @@ int api_check_namespace(Api *api, const char *ns, ApiResponse *resp)
 											"namespaces")));
 		return -ENOENT;
 	}
-	bool terminating = json_path(nsobj, "metadata.deletionTimestamp") != NULL;
+	bool terminating = t > 0 || json_path(nsobj, "metadata.deletionTimestamp") != NULL;
 	json_decref(nsobj);
 	if (terminating) {
 		api_respond_status(resp, 403, "Forbidden", "unable to create new content in namespace %s because it is "
@@ -522,7 +548,18 @@ int api_create_object(Api *api, ApiRequest *req, ApiResponse *resp, json_t *obj)
 	}
 	api_object_set_rv(obj, rev);
 	api_after_create(api, req->res, obj);
-	api_respond_json(resp, 201, json_incref(obj));
+	/* the body is the stored text with resourceVersion spliced in (what
+	 * the watch cache serves), not a second encode of the object */
+	size_t blen;
+	char *body = cache_json_with_rv(val, len, rev, &blen);
+	if (body) {
+		free(resp->body);
+		resp->status = 201;
+		resp->body = body;
+		resp->len = blen;
+		resp->content_type = "application/json";
+	} else
+		api_respond_json(resp, 201, json_incref(obj));
 	/* created for an owner that is already gone: collect it at once, as the
 	 * garbage collector would (clients see ADDED, then DELETED) */
 	if (api_gc_owners_gone(api, obj))
@@ -544,7 +581,7 @@ static void handle_create(Api *api, ApiRequest *req, ApiResponse *resp)
 				   "namespace sent on the request");
 		return;
 	}
-	if (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0)
+	if (req->res->namespaced && api_check_namespace_create(api, req, obj, resp) < 0)
 		return;
 	if (api_admit_priority(api, req, resp, obj) < 0)
 		return;

@@ -1,10 +1,13 @@
 /* update.c - the write half of the generic REST handlers: update (PUT),
  * patch (PATCH, retried on a concurrent write unless the patch pins a
  * resourceVersion), the status and scale subresources, delete with
- * finalizers and propagation policies, graceful pod deletion, and
- * deletecollection.  The garbage collector (gc.c) deletes dependents through
- * the same DELETE path (api_delete_as_client), and every removal from the
- * store (api_delete_now) continues the cascade and wakes foreground owners.
+ * finalizers and propagation policies, graceful pod deletion,
+ * deletecollection, and namespaces/NAME/finalize.  The garbage collector
+ * (gc.c) deletes dependents through the same DELETE path
+ * (api_delete_as_client); every removal from the store (api_delete_now)
+ * continues the cascade, wakes foreground owners and terminating
+ * namespaces, and an update that drops a blocking ownerReference wakes
+ * the owner too.
  *
  * Every write is a compare-and-swap on the revision read, so two writers
  * never lose each other's changes: the loser gets 409 Conflict (PUT with a
@@ -72,6 +75,25 @@ static bool spec_changed(const json_t *a, const json_t *b)
 	json_object_del(y, "metadata");
 	json_object_del(y, "status");
 	return !json_equal(x, y);
+}
+
+static bool is_namespaces(const ApiResource *r)
+{
+	return !r->group[0] && !strcmp(r->resource, "namespaces");
+}
+
+/* PUT/PATCH namespaces/NAME/finalize changes spec.finalizers alone (the
+ * namespace controller's last step, or a user forcing a stuck namespace
+ * out): the rest of obj is ignored.  New reference. */
+static json_t *finalize_merge(const json_t *cur, const json_t *obj)
+{
+	json_t *merged = json_deep_copy(cur);
+	json_t *fins = json_path(obj, "spec.finalizers");
+	if (json_array_size(fins))
+		json_object_set(json_obj_ensure(merged, "spec"), "finalizers", fins);
+	else
+		json_object_del(json_object_get(merged, "spec"), "finalizers");
+	return merged;
 }
 
 /* Carry over what a client may not change (identity, timestamps, status). */
@@ -192,8 +214,17 @@ static int update_object(Api *api, ApiRequest *req, ApiResponse *resp, const jso
 	if (r < 0)
 		return api_store_error(resp, req, r, req->name, err);
 	api_object_set_rv(obj, rev);
+	/* a dependent that stopped blocking an owner (its reference removed,
+	 * or blockOwnerDeletion false): an owner in foreground deletion may
+	 * have waited for it alone */
+	if (json_array_size(json_path(cur, "metadata.ownerReferences")) &&
+	    !json_equal(json_path(cur, "metadata.ownerReferences"), json_path(obj, "metadata.ownerReferences")))
+		api_gc_owners_recheck(api, cur);
+	/* the last finalizer gone: the object goes (a namespace only once its
+	 * spec.finalizers are empty too, as kube-apiserver decides) */
 	if (json_path(obj, "metadata.deletionTimestamp") && !json_array_size(json_path(obj, "metadata.finalizers")) &&
-	    json_int(json_object_get(obj, "metadata"), "deletionGracePeriodSeconds", 0) == 0) {
+	    json_int(json_object_get(obj, "metadata"), "deletionGracePeriodSeconds", 0) == 0 &&
+	    !(is_namespaces(req->res) && json_array_size(json_path(obj, "spec.finalizers")))) {
 		json_t *gone = NULL;
 		if (api_delete_now(api, req->res, req->ns, req->name, NULL, &gone) == 0 && gone) {
 			api_respond_json(resp, 200, gone);
@@ -283,6 +314,10 @@ void api_handle_update(Api *api, ApiRequest *req, ApiResponse *resp)
 			json_object_set(merged, "status", st);
 		json_decref(obj);
 		obj = merged;
+	} else if (req->sub && !strcmp(req->sub, "finalize")) {
+		json_t *merged = finalize_merge(cur, obj);
+		json_decref(obj);
+		obj = merged;
 	}
 	update_object(api, req, resp, cur, cur_rev, obj, false);
 }
@@ -334,7 +369,7 @@ void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 		int r = api_load(api, req->res, req->ns, req->name, &cur, &cur_rev);
 		if (r == -ENOENT && apply) {
 			_cleanup_json_ json_t *body = apply_body(req, resp);
-			if (!body || (req->res->namespaced && api_check_namespace(api, req->ns, resp) < 0))
+			if (!body || (req->res->namespaced && api_check_namespace_create(api, req, body, resp) < 0))
 				return;
 			_cleanup_json_ json_t *obj = api_managed_apply(req, NULL, body, resp);
 			if (obj)
@@ -406,6 +441,10 @@ void api_handle_patch(Api *api, ApiRequest *req, ApiResponse *resp)
 					json_object_set(merged, "status", json_object_get(obj, "status"));
 				json_decref(obj);
 				obj = merged;
+			} else if (req->sub && !strcmp(req->sub, "finalize")) {
+				json_t *merged = finalize_merge(cur, obj);
+				json_decref(obj);
+				obj = merged;
 			}
 			r = update_object(api, req, resp, cur, cur_rev, obj, true);
 		}
@@ -449,6 +488,9 @@ int api_delete_now(Api *api, const ApiResource *r, const char *ns, const char *n
 				api_gc_delete_dependents(api, r, obj);
 			/* an owner in foreground deletion may have waited for this one */
 			api_gc_owners_recheck(api, obj);
+			/* so may a terminating namespace */
+			if (r->namespaced && ns)
+				api_namespace_content_removed(api, ns);
 		}
 		if (ret_obj)
 			*ret_obj = obj;
@@ -584,11 +626,20 @@ static void delete_object(Api *api, ApiRequest *req, ApiResponse *resp, const js
 			api_store_error(resp, req, -ESTALE, req->name, NULL);
 			return;
 		}
+		if (is_namespaces(req->res) && api_namespace_immortal(req->name)) {
+			/* kube-apiserver's NamespaceLifecycle admission */
+			_cleanup_free_ char *msg = xasprintf("namespaces \"%s\" is forbidden: this namespace may not be "
+							     "deleted", req->name);
+			api_respond_json(resp, 403, api_status(403, "Forbidden", msg, json_pack("{s:s, s:s}", "name",
+												   req->name, "kind",
+												   "namespaces")));
+			return;
+		}
 		if (api_param(req, "dryRun")) {
 			api_respond_json(resp, 200, json_incref(cur));
 			return;
 		}
-		if (!strcmp(req->res->resource, "namespaces")) {
+		if (is_namespaces(req->res)) {
 			api_namespace_delete(api, req, resp, cur);
 			return;
 		}

@@ -258,15 +258,31 @@ bool sched_filter(const SchedPod *p, const SchedNode *n, SchedReasons *out)
 }
 
 /* The room a nominated preemptor made stays held for it: pods of lower
- * priority do not fit into it (only NodeResourcesFit and NodePorts see it). */
+ * priority do not fit into it, and it counts as a pod on the node for
+ * their inter-pod affinity and spreading.  Counts are not monotonic (an
+ * affinity may be met only by the nominated pod), so a pod that fits with
+ * them must also fit without, as kube-scheduler runs the filters twice. */
 bool sched_filter_nominated(const SchedPod *p, SchedNode *n, SchedCycle *c, SchedReasons *out)
 {
 	if (!n->nnom)
 		return sched_filter_cycle(p, n, c, out);
 	size_t held = sched_node_hold_nominated(n, p, 1);
+	bool counted = held && c && c->active, aff_any = counted && c->aff_any;
+	if (counted)
+		for (size_t i = 0; i < n->nnom; i++)
+			if (sched_nominated_counts_for(n->nominated[i], p))
+				sched_cycle_nominated(c, p, n, n->nominated[i], 1);
 	bool ok = sched_filter_cycle(p, n, c, out);
+	if (counted) {
+		for (size_t i = 0; i < n->nnom; i++)
+			if (sched_nominated_counts_for(n->nominated[i], p))
+				sched_cycle_nominated(c, p, n, n->nominated[i], -1);
+		c->aff_any = aff_any;
+	}
 	if (held)
 		sched_node_hold_nominated(n, p, -1);
+	if (ok && counted)
+		ok = sched_filter_cycle(p, n, c, out);
 	return ok;
 }
 

@@ -233,14 +233,20 @@ static bool same_pod(const SchedPod *a, const SchedPod *b)
 	return a->ns && b->ns && a->name && b->name && !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name);
 }
 
-/* Only what NodeResourcesFit and NodePorts read: a nominated pod is no
- * victim and no neighbour for affinity or spreading. */
+bool sched_nominated_counts_for(const SchedPod *o, const SchedPod *p)
+{
+	return o->priority >= p->priority && !same_pod(o, p);
+}
+
+/* Only what NodeResourcesFit and NodePorts read (the inter-pod and spread
+ * counts are the cycle's: sched_cycle_nominated); a nominated pod is no
+ * victim. */
 size_t sched_node_hold_nominated(SchedNode *n, const SchedPod *p, int sign)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n->nnom; i++) {
 		const SchedPod *o = n->nominated[i];
-		if (o->priority < p->priority || same_pod(o, p))
+		if (!sched_nominated_counts_for(o, p))
 			continue;
 		k++;
 		if (sign > 0) {

@@ -13,7 +13,10 @@
  * Each node's filter is then a few lookups.  When neither the pod nor any
  * pod in the cluster carries terms or constraints (SchedNode.naffinity is
  * kept by the node accounting), nothing is counted and the filters and
- * scores pass straight through, so plain pods pay nothing.
+ * scores pass straight through, so plain pods pay nothing.  Pods
+ * nominated to a node (preemptors waiting for their victims) are added to
+ * these counts only while that node is filtered (sched_cycle_nominated,
+ * kube-scheduler's AddPod), and taken back after.
  */
 #include "sched-internal.h"
 #include "../base/cleanup.h"
@@ -168,6 +171,25 @@ static bool has_keys(const SchedPod *p, const SchedNode *n, bool hard)
 	return true;
 }
 
+/* c->tp_min[k]: the minimum count over constraint k's domains (0 with
+ * fewer domains than minDomains). */
+static void spread_min(SchedCycle *c, const SchedPod *p, size_t k)
+{
+	char idx[24];
+	snprintf(idx, sizeof(idx), "%zu" SEP, k);
+	size_t len = strlen(idx);
+	int64_t min = INT64_MAX, domains = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(c->tp, key, v)
+		if (!strncmp(key, idx, len)) {
+			domains++;
+			if (json_integer_value(v) < min)
+				min = json_integer_value(v);
+		}
+	c->tp_min[k] = !domains || domains < p->spread[k].min_domains ? 0 : min;
+}
+
 static void count_spread(SchedCycle *c, const SchedPod *p, SchedNode *const *nodes, size_t n)
 {
 	c->tp = json_object();
@@ -187,30 +209,21 @@ static void count_spread(SchedCycle *c, const SchedPod *p, SchedNode *const *nod
 			pair_add(c->tp, idx, label(nodes[i], s->topo_key), count_matching(p, nodes[i], s->selector));
 		}
 	}
-	for (size_t k = 0; k < p->nspread; k++) {
-		snprintf(idx, sizeof(idx), "%zu" SEP, k);
-		size_t len = strlen(idx);
-		int64_t min = INT64_MAX, domains = 0;
-		const char *key;
-		json_t *v;
-		json_object_foreach(c->tp, key, v)
-			if (!strncmp(key, idx, len)) {
-				domains++;
-				if (json_integer_value(v) < min)
-					min = json_integer_value(v);
-			}
-		c->tp_min[k] = !domains || domains < p->spread[k].min_domains ? 0 : min;
-	}
+	for (size_t k = 0; k < p->nspread; k++)
+		spread_min(c, p, k);
 }
 
 void sched_cycle_init(SchedCycle *c, const SchedPod *p, SchedNode *const *nodes, size_t n, const json_t *ns_labels)
 {
 	memset(c, 0, sizeof(*c));
 	c->ns_labels = ns_labels;
-	int64_t existing = 0;
-	for (size_t i = 0; i < n; i++)
+	int64_t existing = 0, nominated = 0;
+	for (size_t i = 0; i < n; i++) {
 		existing += nodes[i]->naffinity;
-	if (!existing && !sched_pod_has_terms(p) && !p->nspread)
+		for (size_t j = 0; j < nodes[i]->nnom; j++)
+			nominated += sched_pod_has_terms(nodes[i]->nominated[j]);
+	}
+	if (!existing && !nominated && !sched_pod_has_terms(p) && !p->nspread)
 		return;
 	c->active = true;
 	c->existing_anti = json_object();
@@ -228,6 +241,47 @@ void sched_cycle_init(SchedCycle *c, const SchedPod *p, SchedNode *const *nodes,
 	c->self_aff = matches_all(c, p->terms[TERM_AFF_REQ], p->nterms[TERM_AFF_REQ], p->ns, p);
 	if (p->nspread)
 		count_spread(c, p, nodes, n);
+}
+
+/* kube-scheduler's AddPod / RemovePod on the PreFilter state, for o
+ * nominated to n (sign 1 / -1): o's required anti-affinity against p, p's
+ * required terms against o, and o in p's hard spread counts of n's domains.
+ * The pods nominated to n count only when n itself is filtered. */
+void sched_cycle_nominated(SchedCycle *c, const SchedPod *p, const SchedNode *n, const SchedPod *o, int sign)
+{
+	if (!c || !c->active || o->terminating)
+		return;
+	for (size_t t = 0; t < o->nterms[TERM_ANTI_REQ]; t++) {
+		const SchedPodTerm *term = &o->terms[TERM_ANTI_REQ][t];
+		const char *v = label(n, term->topo_key);
+		if (v && term_matches(c, term, o->ns, p))
+			pair_add(c->existing_anti, term->topo_key, v, sign);
+	}
+	if (matches_all(c, p->terms[TERM_AFF_REQ], p->nterms[TERM_AFF_REQ], p->ns, o))
+		for (size_t t = 0; t < p->nterms[TERM_AFF_REQ]; t++) {
+			const char *v = label(n, p->terms[TERM_AFF_REQ][t].topo_key);
+			if (v) {
+				pair_add(c->aff, p->terms[TERM_AFF_REQ][t].topo_key, v, sign);
+				c->aff_any |= sign > 0;  /* the caller restores it */
+			}
+		}
+	for (size_t t = 0; t < p->nterms[TERM_ANTI_REQ]; t++) {
+		const SchedPodTerm *term = &p->terms[TERM_ANTI_REQ][t];
+		const char *v = label(n, term->topo_key);
+		if (v && term_matches(c, term, p->ns, o))
+			pair_add(c->anti, term->topo_key, v, sign);
+	}
+	if (!c->tp || strcmp(o->ns, p->ns) || !has_keys(p, n, true))
+		return;
+	char idx[24];
+	for (size_t k = 0; k < p->nspread; k++) {
+		const SchedSpread *sp = &p->spread[k];
+		if (!sp->hard || !spread_admits(p, sp, n) || !sched_label_selector_matches(sp->selector, o->labels))
+			continue;
+		snprintf(idx, sizeof(idx), "%zu", k);
+		pair_add(c->tp, idx, label(n, sp->topo_key), sign);
+		spread_min(c, p, k);
+	}
 }
 
 void sched_cycle_release(SchedCycle *c)

@@ -154,6 +154,9 @@ void sched_node_unnominate(SchedNode *n, const SchedPod *p);
  * nominated to it that p must leave alone: those of priority >= p's, other
  * than p.  Returns how many. */
 size_t sched_node_hold_nominated(SchedNode *n, const SchedPod *p, int sign);
+/* Does o, nominated to a node, count when p is filtered there (priority >=
+ * p's, not p itself)? */
+bool sched_nominated_counts_for(const SchedPod *o, const SchedPod *p);
 
 /* ---- filters.c ---- */
 /* Why a node does not fit: up to SCHED_MAX_REASONS reasons, each worded as
@@ -217,11 +220,18 @@ typedef struct SchedCycle {
 json_t *sched_namespace_labels(KubeClient *kc, const SchedPod *p);
 void sched_cycle_init(SchedCycle *c, const SchedPod *p, SchedNode *const *nodes, size_t n, const json_t *ns_labels);
 void sched_cycle_release(SchedCycle *c);
+/* Add (sign 1) or take back (-1) o, nominated to n, in c's counts for p as
+ * if it ran on n: the existing anti-affinity, p's terms and its hard spread
+ * constraints (kube-scheduler's AddPod of the PreFilter state).  No-op on
+ * an inactive cycle; c->aff_any is the caller's to restore. */
+void sched_cycle_nominated(SchedCycle *c, const SchedPod *p, const SchedNode *n, const SchedPod *o, int sign);
 bool sched_filter_spread(const SchedPod *p, const SchedNode *n, const SchedCycle *c, SchedReasons *out);
 bool sched_filter_interpod(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
 /* sched_filter, then (when c is active) PodTopologySpread and InterPodAffinity. */
 bool sched_filter_cycle(const SchedPod *p, const SchedNode *n, SchedCycle *c, SchedReasons *out);
-/* The same with the room of n's nominated pods of priority >= p's held
+/* The same with n's nominated pods of priority >= p's there: their room
+ * held, and (active cycle) counted for inter-pod affinity and spreading;
+ * then, when they were counted, p must pass without them too
  * (kube-scheduler's RunFilterPluginsWithNominatedPods, filters.c). */
 bool sched_filter_nominated(const SchedPod *p, SchedNode *n, SchedCycle *c, SchedReasons *out);
 /* Raw scores over feasible nodes[0..n): preferred inter-pod terms (both ways,

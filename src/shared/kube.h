@@ -45,6 +45,10 @@ int kube_put(KubeClient *c, const char *path, const json_t *body, json_t **ret, 
 int kube_patch(KubeClient *c, const char *path, const json_t *patch, json_t **ret, Error **err);
 int kube_delete(KubeClient *c, const char *path, Error **err);
 
+/* event is borrowed for the call.  A caller (kube_watch or a transport)
+ * that keeps the event tree or any part of it after fn returns must hold
+ * its own reference while calling: the informer takes a tree whose only
+ * reference is the caller's as its own (it strips and caches it). */
 typedef int (*KubeWatchFn)(const json_t *event, void *userdata);
 /* path includes ?watch=1&resourceVersion=...; returns 0 when the stream ended. */
 int kube_watch(KubeClient *c, const char *path, KubeWatchFn fn, void *userdata, volatile int *stop,

@@ -1,7 +1,15 @@
 /* store-sqlite.c - the embedded backend: kine's log table in one SQLite file.
  *
- *   kv(id INTEGER PRIMARY KEY AUTOINCREMENT   -- the revision
+ *   kv(id INTEGER PRIMARY KEY   -- the revision
  *      name, created, deleted, create_revision, prev_revision, value)
+ *
+ * Revisions are given explicitly (one process owns the file), so the table
+ * has no AUTOINCREMENT: its sqlite_sequence row was one more B-tree update
+ * and page write per insert.  The revision never goes back anyway: at open
+ * it is the largest of MAX(id), the compaction revision (meta 'compact',
+ * written in the same transaction as the compaction's deletes, which are
+ * the only rows ever removed) and, for files made with AUTOINCREMENT,
+ * sqlite_sequence.
  *
  * A key's state is its row with the largest id; a delete appends a row with
  * deleted=1 that keeps the last value.  One connection, one mutex: writes are
@@ -80,7 +88,7 @@ typedef struct SqliteWatch {
 
 static const char *SCHEMA =
 	"CREATE TABLE IF NOT EXISTS kv ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 	" created INTEGER NOT NULL, deleted INTEGER NOT NULL,"
 	" create_revision INTEGER NOT NULL, prev_revision INTEGER NOT NULL, value BLOB);"
 	"CREATE INDEX IF NOT EXISTS kv_name_id ON kv(name, id);"
@@ -153,6 +161,8 @@ int store_sqlite_open(const char *path, Store **ret, Error **err)
 	if (seq > s->rev)
 		s->rev = seq;
 	s->compact_rev = query_int(s->db, "SELECT COALESCE((SELECT v FROM meta WHERE k='compact'), 0)");
+	if (s->compact_rev > s->rev)
+		s->rev = s->compact_rev;  /* a compaction may have removed the newest row (a delete) */
 	*ret = &TAKE_PTR(s)->base;
 	return 0;
 }
@@ -570,22 +580,39 @@ static int sq_compact(Store *base, int64_t rev, Error **err)
 	sqlite3_stmt *st = NULL;
 	if (rev <= s->compact_rev)
 		goto out;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	/* the deletes and the compaction revision commit together: the
+	 * revision read at open must cover a removed newest row */
+	if (!exec_ok(s, "BEGIN")) {
 		r = db_fail(s, err, "compact");
 		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		r = db_fail(s, err, "compact");
+		goto rollback;
 	}
 	sqlite3_bind_int64(st, 1, rev);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		r = db_fail(s, err, "compact");
-		goto out;
+		goto rollback;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('compact', ?)", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, rev);
-		sqlite3_step(st);
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(k, v) VALUES ('compact', ?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		r = db_fail(s, err, "compact");
+		goto rollback;
+	}
+	sqlite3_bind_int64(st, 1, rev);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE || !exec_ok(s, "COMMIT")) {
+		r = db_fail(s, err, "compact");
+		goto rollback;
 	}
 	s->compact_rev = rev;
+	goto out;
+rollback:
+	exec_ok(s, "ROLLBACK");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);

@@ -292,3 +292,90 @@ def test_restart_in_the_middle_of_a_foreground_deletion(server):
     release(server, "configmap", "blocker", ns)
     until(lambda: gone(server, "configmap", "owner", ns), "the owner gone once its dependent is released")
     server.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def namespace_conditions(server, name):
+    obj = server.get("namespace", name, "default")
+    return {c["type"]: c for c in (obj or {}).get("status", {}).get("conditions", [])}
+
+
+def test_namespace_deletion_waits_for_its_content(server):
+    ns = server.namespace("gc-nsdel")
+    configmap(server, ns, "held", finalizers=[HOLD])
+    configmap(server, ns, "plain")
+    server.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "on-node"},
+                   "spec": {"nodeName": "n1", "terminationGracePeriodSeconds": 600,
+                            "containers": [{"name": "c", "image": "busybox:1"}]}}, ns)
+    p = subprocess.Popen([KUBECTL, "delete", "namespace", ns, "--wait=true"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server.env())
+    try:
+        until(lambda: "Terminating" in server.kubectl("get", "namespace", ns), "kubectl get ns shows Terminating")
+        until(lambda: "NamespaceContentRemaining" in namespace_conditions(server, ns), "the conditions written")
+        conds = namespace_conditions(server, ns)
+        assert {t: (c["status"], c["reason"], c["message"]) for t, c in conds.items()} == {
+            "NamespaceDeletionDiscoveryFailure": ("False", "ResourcesDiscovered", "All resources successfully discovered"),
+            "NamespaceDeletionGroupVersionParsingFailure": ("False", "ParsedGroupVersions",
+                                                            "All legacy kube types successfully parsed"),
+            "NamespaceDeletionContentFailure": ("False", "ContentDeleted",
+                                                "All content successfully deleted, may be waiting on finalization"),
+            "NamespaceContentRemaining": ("True", "SomeResourcesRemain", "Some resources are remaining: "
+                                          "configmaps. has 1 resource instances, pods. has 1 resource instances"),
+            "NamespaceFinalizersRemaining": ("True", "SomeFinalizersRemain", "Some content in the namespace has "
+                                             f"finalizers remaining: {HOLD} in 1 resource instances"),
+        }
+        obj = server.get("namespace", ns, "default")
+        assert obj["spec"]["finalizers"] == ["kubernetes"] and obj["status"]["phase"] == "Terminating"
+        assert gone(server, "configmap", "plain", ns)
+        assert server.get("configmap", "held", ns)["metadata"].get("deletionTimestamp")
+        pod = server.get("pod", "on-node", ns)
+        assert pod["metadata"].get("deletionTimestamp") and pod["metadata"]["deletionGracePeriodSeconds"] == 600
+
+        late = subprocess.run([KUBECTL, "create", "-n", ns, "-f", "-"], capture_output=True, text=True,
+                              env=server.env(), input=json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                                                  "metadata": {"name": "late"}}))
+        assert late.returncode != 0
+        assert ('Error from server (Forbidden): error when creating "STDIN": configmaps "late" is forbidden: '
+                f'unable to create new content in namespace {ns} because it is being terminated') in late.stderr
+        again = subprocess.run([KUBECTL, "delete", "namespace", ns, "--wait=false"], capture_output=True, text=True,
+                               env=server.env())
+        assert again.returncode != 0
+        assert (f'Error from server (Conflict): Operation cannot be fulfilled on namespaces "{ns}": The system is '
+                'ensuring all content is removed from this namespace.  Upon completion, this namespace will '
+                'automatically be purged by the system.') in again.stderr
+        assert p.poll() is None, "kubectl delete namespace returned while content remains"
+
+        release(server, "configmap", "held", ns)
+        until(lambda: namespace_conditions(server, ns).get("NamespaceFinalizersRemaining", {}).get("status") == "False",
+              "the finalizer condition cleared")
+        assert namespace_conditions(server, ns)["NamespaceContentRemaining"]["message"] == \
+            "Some resources are remaining: pods. has 1 resource instances"
+        assert p.poll() is None
+        server.kubectl("delete", "pod", "on-node", "-n", ns, "--grace-period=0", "--force")
+        out, err = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 0, err
+    assert f'namespace "{ns}" deleted' in out
+    assert server.get("namespace", ns, "default") is None
+
+
+def test_namespace_finalize_subresource_and_immortal_namespaces(server):
+    ns = server.namespace("gc-nsfin")
+    configmap(server, ns, "stuck", finalizers=[HOLD])
+    server.kubectl("delete", "namespace", ns, "--wait=false")
+    obj = until(lambda: (lambda o: o if o and "NamespaceFinalizersRemaining" in namespace_conditions(server, ns)
+                         else None)(server.get("namespace", ns, "default")), "the namespace stuck on its content")
+    obj = server.get("namespace", ns, "default")
+    obj["spec"]["finalizers"] = []
+    server.kubectl("replace", "--raw", f"/api/v1/namespaces/{ns}/finalize", "-f", "-", input=json.dumps(obj))
+    until(lambda: server.get("namespace", ns, "default") is None, "the finalized namespace gone")
+    release(server, "configmap", "stuck", ns)
+
+    for name in ("default", "kube-system", "kube-public"):
+        p = subprocess.run([KUBECTL, "delete", "namespace", name], capture_output=True, text=True, env=server.env())
+        assert p.returncode != 0
+        assert (f'Error from server (Forbidden): namespaces "{name}" is forbidden: this namespace may not be '
+                'deleted') in p.stderr
+        assert "deletionTimestamp" not in server.get("namespace", name, "default")["metadata"]

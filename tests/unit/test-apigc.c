@@ -4,9 +4,12 @@
  * continue when a marked dependent goes, dependents with another owner,
  * foreground deletion (the owner waits for its blocking dependents, chains),
  * orphaning (also for an owner that stays for its finalizers),
- * deletecollection through the same path, and the
+ * deletecollection through the same path, the
  * periodic sweep finishing a cascade a restart interrupted (reading the
- * store, then the watch cache). */
+ * store, then the watch cache), an update that stops a dependent blocking
+ * its owner (the owner goes at once), and namespace deletion (Terminating,
+ * conditions, graceful content, the finalize subresource, the namespaces
+ * that may not be deleted). */
 #include "tap.h"
 #include "../../src/apiserver/api-internal.h"
 #include "../../src/apiserver/handlers.h"
@@ -337,6 +340,225 @@ static void test_sweep(void)
 	free(o), free(r), free(d), free(marked);
 }
 
+/* An update that drops a blocking ownerReference (or sets blockOwnerDeletion
+ * false) lets an owner in foreground deletion go at once, with no sweep. */
+static void test_update_recheck(void)
+{
+	int st;
+	char *o = configmap("up-owner", NULL, NULL);
+	char *rb = ref("up-owner", o, 1);
+	const char *blocking[] = { rb, NULL };
+	char *d = configmap("up-dep", "example.com/hold", blocking);
+	is_int(del(CM, "up-owner", FOREGROUND), 200, "foreground delete of the owner");
+	ok(!gone(CM, "up-owner"), "the owner waits for its blocking dependent");
+	json_decref(call("PATCH", CM "/up-dep", NULL, "application/merge-patch+json",
+			 "{\"metadata\":{\"ownerReferences\":null}}", &st));
+	is_int(st, 200, "the dependent's ownerReference removed by a client update");
+	ok(gone(CM, "up-owner"), "the owner is gone right after the update, without a sweep");
+	ok(!gone(CM, "up-dep"), "the released dependent stays (its own finalizer)");
+	release("up-dep");
+	free(o), free(rb), free(d);
+
+	o = configmap("un-owner", NULL, NULL);
+	rb = ref("un-owner", o, 1);
+	const char *blocking2[] = { rb, NULL };
+	d = configmap("un-dep", "example.com/hold", blocking2);
+	del(CM, "un-owner", FOREGROUND);
+	ok(!gone(CM, "un-owner"), "a second owner waits");
+	json_decref(call("PATCH", CM "/un-dep", NULL, "application/json-patch+json",
+			 "[{\"op\":\"replace\",\"path\":\"/metadata/ownerReferences/0/blockOwnerDeletion\",\"value\":false}]",
+			 &st));
+	is_int(st, 200, "blockOwnerDeletion set false by a client update");
+	ok(gone(CM, "un-owner"), "the owner is gone right after the update");
+	json_t *dep = get(CM, "un-dep", &st);
+	ok(st == 200 && json_path(dep, "metadata.ownerReferences"), "the dependent keeps its (non-blocking) reference");
+	json_decref(dep);
+	release("un-dep");
+	free(o), free(rb), free(d);
+}
+
+static const json_t *condition(const json_t *ns, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_path(ns, "status.conditions"), i, c)
+		if (!strcmp(json_str(c, "type") ?: "", type))
+			return c;
+	return NULL;
+}
+
+static bool condition_is(const json_t *ns, const char *type, const char *status, const char *reason,
+			 const char *message)
+{
+	const json_t *c = condition(ns, type);
+	bool same = c && !strcmp(json_str(c, "status") ?: "", status) && !strcmp(json_str(c, "reason") ?: "", reason) &&
+		    !strcmp(json_str(c, "message") ?: "", message) && json_str(c, "lastTransitionTime");
+	if (!same)
+		printf("# %s: %s\n", type, c ? json_dumps(c, JSON_COMPACT) : "missing");
+	return same;
+}
+
+static void create_in(const char *ns, const char *resource, const char *body)
+{
+	char *p = xasprintf("/api/v1/namespaces/%s/%s", ns, resource);
+	int st;
+	json_decref(call("POST", p, NULL, NULL, body, &st));
+	if (st != 201)
+		printf("# create in %s: %d\n", ns, st);
+	free(p);
+}
+
+/* Namespace deletion as Kubernetes' namespace controller does it, driven by
+ * the DELETE and by each removal (no sweep runs here). */
+static void test_namespace_delete(const char *ns)
+{
+	int st;
+	char *body = xasprintf("{\"metadata\":{\"name\":\"%s\"}}", ns);
+	json_decref(call("POST", "/api/v1/namespaces", NULL, NULL, body, &st));
+	is_int(st, 201, "namespace to delete");
+	char *cms = xasprintf("/api/v1/namespaces/%s/configmaps", ns), *pods = xasprintf("/api/v1/namespaces/%s/pods", ns);
+	create_in(ns, "configmaps", "{\"metadata\":{\"name\":\"held\",\"finalizers\":[\"example.com/hold\"]}}");
+	create_in(ns, "configmaps", "{\"metadata\":{\"name\":\"plain\"}}");
+	create_in(ns, "pods", "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"n1\",\"terminationGracePeriodSeconds\":300,"
+		  "\"containers\":[{\"name\":\"c\",\"image\":\"bb\"}]}}");
+	json_t *r = get("/api/v1/namespaces", ns, &st);
+	ok(st == 200 && !strcmp(json_string_value(json_array_get(json_path(r, "spec.finalizers"), 0)) ?: "", "kubernetes"),
+	   "a new namespace has the kubernetes finalizer");
+	json_decref(r);
+
+	char *path = xasprintf("/api/v1/namespaces/%s", ns);
+	r = call("DELETE", path, NULL, NULL, NULL, &st);
+	ok(st == 200 && api_meta_str(r, "deletionTimestamp") &&
+	   !strcmp(json_str(json_path(r, "status"), "phase") ?: "", "Terminating"),
+	   "DELETE answers the namespace marked Terminating");
+	json_decref(r);
+	r = get("/api/v1/namespaces", ns, &st);
+	ok(st == 200 && !strcmp(json_str(json_path(r, "status"), "phase") ?: "", "Terminating") &&
+	   json_array_size(json_path(r, "spec.finalizers")) == 1, "the namespace stays, Terminating, finalizer kept");
+	ok(condition_is(r, "NamespaceContentRemaining", "True", "SomeResourcesRemain",
+			"Some resources are remaining: configmaps. has 1 resource instances, pods. has 1 resource instances"),
+	   "NamespaceContentRemaining names what is left");
+	ok(condition_is(r, "NamespaceFinalizersRemaining", "True", "SomeFinalizersRemain",
+			"Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances"),
+	   "NamespaceFinalizersRemaining names the finalizer");
+	ok(condition_is(r, "NamespaceDeletionContentFailure", "False", "ContentDeleted",
+			"All content successfully deleted, may be waiting on finalization") &&
+	   condition_is(r, "NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered",
+			"All resources successfully discovered") &&
+	   condition_is(r, "NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
+			"All legacy kube types successfully parsed"), "the other conditions are fine");
+	json_decref(r);
+	ok(gone(cms, "plain"), "content without finalizers is removed");
+	json_t *held = get(cms, "held", &st), *pod = get(pods, "p", &st);
+	ok(api_meta_str(held, "deletionTimestamp") != NULL, "an object with a finalizer is only marked");
+	ok(api_meta_str(pod, "deletionTimestamp") && json_int(json_object_get(pod, "metadata"),
+							      "deletionGracePeriodSeconds", 0) == 300,
+	   "the pod on a node is deleted gracefully");
+	json_decref(held);
+	json_decref(pod);
+
+	r = call("POST", cms, NULL, NULL, "{\"metadata\":{\"name\":\"late\"}}", &st);
+	char *want = xasprintf("configmaps \"late\" is forbidden: unable to create new content in namespace %s because "
+			       "it is being terminated", ns);
+	ok(st == 403 && !strcmp(json_str(r, "message") ?: "", want) && !strcmp(json_str(r, "reason") ?: "", "Forbidden"),
+	   "a create into the terminating namespace is refused");
+	json_t *cause = json_array_get(json_path(r, "details.causes"), 0);
+	ok(!strcmp(json_str(cause, "reason") ?: "", "NamespaceTerminating") &&
+	   !strcmp(json_str(cause, "field") ?: "", "metadata.namespace"), "with the NamespaceTerminating cause");
+	json_decref(r);
+	free(want);
+	r = call("DELETE", path, NULL, NULL, NULL, &st);
+	want = xasprintf("Operation cannot be fulfilled on namespaces \"%s\": The system is ensuring all content is "
+			 "removed from this namespace.  Upon completion, this namespace will automatically be purged "
+			 "by the system.", ns);
+	ok(st == 409 && !strcmp(json_str(r, "message") ?: "", want), "a second DELETE is a conflict");
+	json_decref(r);
+	free(want);
+	char *label = xasprintf("{\"metadata\":{\"labels\":{\"x\":\"y\"},\"finalizers\":null}}");
+	json_decref(call("PATCH", path, NULL, "application/merge-patch+json", label, &st));
+	ok(st == 200 && !gone("/api/v1/namespaces", ns), "a metadata update does not remove it while spec.finalizers remain");
+	free(label);
+
+	char *hp = xasprintf("%s/held", cms);
+	json_decref(call("PATCH", hp, NULL, "application/merge-patch+json", "{\"metadata\":{\"finalizers\":null}}", &st));
+	free(hp);
+	ok(gone(cms, "held"), "the released object goes");
+	r = get("/api/v1/namespaces", ns, &st);
+	ok(st == 200 && condition_is(r, "NamespaceContentRemaining", "True", "SomeResourcesRemain",
+				     "Some resources are remaining: pods. has 1 resource instances") &&
+	   condition_is(r, "NamespaceFinalizersRemaining", "False", "ContentHasNoFinalizers",
+			"All content-preserving finalizers finished"),
+	   "the conditions follow the removal");
+	json_decref(r);
+	char *pp = xasprintf("%s/p", pods);
+	json_decref(call("DELETE", pp, "gracePeriodSeconds=0", NULL, NULL, &st));
+	free(pp);
+	ok(gone(pods, "p") && gone("/api/v1/namespaces", ns), "the last removal finalizes the namespace and it goes");
+	free(body), free(cms), free(pods), free(path);
+}
+
+/* PUT namespaces/NAME/finalize forces a stuck namespace out. */
+static void test_namespace_finalize(const char *ns)
+{
+	int st;
+	char *body = xasprintf("{\"metadata\":{\"name\":\"%s\"}}", ns);
+	json_decref(call("POST", "/api/v1/namespaces", NULL, NULL, body, &st));
+	create_in(ns, "configmaps", "{\"metadata\":{\"name\":\"stuck\",\"finalizers\":[\"example.com/hold\"]}}");
+	char *path = xasprintf("/api/v1/namespaces/%s", ns), *fin = xasprintf("%s/finalize", path);
+	json_decref(call("DELETE", path, NULL, NULL, NULL, &st));
+	ok(!gone("/api/v1/namespaces", ns), "held by its content");
+	json_t *cur = get("/api/v1/namespaces", ns, &st);
+	json_object_set_new(json_object_get(cur, "spec"), "finalizers", json_array());
+	json_object_set_new(json_object_get(cur, "metadata"), "labels", json_pack("{s:s}", "ignored", "yes"));
+	char *put = json_dumps(cur, JSON_COMPACT);
+	json_decref(cur);
+	json_t *r = call("PUT", fin, NULL, NULL, put, &st);
+	ok(st == 200 && gone("/api/v1/namespaces", ns), "PUT .../finalize with no finalizers removes the namespace");
+	json_decref(r);
+	free(put);
+	/* the object the forced finalize left behind */
+	char *cms = xasprintf("/api/v1/namespaces/%s/configmaps", ns), *cm = xasprintf("%s/stuck", cms);
+	ok(!gone(cms, "stuck"), "a forced finalize leaves the held object behind");
+	json_decref(call("PATCH", cm, NULL, "application/merge-patch+json", "{\"metadata\":{\"finalizers\":null}}", &st));
+	ok(gone(cms, "stuck"), "which goes when released");
+	/* not terminating: finalize only changes spec.finalizers */
+	json_decref(call("POST", "/api/v1/namespaces", NULL, NULL, body, &st));
+	r = call("PUT", fin, NULL, NULL, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"labels\":"
+		 "{\"ignored\":\"yes\"}},\"spec\":{\"finalizers\":[\"kubernetes\",\"example.com/extra\"]}}", &st);
+	ok(st == 200 && json_array_size(json_path(r, "spec.finalizers")) == 2 && !json_path(r, "metadata.labels.ignored"),
+	   "finalize on a live namespace sets spec.finalizers alone");
+	json_decref(r);
+	json_decref(call("DELETE", path, NULL, NULL, NULL, &st));
+	r = get("/api/v1/namespaces", ns, &st);
+	ok(st == 200 && json_array_size(json_path(r, "spec.finalizers")) == 1 &&
+	   !strcmp(json_string_value(json_array_get(json_path(r, "spec.finalizers"), 0)) ?: "", "example.com/extra"),
+	   "an empty namespace drops only the kubernetes finalizer; another keeps it");
+	json_decref(r);
+	json_decref(call("PUT", fin, NULL, NULL, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"spec\":{}}", &st));
+	ok(gone("/api/v1/namespaces", ns), "and it goes when that one is finalized too");
+	free(cms), free(cm), free(body), free(path), free(fin);
+}
+
+static void test_namespace_immortal(void)
+{
+	static const char *const names[] = { "default", "kube-system", "kube-public" };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		int st;
+		char *body = xasprintf("{\"metadata\":{\"name\":\"%s\"}}", names[i]);
+		json_decref(call("POST", "/api/v1/namespaces", NULL, NULL, body, &st));
+		char *path = xasprintf("/api/v1/namespaces/%s", names[i]);
+		char *want = xasprintf("namespaces \"%s\" is forbidden: this namespace may not be deleted", names[i]);
+		json_t *r = call("DELETE", path, NULL, NULL, NULL, &st);
+		ok(st == 403 && !strcmp(json_str(r, "message") ?: "", want) && !strcmp(json_str(r, "reason") ?: "", "Forbidden"),
+		   "%s may not be deleted", names[i]);
+		json_decref(r);
+		r = get("/api/v1/namespaces", names[i], &st);
+		ok(st == 200 && !api_meta_str(r, "deletionTimestamp"), "%s is untouched", names[i]);
+		json_decref(r);
+		free(body), free(path), free(want);
+	}
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test-apigc-XXXXXX";
@@ -355,10 +577,17 @@ int main(void)
 	test_orphan();
 	test_delete_collection();
 	test_sweep();
+	test_update_recheck();
+	test_namespace_delete("nsdel");
+	test_namespace_finalize("nsfin");
+	test_namespace_immortal();
 	/* again with the watch cache the server reads dependents from */
 	is_int(api_cache_start(api.store, 1024, &api.cache, NULL), 0, "watch cache");
 	test_sweep();
 	test_foreground();
+	test_update_recheck();
+	test_namespace_delete("nsdel-cached");
+	test_namespace_finalize("nsfin-cached");
 	api_cache_stop(api.cache);
 	api.cache = NULL;
 	json_decref(call("DELETE", "/api/v1/namespaces/gc", NULL, NULL, NULL, &st));

@@ -2,7 +2,9 @@
  * node has promised to a preemptor of equal or higher priority stays taken
  * during another preemptor's what-if (src/scheduler/preempt.c), lower
  * priorities and the preemptor itself do not count, and the simulation
- * leaves the node's accounting as it found it. */
+ * leaves the node's accounting as it found it; a nominated pod counts as a
+ * pod on its node for inter-pod (anti-)affinity and topology spreading
+ * (src/scheduler/filters.c, podaffinity.c). */
 #include "tap.h"
 #include "../../src/scheduler/sched-internal.h"
 #include "../../src/shared/json.h"
@@ -145,8 +147,101 @@ static void test_nominated_room(void)
 		sched_pod_free(pods[i]);
 }
 
+#define ANTI_HOST(app) \
+	",\"affinity\":{\"podAntiAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[" \
+	"{\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}}"
+#define AFF_HOST(app) \
+	",\"affinity\":{\"podAffinity\":{\"requiredDuringSchedulingIgnoredDuringExecution\":[" \
+	"{\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}},\"topologyKey\":\"kubernetes.io/hostname\"}]}}"
+#define SPREAD_HOST(app) \
+	",\"topologySpreadConstraints\":[{\"maxSkew\":1,\"topologyKey\":\"kubernetes.io/hostname\"," \
+	"\"whenUnsatisfiable\":\"DoNotSchedule\",\"labelSelector\":{\"matchLabels\":{\"app\":\"" app "\"}}}]"
+
+/* p on node at with a fresh cycle over nodes[0..n), nominated pods counted. */
+static bool fits_at(const SchedPod *p, SchedNode **nodes, size_t n, SchedNode *at, SchedReasons *r)
+{
+	SchedCycle c;
+	sched_cycle_init(&c, p, nodes, n, NULL);
+	bool ok = sched_filter_nominated(p, at, &c, r);
+	sched_cycle_release(&c);
+	return ok;
+}
+
+/* A nominated pod counts as a pod on its node for inter-pod affinity and
+ * spreading (for pods of lower or equal priority), and only there. */
+static void test_nominated_neighbours(void)
+{
+	SchedNode *h = mknode("h", "8"), *g = mknode("g", "8");
+	SchedNode *nodes[] = { h, g };
+	SchedReasons r = { 0 };
+
+	/* its required anti-affinity repels the pods it selects */
+	SchedPod *db = mkpod("db", "1", 100, "{\"app\":\"db\"}", ANTI_HOST("web"));
+	SchedPod *web = mkpod("web", "1", 10, "{\"app\":\"web\"}", NULL);
+	ok(fits_at(web, nodes, 2, h, NULL), "nothing nominated: web fits on h");
+	sched_node_nominate(h, db);
+	memset(&r, 0, sizeof(r));
+	ok(!fits_at(web, nodes, 2, h, &r), "db nominated to h repels web there");
+	is_str(r.n ? r.r[0] : "", "node(s) didn't satisfy existing pods anti-affinity rules", "as an existing pod's anti-affinity");
+	ok(fits_at(web, nodes, 2, g, NULL), "but not on g");
+	SchedPod *vip = mkpod("vip", "1", 500, "{\"app\":\"web\"}", NULL);
+	ok(fits_at(vip, nodes, 2, h, NULL), "a pod of higher priority ignores the nominated pod");
+	is_int(h->used.milli_cpu, 0, "filtering leaves h's accounting as it was");
+
+	/* preemption does not pick a node whose nominated pod repels the preemptor */
+	SchedPod *fh = mkpod("fh", "8", 0, NULL, NULL), *fg = mkpod("fg", "8", 5, NULL, NULL);
+	sched_node_add_pod(h, fh);
+	sched_node_add_pod(g, fg);
+	SchedReasons pr[2] = { 0 };
+	fits_at(web, nodes, 2, h, &pr[0]);
+	fits_at(web, nodes, 2, g, &pr[1]);
+	const SchedPod **v = NULL;
+	size_t nv = 0;
+	long at = sched_preempt(web, nodes, 2, pr, NULL, &v, &nv);
+	ok(at == 1 && nv == 1 && !strcmp(v[0]->name, "fg"), "web preempts on g, not on h where db is promised");
+	free(v);
+	sched_node_remove_pod(h, fh);
+	sched_node_remove_pod(g, fg);
+	sched_node_unnominate(h, db);
+
+	/* an affinity met only by a nominated pod is not met: it must hold without it too */
+	SchedPod *db2 = mkpod("db2", "1", 100, "{\"app\":\"db\"}", NULL);
+	SchedPod *bound = mkpod("bound", "1", 0, "{\"app\":\"db\"}", NULL);
+	sched_node_add_pod(g, bound);
+	SchedPod *client = mkpod("client", "1", 10, "{\"app\":\"client\"}", AFF_HOST("db"));
+	sched_node_nominate(h, db2);
+	SchedCycle c;
+	sched_cycle_init(&c, client, nodes, 2, NULL);
+	bool any = c.aff_any;
+	ok(!sched_filter_nominated(client, h, &c, NULL), "affinity to a pod only nominated to h: h does not fit");
+	ok(c.aff_any == any, "the cycle's counts are given back");
+	ok(sched_filter_nominated(client, g, &c, NULL), "g, where a matching pod runs, fits");
+	sched_cycle_release(&c);
+	sched_node_unnominate(h, db2);
+	sched_node_remove_pod(g, bound);
+
+	/* spreading counts it in its node's domain */
+	SchedPod *w1 = mkpod("w1", "1", 100, "{\"app\":\"web\"}", NULL);
+	SchedPod *spread = mkpod("spread", "1", 10, "{\"app\":\"web\"}", SPREAD_HOST("web"));
+	ok(fits_at(spread, nodes, 2, h, NULL), "no web pod anywhere: spreading allows h");
+	sched_node_nominate(h, w1);
+	memset(&r, 0, sizeof(r));
+	ok(!fits_at(spread, nodes, 2, h, &r), "a web pod nominated to h: one more there would exceed maxSkew 1");
+	is_str(r.n ? r.r[0] : "", "node(s) didn't match pod topology spread constraints", "a spread failure");
+	ok(fits_at(spread, nodes, 2, g, NULL), "g still fits");
+	sched_node_unnominate(h, w1);
+	ok(fits_at(spread, nodes, 2, h, NULL), "once it is gone h fits again");
+
+	sched_node_free(h);
+	sched_node_free(g);
+	SchedPod *pods[] = { db, web, vip, fh, fg, db2, bound, client, w1, spread };
+	for (size_t i = 0; i < sizeof(pods) / sizeof(pods[0]); i++)
+		sched_pod_free(pods[i]);
+}
+
 int main(void)
 {
 	test_nominated_room();
+	test_nominated_neighbours();
 	return tap_done();
 }

@@ -278,8 +278,9 @@ static int on_event(const json_t *ev, void *ud)
 	}
 	/* kube_watch and the in-process transport decode each line for this
 	 * call alone and free it after it returns: a tree nobody else holds a
-	 * reference to is ours to strip and keep (a transport that hands out
-	 * a shared tree, as the unit tests' fake API does, gets a copy) */
+	 * reference to is ours to strip and keep.  A transport that keeps the
+	 * tree holds its own reference while it calls (the unit tests' fake
+	 * API does), and the informer copies it. */
 	core_inject(w->c, type, obj, ev->refcount == 1 && obj->refcount == 1);
 	set_rv(w->c, rv);
 	return 0;
