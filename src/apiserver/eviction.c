@@ -142,21 +142,9 @@ static int pod_mark_disruption(Api *api, const ApiRequest *req, json_t *opts)
 		if ((uid && *uid && strcmp(uid, api_meta_str(pod, "uid") ?: "")) ||
 		    (rv && strcmp(rv, api_meta_str(pod, "resourceVersion") ?: "")))
 			return -ESTALE;
-		json_t *st = json_obj_ensure(pod, "status");
-		json_t *conds = json_object_get(st, "conditions");
-		if (!json_is_array(conds)) {
-			conds = json_array();
-			json_object_set_new(st, "conditions", conds);
-		}
-		json_t *c = NULL, *e;
-		size_t i;
-		json_array_foreach(conds, i, e)
-			if (!strcmp(json_str(e, "type") ?: "", "DisruptionTarget"))
-				c = e;
-		if (!c) {
-			c = json_pack("{s:s, s:n}", "type", "DisruptionTarget", "lastProbeTime");
-			json_array_append_new(conds, c);
-		}
+		json_t *c = json_condition_ensure(json_obj_ensure(pod, "status"), "DisruptionTarget");
+		if (!json_object_get(c, "lastProbeTime"))
+			json_object_set_new(c, "lastProbeTime", json_null());
 		if (strcmp(json_str(c, "status") ?: "", "True")) {
 			char now[40];
 			api_now_rfc3339(now, sizeof(now));

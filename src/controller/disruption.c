@@ -218,21 +218,7 @@ static int count_healthy(const json_t *pods, const json_t *disrupted)
 static void set_condition(json_t *status, const char *cstatus, const char *reason, const char *msg, int64_t gen,
 			  int64_t now)
 {
-	json_t *conds = json_object_get(status, "conditions");
-	if (!json_is_array(conds)) {
-		conds = json_array();
-		json_object_set_new(status, "conditions", conds);
-	}
-	json_t *c = NULL, *e;
-	size_t i;
-	json_array_foreach(conds, i, e)
-		if (!strcmp(json_str(e, "type") ?: "", "DisruptionAllowed"))
-			c = e;
-	if (!c) {
-		c = json_object();
-		json_object_set_new(c, "type", json_string("DisruptionAllowed"));
-		json_array_append_new(conds, c);
-	}
+	json_t *c = json_condition_ensure(status, "DisruptionAllowed");
 	if (strcmp(json_str(c, "status") ?: "", cstatus) || !json_str(c, "lastTransitionTime")) {
 		char ts[40];
 		time_rfc3339(ts, sizeof(ts), now);
@@ -242,16 +228,6 @@ static void set_condition(json_t *status, const char *cstatus, const char *reaso
 	json_object_set_new(c, "reason", json_string(reason));
 	json_object_set_new(c, "message", json_string(msg));
 	json_object_set_new(c, "observedGeneration", json_integer(gen));
-}
-
-static const json_t *find_condition(const json_t *status)
-{
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(status, "conditions"), i, e)
-		if (!strcmp(json_str(e, "type") ?: "", "DisruptionAllowed"))
-			return e;
-	return NULL;
 }
 
 static int put_status(Ctl *c, const json_t *pdb, json_t *status, Error **err)
@@ -275,7 +251,7 @@ static int update_status(Ctl *c, const json_t *pdb, int healthy, int desired, in
 	if (expected <= 0 || allowed <= 0)
 		allowed = 0;
 	int64_t gen = generation_of(pdb);
-	const json_t *cond = find_condition(st);
+	const json_t *cond = json_condition(st, "DisruptionAllowed");
 	const char *want_status = allowed > 0 ? "True" : "False", *want_reason = allowed > 0 ? "SufficientPods" :
 											      "InsufficientPods";
 	bool cond_ok = cond && json_int(st, "observedGeneration", 0) == gen &&

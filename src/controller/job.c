@@ -334,19 +334,9 @@ static PfpAction pfp_action(const json_t *job, const json_t *pod, char **msg)
 
 /* ---- conditions ---- */
 
-static json_t *cond_find(json_t *st, const char *type)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(st, "conditions"), i, c)
-		if (!strcmp(json_str(c, "type") ?: "", type))
-			return c;
-	return NULL;
-}
-
 static bool cond_true(const json_t *st, const char *type)
 {
-	json_t *c = cond_find((json_t *)st, type);
+	json_t *c = json_condition(st, type);
 	return c && !strcmp(json_str(c, "status") ?: "", "True");
 }
 
@@ -354,7 +344,7 @@ static bool cond_true(const json_t *st, const char *type)
 static bool cond_set(json_t *st, const char *type, const char *status, const char *reason, const char *msg,
 		     const char *now)
 {
-	json_t *c = cond_find(st, type);
+	json_t *c = json_condition(st, type);
 	if (c && !strcmp(json_str(c, "status") ?: "", status) && !strcmp(json_str(c, "reason") ?: "", reason))
 		return false;
 	json_t *nc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", type, "status", status, "lastProbeTime", now,
@@ -765,9 +755,9 @@ static int finished_sync(Ctl *c, const char *key, const json_t *job, int64_t now
 		return 0;
 	const json_t *st = json_object_get(job, "status");
 	int64_t fin = obj_time(st, "completionTime");
-	json_t *cd = cond_find((json_t *)st, "Complete");
+	json_t *cd = json_condition(st, "Complete");
 	if (!cd || strcmp(json_str(cd, "status") ?: "", "True"))
-		cd = cond_find((json_t *)st, "Failed");
+		cd = json_condition(st, "Failed");
 	if (!fin && cd)
 		fin = obj_time(cd, "lastTransitionTime");
 	int64_t left = fin + json_integer_value(ttl) - now;

@@ -79,6 +79,31 @@ json_t *json_obj_ensure(json_t *obj, const char *key)
 	return v;
 }
 
+json_t *json_condition(const json_t *status, const char *type)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(status, "conditions"), i, c)
+		if (!strcmp(json_str(c, "type") ?: "", type))
+			return c;
+	return NULL;
+}
+
+json_t *json_condition_ensure(json_t *status, const char *type)
+{
+	json_t *c = json_condition(status, type);
+	if (c)
+		return c;
+	json_t *conds = json_object_get(status, "conditions");
+	if (!json_is_array(conds)) {
+		conds = json_array();
+		json_object_set_new(status, "conditions", conds);
+	}
+	c = json_pack("{s:s}", "type", type);
+	json_array_append_new(conds, c);
+	return c;
+}
+
 json_t *json_strv(char *const *v)
 {
 	json_t *a = json_array();

@@ -27,6 +27,11 @@ bool json_bool(const json_t *obj, const char *key, bool def);
 json_t *json_path(const json_t *obj, const char *dotted);
 /* Get or create an object member. Borrowed. */
 json_t *json_obj_ensure(json_t *obj, const char *key);
+/* Kubernetes status conditions: the member of status.conditions whose type
+ * is type (borrowed, NULL when absent); _ensure appends {"type": type}
+ * (creating the array) when it is absent. */
+json_t *json_condition(const json_t *status, const char *type);
+json_t *json_condition_ensure(json_t *status, const char *type);
 /* A json array of strings from a NULL-terminated vector (new ref). */
 json_t *json_strv(char *const *v);
 /* NULL-terminated owned vector from a json array of strings (non-strings skipped). */

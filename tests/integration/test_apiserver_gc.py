@@ -13,79 +13,22 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
-import tempfile
-import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
-KUBECTL = "/usr/bin/kubectl"
+from apiserver_harness import KUBECTL, ApiServer, until
+
 HOLD = "example.com/hold"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def until(fn, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("never happened: " + what)
-
-
-class Server:
+class Server(ApiServer):
     def __init__(self):
-        self.data = tempfile.mkdtemp(prefix="berth-gc-")
-        self.port = free_port()
-        self.kubeconfig = os.path.join(self.data, "kubeconfig.yaml")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.proc = subprocess.Popen([BERTH, "server", "--data-dir", self.data, "--listen", f"127.0.0.1:{self.port}"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        until(self.ready, "berth server ready")
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("berth server exited: " + open(self.log.name).read())
-        if not os.path.exists(self.kubeconfig):
-            return False
-        p = subprocess.run([KUBECTL, "get", "--raw", "/readyz"], capture_output=True, text=True, env=self.env())
-        return p.returncode == 0
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def env(self):
-        return dict(os.environ, KUBECONFIG=self.kubeconfig, HOME=self.data)
+        super().__init__((), "berth-gc-")
 
     def kubectl(self, *args, check=True, input=None):
-        p = subprocess.run([KUBECTL] + list(args), capture_output=True, text=True, env=self.env(),
-                           input=input, timeout=120)
-        if check and p.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} exited {p.returncode}\n"
-                                 f"stdout: {p.stdout}\nstderr: {p.stderr}")
-        return p.stdout
+        return self.run_kubectl(*args, check=check, input=input).stdout
 
     def create(self, obj, ns):
         out = self.kubectl("create", "-n", ns, "-f", "-", "-o", "json", input=json.dumps(obj))
@@ -191,7 +134,7 @@ def test_foreground_waits_for_a_blocking_dependent(server):
             os.kill(p.pid, signal.SIGKILL)
             p.wait()
     assert p.returncode == 0, err
-    assert f'configmap "owner" deleted' in out
+    assert 'configmap "owner" deleted' in out
     assert gone(server, "configmap", "owner", ns) and gone(server, "configmap", "blocker", ns)
     server.kubectl("delete", "namespace", ns, "--wait=false")
 

@@ -11,82 +11,21 @@ serves the module; every wait is a poll with a generous deadline; the server
 is stopped by PID.
 """
 import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 from datetime import datetime, timezone
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
-KUBECTL = "/usr/bin/kubectl"
+from apiserver_harness import ApiServer, until
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def until(fn, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("never happened: " + what)
-
-
-class Server:
+class Server(ApiServer):
     def __init__(self):
-        self.data = tempfile.mkdtemp(prefix="berth-createpath-")
-        self.port = free_port()
-        self.kubeconfig = os.path.join(self.data, "kubeconfig.yaml")
-        self.proc = None
-        self.start()
-
-    def start(self):
-        self.log = open(os.path.join(self.data, "server.log"), "ab")
-        self.proc = subprocess.Popen([BERTH, "server", "--disable-controllers", "--disable-scheduler",
-                                      "--data-dir", self.data, "--listen", f"127.0.0.1:{self.port}"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        until(self.ready, "berth server ready")
-
-    def ready(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("berth server exited: " + open(self.log.name).read())
-        if not os.path.exists(self.kubeconfig):
-            return False
-        p = subprocess.run([KUBECTL, "get", "--raw", "/readyz"], capture_output=True, text=True, env=self.env())
-        return p.returncode == 0
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
-    def env(self):
-        return dict(os.environ, KUBECONFIG=self.kubeconfig, HOME=self.data)
+        super().__init__(["--disable-controllers", "--disable-scheduler"], "berth-createpath-")
 
     def kubectl(self, *args, check=True, input=None):
-        p = subprocess.run([KUBECTL] + list(args), capture_output=True, text=True, env=self.env(),
-                           input=input, timeout=120)
-        if check and p.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)} exited {p.returncode}\n"
-                                 f"stdout: {p.stdout}\nstderr: {p.stderr}")
-        return p
+        return self.run_kubectl(*args, check=check, input=input)
 
     def get(self, kind, name, ns):
         p = self.kubectl("get", kind, name, "-n", ns, "-o", "json", check=False)
