@@ -601,6 +601,8 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 	}
 	if (json_path(ds, "metadata.deletionTimestamp"))
 		return 0;
+	/* expectations before the pods are listed (see replicaset.c) */
+	bool satisfied = exp_satisfied(c->exp, key);
 	_cleanup_json_ json_t *revs = NULL;
 	int r = hist_claim(c, ds, &revs, err);
 	if (r < 0)
@@ -625,7 +627,7 @@ static int ds_sync(Ctl *c, const char *key, Error **err)
 	for (size_t i = 0; i < s.nn; i++)
 		desired += s.nv[i].run;
 	bool on_delete = !strcmp(json_str(json_path(ds, "spec.updateStrategy"), "type") ?: "", "OnDelete");
-	if (exp_satisfied(c->exp, key)) {
+	if (satisfied) {
 		plan_nodes(&s, on_delete ? 0 : ds_max_surge(ds, desired));
 		if (!json_array_size(s.create) && !json_array_size(s.delete) && !on_delete)
 			plan_rolling(&s, desired);

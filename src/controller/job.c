@@ -17,7 +17,8 @@
  *      DeadlineExceeded: activeDeadlineSeconds since startTime) deletes the
  *      active pods and sets condition Failed; completion sets Complete and
  *      completionTime; suspend deletes active pods (condition Suspended);
- *   4. otherwise, with expectations satisfied, create or delete pods toward
+ *   4. otherwise, with expectations satisfied (read before the pods are
+ *      listed, as the removals in flight), create or delete pods toward
  *      min(parallelism, completions - succeeded) (Indexed: the lowest
  *      missing indexes), replacements of failed pods waiting 10 s doubling
  *      per consecutive failure up to 6 min;
@@ -146,11 +147,17 @@ static void rm_expect(Ctl *c, const char *key, const char *uid, bool on)
 	pthread_mutex_unlock(&rm_lock);
 }
 
-static bool rm_pending(Ctl *c, const char *key, const char *uid)
+/* The uids whose removal is in flight, copied before the sync lists the
+ * pods (new ref): an event that shows a pod without the finalizer clears
+ * its entry only after the cache has it, so a pod listed with the
+ * finalizer is either in this copy or still to be counted; a check after
+ * the list could find the entry cleared by an event the list missed. */
+static json_t *rm_snapshot(Ctl *c, const char *key)
 {
 	_cleanup_free_ char *k = rm_key(c, key);
 	pthread_mutex_lock(&rm_lock);
-	bool r = json_object_get(json_object_get(rm_expected, k), uid) != NULL;
+	json_t *set = json_object_get(rm_expected, k);
+	json_t *r = set ? json_copy(set) : json_object();
 	pthread_mutex_unlock(&rm_lock);
 	return r;
 }
@@ -370,6 +377,7 @@ typedef struct {
 	json_t *active;          /* active pods */
 	json_t *unc_succ, *unc_fail;  /* status.uncountedTerminatedPods uids (in st) */
 	json_t *unfinalize;      /* finished pods still carrying the finalizer */
+	const json_t *rm_uids;   /* finalizer removals in flight when the sync began */
 	int64_t counted_succ, counted_fail;  /* status.succeeded / failed */
 	int succeeded, failed, ready;
 	int64_t restarts, last_fail, consecutive_fail;
@@ -517,7 +525,7 @@ static void count_pods(JobState *s, const json_t *pods)
 			continue;
 		const char *ph = pod_phase(pod), *puid = obj_meta(pod, "uid") ?: "";
 		bool tracked = job_pod_tracked(pod);
-		if (tracked && rm_pending(s->c, s->key, puid))
+		if (tracked && json_object_get(s->rm_uids, puid))
 			tracked = false;  /* its finalizer is going: counted or in flight */
 		bool deleting = json_path(pod, "metadata.deletionTimestamp") != NULL;
 		if (pod_is_active(pod)) {
@@ -858,6 +866,13 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 		log_debug("job '%s': cache older than the status written, waiting for it", key);
 		return 0;
 	}
+	/* As Kubernetes: expectations and removals in flight are read before
+	 * the pods are listed.  A creation observed after the list missed its
+	 * pod (the pods watch behind, the ADD delivered while this sync writes
+	 * status) would otherwise satisfy the expectation for a list without
+	 * the pod: one pod made twice, and the one too many deleted later. */
+	bool satisfied = exp_satisfied(c->exp, key);
+	_cleanup_json_ json_t *rm_uids = rm_snapshot(c, key);
 	int64_t now = mgr_now_s(c->m);
 	time_rfc3339(now_s, sizeof(now_s), now);
 	const json_t *old = json_object_get(job, "status");
@@ -865,6 +880,7 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 	json_t *comp = json_path(job, "spec.completions");
 	bool indexed = !strcmp(json_str(json_object_get(job, "spec"), "completionMode") ?: "", "Indexed");
 	JobState s = { .c = c, .key = key, .ns = ns, .job = job, .active = json_array(), .unfinalize = json_array(),
+		       .rm_uids = rm_uids,
 		       .job_cur = json_incref(job),
 		       .completions = json_is_integer(comp) ? (int)json_integer_value(comp) : -1 };
 	s.st = json_is_object(old) ? json_deep_copy(old) : json_object();
@@ -901,7 +917,6 @@ static int job_sync(Ctl *c, const char *key, Error **err)
 		json_object_set_new(s.st, "startTime", json_string(now_s));
 
 	const char *msg = NULL, *reason = suspended ? NULL : failure(&s, now, &msg);
-	bool satisfied = exp_satisfied(c->exp, key);
 	if (reason) {
 		if (json_array_size(s.active))
 			r = delete_pods(&s, s.active, (int)json_array_size(s.active), err);

@@ -339,10 +339,14 @@ static int rs_sync(Ctl *c, const char *key, Error **err)
 		exp_delete(c->exp, key);
 		return 0;
 	}
+	/* expectations first, then the pods (as kube-controller-manager): an
+	 * ADDED event arriving during claim_pods' API calls would otherwise
+	 * satisfy them while the list still lacks that pod (one pod too many) */
+	bool satisfied = exp_satisfied(c->exp, key);
 	_cleanup_json_ json_t *all = informer_list(c->m->pods, ns);
 	_cleanup_json_ json_t *pods = claim_pods(c, owner, all, NULL);
 	int r = 0;
-	if (exp_satisfied(c->exp, key) && !json_path(owner, "metadata.deletionTimestamp"))
+	if (satisfied && !json_path(owner, "metadata.deletionTimestamp"))
 		r = manage_replicas(c, key, owner, pods, err);
 	int64_t wait;
 	_cleanup_json_ json_t *st = compute_status(c, owner, pods, &wait);

@@ -3,6 +3,9 @@
  * expectations), backoffLimit -> Failed/BackoffLimitExceeded after the
  * replacement back-off, activeDeadlineSeconds; CronJob start times at the
  * fake clock's minute, concurrencyPolicy Forbid and Replace, history limits.
+ * Stale caches (the integration test that once saw a pod deleted under it):
+ * a creation seen only while the sync is under way, a Job cache older than
+ * the controller's own status write.
  */
 #include "ctlsync.h"
 
@@ -144,6 +147,176 @@ static void test_active_deadline(void)
 	is_int(fake_count(e.f, "DELETE", PODS "/*"), 2, "deadline: both active pods deleted");
 	_cleanup_json_ json_t *act = active_pods(&e, job);
 	is_int(json_array_size(act), 0, "deadline: no active pod left");
+	env_stop(&e);
+}
+
+/* ---- stale caches ----
+ * A client in front of the fake that runs a test's hook (once) just before
+ * the first request whose method is `method` and whose path starts with
+ * `prefix`: the hook can let watch events through at that exact point of a
+ * sync, as a busy server's watch threads may. */
+typedef struct Hook {
+	KubeClient *inner;
+	Env *e;
+	const char *method, *prefix;
+	void (*fn)(Env *e);
+	int fired;
+} Hook;
+
+static int hook_request(void *ud, const char *method, const char *path, const json_t *body, const char *ctype,
+			json_t **ret)
+{
+	Hook *h = ud;
+	if (h->fn && !strcmp(method, h->method) && !strncmp(path, h->prefix, strlen(h->prefix))) {
+		void (*fn)(Env *) = h->fn;
+		h->fn = NULL;
+		h->fired++;
+		fn(h->e);
+	}
+	int status = 0;
+	_cleanup_err_ Error *err = NULL;
+	int r = kube_request(h->inner, method, path, body, ctype, ret, &status, &err);
+	if (r < 0)
+		*ret = json_pack("{s:s, s:i, s:s, s:s}", "kind", "Status", "code", status, "reason",
+				 r == -EBUSY ? "Conflict" : r == -EEXIST ? "AlreadyExists" : "", "message", err_msg(err));
+	return status;
+}
+
+static int hook_watch(void *ud, const char *path, KubeWatchFn fn, void *fn_ud, volatile int *stop, json_t **ret)
+{
+	(void)ud, (void)path, (void)fn, (void)fn_ud, (void)stop;
+	*ret = NULL;
+	return 404;  /* the informers keep their own client */
+}
+
+static const KubeTransport hook_transport = { .request = hook_request, .watch = hook_watch };
+
+/* The controllers' requests go through h from now on (hook_end undoes it). */
+static void hook_begin(Env *e, Hook *h)
+{
+	*h = (Hook){ .inner = e->m->kc, .e = e };
+	e->m->kc = kube_client_new_fake(&hook_transport, h);
+}
+
+static void hook_arm(Hook *h, const char *method, const char *prefix, void (*fn)(Env *e))
+{
+	h->method = method;
+	h->prefix = prefix;
+	h->fn = fn;
+}
+
+static void hook_end(Env *e, Hook *h)
+{
+	kube_client_free(e->m->kc);
+	e->m->kc = h->inner;
+}
+
+static char second_pod[128];
+
+/* While the controller creates a replacement: the other pod finishes and
+ * the informers see that, then the watches stall (the creation unseen). */
+static void finish_second_then_stall(Env *e)
+{
+	pod_finish(e, "default", second_pod, true, 0);
+	settle(e);
+	fake_hold(e->f, true);
+}
+
+/* The watches deliver everything (the creation is observed). */
+static void release_watches(Env *e)
+{
+	fake_hold(e->f, false);
+	settle(e);
+}
+
+/* Pod A finishes; the sync handling it creates C.  Pod B finishes before C
+ * is stored, so the pods informer shows B finished but not C yet while the
+ * Job informer already has the status written.  The next sync lists the
+ * pods (active: none), and while it writes B's uid into the status the ADD
+ * of C arrives and satisfies the expectation: a sync that checked the
+ * expectations only then made two pods for one free slot (3 active), and
+ * the one too many was deleted later, under whoever was using it. */
+static void test_stale_creation(void)
+{
+	Env e = env_start();
+	Ctl *c = &e.m->jobc;
+	_cleanup_json_ json_t *job = put_obj(&e, JOBS, job_obj("race", "'completions':4,'parallelism':2"));
+	RUN(&e, c);
+	_cleanup_json_ json_t *first = active_pods(&e, job);
+	is_int(json_array_size(first), 2, "stale create: 2 pods");
+	snprintf(second_pod, sizeof(second_pod), "%s", meta_s(json_array_get(first, 1), "name"));
+	pod_finish(&e, "default", meta_s(json_array_get(first, 0), "name"), true, 0);
+	settle(&e);
+	drain(&e, c);
+
+	Hook h;
+	hook_begin(&e, &h);
+	hook_arm(&h, "POST", PODS, finish_second_then_stall);
+	_cleanup_err_ Error *err = NULL;
+	is_int(c->sync(c, "default/race", &err), 0, "stale create: the sync of the first success");
+	is_int(h.fired, 1, "stale create: the replacement was created (hook ran)");
+	is_int(fake_count(e.f, "POST", PODS), 3, "stale create: one replacement");
+	/* the Job watch is ahead of the pods watch */
+	_cleanup_json_ json_t *cur = get_job(&e, "race");
+	informer_inject(e.m->jobs, "MODIFIED", cur);
+	hook_arm(&h, "PUT", JOBS "/race/status", release_watches);
+	_cleanup_err_ Error *err2 = NULL;
+	is_int(c->sync(c, "default/race", &err2), 0, "stale create: the sync of the second success");
+	is_int(h.fired, 2, "stale create: the creation was observed during that sync (hook ran)");
+	is_int(fake_count(e.f, "POST", PODS), 3, "stale create: no pod made from a list older than the expectation check");
+	hook_end(&e, &h);
+	fake_hold(e.f, false);
+	settle(&e);
+	_cleanup_json_ json_t *now_active = active_pods(&e, job);
+	int max_active = (int)json_array_size(now_active);
+	for (int rounds = 0; rounds < 10; rounds++) {
+		RUN(&e, c);
+		_cleanup_json_ json_t *a = active_pods(&e, job);
+		if ((int)json_array_size(a) > max_active)
+			max_active = (int)json_array_size(a);
+		fake_clock_advance_s(5);
+		if (!finish_active(&e, job, true))
+			break;
+	}
+	is_int(max_active, 2, "stale create: never more than parallelism pods at once");
+	is_int(fake_count(e.f, "DELETE", PODS "/*"), 0, "stale create: no pod deleted");
+	is_int(fake_count(e.f, "POST", PODS), 4, "stale create: exactly 4 pods for 4 completions");
+	_cleanup_json_ json_t *done = get_job(&e, "race");
+	is_int(status_i(done, "succeeded", -1), 4, "stale create: succeeded 4");
+	is_str(cond_field(done, "Complete", "status"), "True", "stale create: Complete");
+	env_stop(&e);
+}
+
+/* The Job cache older than the status the controller wrote (the pods cache
+ * current): the success already counted is neither in the stale counters
+ * nor on a pod carrying the finalizer; a sync from it would see a free slot
+ * and make a pod too many. */
+static void test_stale_job(void)
+{
+	Env e = env_start();
+	Ctl *c = &e.m->jobc;
+	_cleanup_json_ json_t *job = put_obj(&e, JOBS, job_obj("lag", "'completions':2,'parallelism':2"));
+	RUN(&e, c);
+	_cleanup_json_ json_t *before = get_job(&e, "lag");
+	_cleanup_json_ json_t *act = active_pods(&e, job);
+	is_int(json_array_size(act), 2, "stale job: 2 pods");
+	pod_finish(&e, "default", meta_s(json_array_get(act, 0), "name"), true, 0);
+	RUN(&e, c);
+	_cleanup_json_ json_t *counted = get_job(&e, "lag");
+	is_int(status_i(counted, "succeeded", -1), 1, "stale job: the success counted");
+	informer_inject(e.m->jobs, "MODIFIED", before);
+	is_int(sync_key(&e, c, "default/lag"), 0, "stale job: sync on the stale Job");
+	is_int(fake_count(e.f, "POST", PODS), 2, "stale job: no pod for a slot the stale Job seems to have");
+	_cleanup_json_ json_t *after = get_job(&e, "lag");
+	is_int(status_i(after, "succeeded", -1), 1, "stale job: succeeded not rewritten from the stale Job");
+	informer_inject(e.m->jobs, "MODIFIED", after);
+	finish_active(&e, job, true);
+	RUN(&e, c);
+	_cleanup_json_ json_t *done = get_job(&e, "lag");
+	is_int(status_i(done, "succeeded", -1), 2, "stale job: succeeded 2");
+	is_str(cond_field(done, "Complete", "status"), "True", "stale job: Complete");
+	is_int(fake_count(e.f, "DELETE", PODS "/*"), 0, "stale job: no pod deleted");
+	is_int(fake_count(e.f, "POST", PODS), 2, "stale job: 2 pods for 2 completions");
 	env_stop(&e);
 }
 
@@ -332,6 +505,8 @@ int main(void)
 	test_completions();
 	test_backoff_limit();
 	test_active_deadline();
+	test_stale_creation();
+	test_stale_job();
 	test_cron_schedule();
 	test_cron_policies();
 	test_cron_history();
