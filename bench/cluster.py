@@ -9,7 +9,9 @@
                          a 100-replica Deployment (busybox httpd, readiness
                          probe) updated, until the rollout is complete.
   mem BERTH BASE         the memory part of `up` alone: idle, then 100 pods
-                         Running and 10 s settled, PSS per role; no rollout.
+                         Running and 10 s settled, PSS per role (and each
+                         role's private PSS: heap, malloc arenas, stacks);
+                         no rollout.
   rs BERTH BASE          issue 7: `berth server` only, 10 Ready Node objects
                          without agents; a ReplicaSet scaled 0 -> 500 -> 0:
                          time until the controller has created all pods, then
@@ -139,6 +141,21 @@ def descendants(pid):
     return out
 
 
+def anon_pss(pid):
+    """PSS (kB) of a process's private memory: heap, stacks and anonymous
+    mappings (malloc arenas, thread stacks) - what its own data costs, not
+    the libraries it shares."""
+    total, anon = 0, False
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and len(head) >= 5 and not head[0].endswith(":"):
+                anon = len(head) == 5 or head[5] in ("[heap]", "[stack]")
+            elif anon and head[0] == "Pss:":
+                total += int(head[1])
+    return total
+
+
 def berth_memory(up_pid, berth):
     """(processes, RSS kB, PSS kB, shims, shim RSS kB) of berth's own
     processes under up_pid: those running the berth binary (server, agent,
@@ -174,14 +191,18 @@ def berth_memory(up_pid, berth):
             ppid = int(f.read().rsplit(")", 1)[1].split()[1])
         server = b"shim" in argv and ppid == agent
         if server:
-            roles["shim-server"] = (r, s, nth)
+            roles["shim-server"] = (r, s, nth, None)
         elif (b"shim" in argv and ppid != agent) or (agent and ppid == agent):
             shims += 1
             shim_rss += r
             shim_pss += s
         else:
             role = next((a.decode() for a in argv if a in (b"up", b"server", b"agent", b"registry")), "?")
-            roles[role] = (r, s, nth)
+            try:
+                anon = anon_pss(p)
+            except OSError:
+                anon = 0
+            roles[role] = (r, s, nth, anon)
     return n, rss, pss, shims, shim_rss, shim_pss, roles
 
 
@@ -201,8 +222,10 @@ def report_memory(label, up_pid, berth, target="", samples=1):
     report(f"up-{label}-processes", n, "")
     report(f"up-{label}-rss", f"{rss / 1024:.1f}", "MB", target)
     report(f"up-{label}-pss", f"{pss / 1024:.1f}", "MB")
-    for role, (r, s, nth) in sorted(roles.items()):
+    for role, (r, s, nth, anon) in sorted(roles.items()):
         report(f"up-{label}-{role}-rss/pss", f"{r / 1024:.1f}/{s / 1024:.1f}", "MB")
+        if anon is not None:
+            report(f"up-{label}-{role}-private-pss", f"{anon / 1024:.1f}", "MB", "(heap, arenas, stacks)")
         report(f"up-{label}-{role}-threads", nth, "")
     if shims:
         report(f"up-{label}-shims", shims, "")

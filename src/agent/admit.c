@@ -64,8 +64,7 @@ bool agent_host_ports_conflict(const json_t *pod_a, const json_t *pod_b)
 
 static bool pod_finished(const Pod *p)
 {
-	const char *phase = json_str(p->status, "phase");
-	return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+	return !strcmp(p->phase, "Succeeded") || !strcmp(p->phase, "Failed");
 }
 
 int agent_admit_host_ports(Agent *a, const json_t *pod, char **reason, char **message)
@@ -77,7 +76,7 @@ int agent_admit_host_ports(Agent *a, const json_t *pod, char **reason, char **me
 	for (Pod *p = a->pods; p; p = p->next) {
 		if (!strcmp(p->uid, uid) || p->killing || pod_finished(p))
 			continue;
-		if (agent_host_ports_conflict(pod, p->pod)) {
+		if (agent_host_ports_conflict(pod, pod_tree(p))) {
 			*reason = xstrdup("NodePorts");
 			*message = xstrdup("Pod was rejected: Predicate NodePorts failed: " NODEPORTS_DESC);
 			return -EADDRINUSE;

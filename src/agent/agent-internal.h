@@ -22,7 +22,7 @@ typedef struct ProbeRun {
 	int fd;             /* http/tcp: the socket */
 	int out_fd;         /* exec: its output (drained) */
 	bool sent;
-	char buf[256];      /* http: the status line */
+	char buf[64];       /* http: the status line (what sscanf needs of it) */
 	size_t len;
 	int64_t deadline_ms;
 } ProbeRun;
@@ -40,7 +40,8 @@ typedef enum { CTR_WAITING, CTR_RUN, CTR_DONE } CtrPhase;
 typedef struct PodCtr {
 	char *name;
 	bool init;
-	const json_t *spec;       /* borrowed from Pod.pod */
+	const json_t *spec;       /* borrowed from Pod.pod; NULL while it sleeps: read ctr_spec() */
+	char *image;              /* spec.image (read every tick: status, image GC) */
 	char *dir;                /* <poddir>/<name> */
 	CtrPhase phase;
 	char *reason;             /* waiting reason, or terminated reason */
@@ -59,7 +60,7 @@ typedef struct PodCtr {
 	json_t *last_term;        /* lastState.terminated (owned) or NULL */
 	char *image_id;
 	bool ready, started;      /* readiness; startup probe passed */
-	json_t *process;          /* the OCI process of the instance, args removed (for exec) */
+	char *process;            /* the OCI process of the instance, args removed (for exec): compact JSON text */
 	char *message;            /* terminated/waiting message */
 	bool term_sent;           /* SIGTERM sent for the current instance */
 	bool stopping;            /* being stopped (pod kill, failed probe or hook) */
@@ -73,11 +74,24 @@ typedef struct PodCtr {
 	struct CtrPull *pull;     /* pull.c: the image step's state (owned) or NULL */
 } PodCtr;
 
+/* A pod condition as last reported: its status and lastTransitionTime. */
+#define POD_CONDS 5
+typedef struct PodCond {
+	bool ok;
+	char since[24];
+} PodCond;
+
 typedef struct Pod {
 	char *uid, *ns, *name;
 	char *dir;                /* <root>/pods/<ns>_<name>_<uid> */
 	char *rundir;             /* <runroot>/agent/<uid> */
-	json_t *pod;              /* owned */
+	json_t *pod;              /* owned; NULL while the pod sleeps: read pod_tree() */
+	char *pod_text;           /* the same pod, compact JSON (what pod_tree() parses) */
+	/* what the tick reads of the pod every second, so a steady pod needs no tree */
+	char restart_policy[16];
+	char source[8];           /* annotation kubernetes.io/config.source ("api", "file") */
+	char host_ip[48];         /* status.hostIP the source gave */
+	const char *qos;          /* status.qosClass */
 	PodCtr *init;
 	size_t n_init;
 	PodCtr *app;
@@ -85,14 +99,17 @@ typedef struct Pod {
 	bool host_network;
 	bool sandbox_ready;
 	char ip[64];
-	json_t *cni_result;
+	json_t *cni_result;       /* only while the sandbox is made (sandbox.json keeps it) */
 	char start_time[48];
 	bool killing;
 	int64_t kill_deadline_ms;
 	bool gone;
 	char *config_error;       /* pod-level sync error (volumes, sandbox) */
 	int64_t next_try_ms;      /* sandbox/volume retry */
-	json_t *status;           /* last reported */
+	uint64_t status_hash;     /* of the last reported PodStatus (status.c); status.json has it */
+	bool status_known;        /* ... if any */
+	char phase[12];           /* its phase */
+	PodCond conds[POD_CONDS]; /* its conditions (status.c's order) */
 	struct Pod *next;
 } Pod;
 
@@ -108,6 +125,10 @@ struct Agent {
 	int sigfd;
 	pid_t *zombies;           /* children to reap */
 	size_t n_zombies;
+	size_t n_pods;            /* at the last tick */
+	int64_t changed_ms;       /* monotonic: a pod came, went or reported a change; 0 trimmed since */
+	int64_t trimmed_ms;       /* monotonic: the last mem_trim */
+	bool retrim;              /* one more trim due TRIM_MIN_MS after it */
 };
 
 /* time */
@@ -163,10 +184,23 @@ void probes_tick(Agent *a, Pod *p, PodCtr *c, int64_t now);
 json_t *status_build(Agent *a, Pod *p);
 void status_ctr_terminated(PodCtr *c, const char *reason);
 json_t *status_terminated_json(const PodCtr *c);
-/* Report the pod's status if it changed (status.json + callback). */
-void status_report(Agent *a, Pod *p);
+/* Report the pod's status if it changed (status.json + callback): true if so. */
+bool status_report(Agent *a, Pod *p);
+/* Take st (a status.json read back) as the last reported status. */
+void status_adopt(Pod *p, const json_t *st);
+/* The last reported status, read back from status.json (new reference), or NULL. */
+json_t *status_last(const Pod *p);
 
 /* worker.c */
+/* The pod's tree (and its containers' spec pointers), parsed again from
+ * pod_text if the pod sleeps: a steady pod (sandbox ready, every container
+ * running or done, nothing in flight) drops its tree at the end of each
+ * tick (pod_sleep), ~12 KB of jansson nodes for ~1.5 KB of text.  Pointers
+ * into the tree stay valid until the end of the tick. */
+const json_t *pod_tree(const Pod *p);
+const json_t *ctr_spec(const Pod *p, const PodCtr *c);
+/* true if it dropped the tree */
+bool pod_sleep(Pod *p);
 Pod *pod_new(Agent *a, const json_t *pod);
 void pod_free(Pod *p);
 void pod_tick(Agent *a, Pod *p, int64_t now);
@@ -179,6 +213,11 @@ void agent_event(Agent *a, Pod *p, const PodCtr *c, const char *type, const char
 
 /* podspec.c */
 const char *pod_restart_policy(const json_t *pod);
+/* agent_pod_phase from the restart policy and the numbers of containers */
+const char *pod_phase_of(const char *policy, size_t n_init, size_t n_app, const json_t *init_statuses,
+			 const json_t *statuses);
+/* apisource.c: drop what the agent never reads from its copy of an API pod */
+void pod_strip_unread(json_t *pod);
 int64_t pod_grace_s(const json_t *pod);
 
 /* ---- pull.c: the image puller (imagePullPolicy, pull secrets, back-off) ---- */

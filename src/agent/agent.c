@@ -7,7 +7,8 @@
  * short while something is in flight (a probe, a stop, a start that is
  * retried), up to a second when every pod is steady; the wake fd (SIGCHLD
  * through a signalfd) cuts the sleep short when a shim exits, which is
- * right after its container did.
+ * right after its container did.  Steady pods drop their trees (worker.c)
+ * and a quiet agent trims its heap after a burst (maybe_trim).
  *
  * Adoption: agent_new reads every <root>/pods/ entry, re-creates each pod from its
  * pod.json, the sandbox from sandbox.json (if its pinned namespaces still
@@ -18,6 +19,7 @@
 #include "agent-internal.h"
 #include "../base/fs.h"
 #include "../base/limits.h"
+#include "../base/memtrim.h"
 #include "../shared/json.h"
 #include <signal.h>
 #include <stdio.h>
@@ -84,9 +86,9 @@ static void adopt_pod(Agent *a, const char *dir)
 	for (size_t i = 0; i < p->n_app; i++)
 		adopt_ctr(p, &p->app[i], now);
 	_cleanup_free_ char *spath = fs_join(p->dir, "status.json");
-	json_t *st = NULL;
+	_cleanup_json_ json_t *st = NULL;
 	if (json_load_path(spath, BERTH_MAX_JSON_FILE, &st, NULL) == 0) {
-		p->status = st;
+		status_adopt(p, st);
 		snprintf(p->start_time, sizeof(p->start_time), "%s", json_str(st, "startTime") ? json_str(st, "startTime") : "");
 	}
 	p->next = a->pods;
@@ -222,7 +224,7 @@ int agent_pod_kill(Agent *a, const char *uid, int64_t grace_s, Error **err)
 		return 0;
 	p->killing = true;
 	if (grace_s < 0)
-		grace_s = pod_grace_s(p->pod);
+		grace_s = pod_grace_s(pod_tree(p));
 	p->kill_deadline_ms = agent_now_ms() + grace_s * 1000;
 	return 0;
 }
@@ -239,10 +241,10 @@ char **agent_pod_uids(Agent *a)
 	return v;
 }
 
-const json_t *agent_pod_status(Agent *a, const char *uid)
+json_t *agent_pod_status(Agent *a, const char *uid)
 {
 	Pod *p = find_pod(a, uid);
-	return p ? p->status : NULL;
+	return p ? status_last(p) : NULL;
 }
 
 int agent_wake_fd(Agent *a) { return a->sigfd; }
@@ -299,10 +301,40 @@ static int64_t pod_next_due(const Pod *p, int64_t now)
 	return next < 10 ? 10 : next;
 }
 
+/* After a burst of changes (pods started, statuses written, pods torn
+ * down) the heap is full of freed trees and request buffers: once nothing
+ * changed for TRIM_QUIET_MS, give the free pages back (mem_trim: every
+ * malloc arena, and the library pages the burst touched), and once more
+ * TRIM_MIN_MS later.  At most every TRIM_MIN_MS. */
+#define TRIM_QUIET_MS 2000
+#define TRIM_MIN_MS 5000
+
+static void maybe_trim(Agent *a, bool changed, int64_t now)
+{
+	if (changed)
+		a->changed_ms = now;
+	if (a->trimmed_ms && now - a->trimmed_ms < TRIM_MIN_MS)
+		return;
+	if (a->changed_ms && now - a->changed_ms >= TRIM_QUIET_MS) {
+		a->changed_ms = 0;
+		a->retrim = true;
+	} else if (a->retrim && !a->changed_ms) {
+		/* once more: the API threads' writes of the burst's statuses and
+		 * Events end after the pods are steady */
+		a->retrim = false;
+	} else {
+		return;
+	}
+	mem_trim();
+	a->trimmed_ms = now;
+}
+
 int agent_tick(Agent *a)
 {
 	reap(a);
 	int64_t now = agent_now_ms(), next = 1000;
+	size_t n = 0;
+	bool changed = false;
 	for (Pod **pp = &a->pods; *pp;) {
 		Pod *p = *pp;
 		pod_tick(a, p, now);
@@ -313,13 +345,18 @@ int agent_tick(Agent *a)
 			pod_free(p);
 			continue;
 		}
-		status_report(a, p);
+		changed |= status_report(a, p);
+		changed |= pod_sleep(p); /* the freed tree is worth a trim too */
 		int64_t due = pod_next_due(p, now);
 		if (due < next)
 			next = due;
 		pp = &p->next;
+		n++;
 	}
+	changed |= n != a->n_pods;
+	a->n_pods = n;
 	agent_imagegc_publish(a);
 	reap(a);
+	maybe_trim(a, changed, now); /* next <= 1 s: the tick comes back for it */
 	return (int)next;
 }

@@ -95,8 +95,8 @@ int agent_pod_kill(Agent *a, const char *uid, int64_t grace_s, Error **err);
 /* The pods the agent holds (uids, NULL-terminated, caller frees) - adopted
  * ones included, so a source can kill those it no longer wants. */
 char **agent_pod_uids(Agent *a);
-/* The last status of a pod (borrowed) or NULL. */
-const json_t *agent_pod_status(Agent *a, const char *uid);
+/* The last status of a pod (new reference: the Agent keeps it as text) or NULL. */
+json_t *agent_pod_status(Agent *a, const char *uid);
 
 /* Do what is due: start, probe, restart, kill, reap, report.  Never blocks
  * long; returns the milliseconds until something is due next (<= 1000). */

@@ -39,7 +39,8 @@
  * its adopted API pods from static ones, and how static pods are kept out
  * of status writes and Events.  A pod the agent already runs is only
  * re-synced when its labels/annotations change, so the MODIFIED events our
- * own status writes cause cost nothing.
+ * own status writes cause cost nothing.  The copy the Agent keeps loses
+ * the fields no part of the agent reads (pod_strip_unread).
  */
 #include "agent-internal.h"
 #include "../base/log.h"
@@ -100,7 +101,7 @@ struct AgentApi {
 	bool registered;
 	char *node_uid;
 	json_t *node_status;        /* last written (transition times) */
-	json_t *event_cache;        /* aggregation key -> {"name","count"} */
+	json_t *event_cache;        /* hash of the aggregation key -> "COUNT NAME" */
 	/* set before start */
 	int64_t status_period_ms;   /* node status and Lease renewal (default 10 s) */
 	json_t *root_ca;            /* the kube-root-ca.crt ConfigMap to fall back on, or NULL */
@@ -133,11 +134,9 @@ static bool is_api_pod(const json_t *pod)
 	return src && !strcmp(src, "api");
 }
 
-static bool is_file_pod(const json_t *pod)
-{
-	const char *src = json_str(json_path(pod, "metadata.annotations"), "kubernetes.io/config.source");
-	return src && !strcmp(src, "file");
-}
+/* the same of a pod the Agent runs, from its cached annotation (no tree) */
+static bool pod_is_api(const Pod *p) { return !strcmp(p->source, "api"); }
+static bool pod_is_file(const Pod *p) { return !strcmp(p->source, "file"); }
 
 static Pod *find_pod(Agent *a, const char *uid)
 {
@@ -434,19 +433,40 @@ static int pod_delete_final(AgentApi *api, const char *uid, const json_t *job, E
 	return r;
 }
 
-static int event_write(AgentApi *api, const json_t *ev, Error **err)
+/* 64-bit FNV-1a of s as 16 hex digits: what per-pod and per-event maps
+ * keep instead of long texts (a collision among a few thousand keys is
+ * ~1e-12 likely). */
+static char *text_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const char *c = s ? s : ""; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+	return xasprintf("%016llx", (unsigned long long)h);
+}
+
+/* The Event cache's key: a hash of agent_event_key (~200 bytes of text
+ * each, up to EVENT_CACHE_MAX of them). */
+static char *event_cache_key(const json_t *ev)
 {
 	_cleanup_free_ char *key = agent_event_key(ev);
+	return text_hash(key);
+}
+
+static int event_write(AgentApi *api, const json_t *ev, Error **err)
+{
+	_cleanup_free_ char *key = event_cache_key(ev);
 	const char *ns = json_str(json_object_get(ev, "metadata"), "namespace");
 	json_t *seen = json_object_get(api->event_cache, key);
-	if (seen) {
-		json_int_t count = json_int(seen, "count", 1) + 1;
-		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events/%s", ns, json_str(seen, "name"));
-		_cleanup_json_ json_t *patch = json_pack("{s:I, s:s}", "count", (json_int_t)count, "lastTimestamp",
+	long long count = 0;
+	int name_at = 0;
+	if (seen && sscanf(json_string_value(seen), "%lld %n", &count, &name_at) == 1 && name_at > 0) {
+		const char *name = json_string_value(seen) + name_at;
+		_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/events/%s", ns, name);
+		_cleanup_json_ json_t *patch = json_pack("{s:I, s:s}", "count", (json_int_t)count + 1, "lastTimestamp",
 							 json_str(ev, "lastTimestamp"));
 		int r = kube_patch(api->kc, path, patch, NULL, err);
 		if (r >= 0) {
-			json_object_set_new(seen, "count", json_integer(count));
+			json_object_set_new(api->event_cache, key, json_sprintf("%lld %s", count + 1, name));
 			return 0;
 		}
 		if (r != -ENOENT) /* expired: record it anew */
@@ -461,8 +481,7 @@ static int event_write(AgentApi *api, const json_t *ev, Error **err)
 		return r;
 	if (json_object_size(api->event_cache) >= EVENT_CACHE_MAX)
 		json_object_clear(api->event_cache);
-	json_object_set_new(api->event_cache, key,
-			    json_pack("{s:s, s:i}", "name", json_str(json_object_get(ev, "metadata"), "name"), "count", 1));
+	json_object_set_new(api->event_cache, key, json_sprintf("1 %s", json_str(json_object_get(ev, "metadata"), "name")));
 	return 0;
 }
 
@@ -764,7 +783,38 @@ static char *pod_fingerprint(const json_t *pod)
 	_cleanup_json_ json_t *fp = json_pack("{s:O?, s:O?, s:O?}", "labels", json_object_get(meta, "labels"),
 					      "annotations", json_object_get(meta, "annotations"), "deadline",
 					      json_path(pod, "spec.activeDeadlineSeconds"));
-	return json_dumps(fp, JSON_COMPACT | JSON_SORT_KEYS);
+	/* kept per pod: a 64-bit FNV-1a hash of the text, not the text (which
+	 * holds kubectl's last-applied annotation, ~0.7 KB) */
+	_cleanup_free_ char *text = json_dumps(fp, JSON_COMPACT | JSON_SORT_KEYS);
+	return text_hash(text);
+}
+
+/* The copy of an API pod the agent keeps (and writes to pod.json) loses
+ * what no part of the agent reads: managedFields, the scheduler's and the
+ * API server's fields (tolerations, priority, affinity...), the deprecated
+ * serviceAccount alias and the containers' termination message settings.
+ * ~3.5 KB of tree a pod. */
+void pod_strip_unread(json_t *pod)
+{
+	static const char *const meta_keys[] = { "managedFields", "generation", "creationTimestamp" };
+	static const char *const spec_keys[] = { "tolerations",	 "schedulerName", "priority",
+						 "priorityClassName", "preemptionPolicy", "serviceAccount",
+						 "enableServiceLinks", "affinity", "nodeSelector",
+						 "topologySpreadConstraints", "schedulingGates", "overhead" };
+	static const char *const ctr_keys[] = { "terminationMessagePath", "terminationMessagePolicy" };
+	json_t *meta = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec");
+	for (size_t i = 0; i < ARRAY_SIZE(meta_keys); i++)
+		json_object_del(meta, meta_keys[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(spec_keys); i++)
+		json_object_del(spec, spec_keys[i]);
+	static const char *const lists[] = { "initContainers", "containers" };
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c)
+			for (size_t k = 0; k < ARRAY_SIZE(ctr_keys); k++)
+				json_object_del(c, ctr_keys[k]);
+	}
 }
 
 /* The shortest expirationSeconds of the pod's serviceAccountToken sources,
@@ -798,10 +848,10 @@ static int64_t token_period_ms(AgentApi *api, const json_t *pod)
 static void tokens_schedule(AgentApi *api, const char *uid, bool adopted)
 {
 	Pod *p = find_pod(api->a, uid);
-	if (!p || json_object_get(api->tokens, uid) || !sa_token_lifetime_s(p->pod))
+	if (!p || json_object_get(api->tokens, uid) || !sa_token_lifetime_s(pod_tree(p)))
 		return;
 	int64_t now = mono_ms();
-	json_object_set_new(api->tokens, uid, json_integer(adopted ? now : now + token_period_ms(api, p->pod)));
+	json_object_set_new(api->tokens, uid, json_integer(adopted ? now : now + token_period_ms(api, pod_tree(p))));
 }
 
 /* Rewrite the projected volumes of pods whose tokens are due (kubelet: at
@@ -826,7 +876,7 @@ static void tokens_refresh(AgentApi *api)
 		bool ok = true;
 		size_t i, j;
 		json_t *v, *src;
-		json_array_foreach(json_path(p->pod, "spec.volumes"), i, v)
+		json_array_foreach(json_path(pod_tree(p), "spec.volumes"), i, v)
 			json_array_foreach(json_path(v, "projected.sources"), j, src) {
 				if (!json_object_get(src, "serviceAccountToken"))
 					continue;
@@ -837,7 +887,7 @@ static void tokens_refresh(AgentApi *api)
 				}
 				break;
 			}
-		json_object_set_new(api->tokens, uid, json_integer(now + (ok ? token_period_ms(api, p->pod) : 10000)));
+		json_object_set_new(api->tokens, uid, json_integer(now + (ok ? token_period_ms(api, pod_tree(p)) : 10000)));
 	}
 }
 
@@ -949,7 +999,7 @@ static void pod_apply(AgentApi *api, const json_t *obj)
 	if (json_object_get(api->rejected, uid))
 		return;
 	Pod *p = find_pod(api->a, uid);
-	if (p && !is_api_pod(p->pod))
+	if (p && !pod_is_api(p))
 		return;
 	if (json_object_get(meta, "deletionTimestamp")) {
 		if (p) {
@@ -971,7 +1021,7 @@ static void pod_apply(AgentApi *api, const json_t *obj)
 	if (p && !strcmp(json_str(api->synced, uid) ?: "", fp))
 		return;
 	_cleanup_json_ json_t *pod = json_deep_copy(obj);
-	json_object_del(json_object_get(pod, "metadata"), "managedFields"); /* kept per pod, read by nobody */
+	pod_strip_unread(pod);
 	json_t *ann = json_obj_ensure(json_object_get(pod, "metadata"), "annotations");
 	json_object_set_new(ann, "kubernetes.io/config.source", json_string("api"));
 	json_object_set_new(pod, "status", api->ni->ip ? json_pack("{s:s}", "hostIP", api->ni->ip) : json_object());
@@ -1005,11 +1055,11 @@ static void pods_resync(AgentApi *api, const json_t *items)
 		const char *hash = mirror_hash(o);
 		const json_t *meta = json_object_get(o, "metadata");
 		Pod *sp = hash ? find_pod(api->a, hash) : NULL;
-		if (hash && (!sp || !is_file_pod(sp->pod)) && json_str(meta, "uid"))
+		if (hash && (!sp || !pod_is_file(sp)) && json_str(meta, "uid"))
 			queue_delete(api, json_str(meta, "uid"), json_str(meta, "namespace"), json_str(meta, "name"));
 	}
 	for (Pod *p = api->a->pods; p; p = p->next)
-		if (is_api_pod(p->pod) && !p->killing && !json_object_get(seen, p->uid)) {
+		if (pod_is_api(p) && !p->killing && !json_object_get(seen, p->uid)) {
 			log_info("pod %s/%s: no longer on the API server, stopping", p->ns, p->name);
 			agent_pod_kill(api->a, p->uid, -1, NULL);
 		}
@@ -1029,12 +1079,12 @@ static void mirrors_poke(AgentApi *api)
 static json_t *mirror_object(const Pod *p)
 {
 	json_t *pod = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "apiVersion", "v1", "kind", "Pod", "metadata", "name",
-				p->name, "namespace", p->ns, "spec", json_object_get(p->pod, "spec"));
+				p->name, "namespace", p->ns, "spec", json_object_get(pod_tree(p), "spec"));
 	json_t *meta = json_object_get(pod, "metadata");
-	const json_t *labels = json_path(p->pod, "metadata.labels");
+	const json_t *labels = json_path(pod_tree(p), "metadata.labels");
 	if (json_is_object(labels))
 		json_object_set(meta, "labels", (json_t *)labels);
-	json_t *ann = json_deep_copy(json_path(p->pod, "metadata.annotations"));
+	json_t *ann = json_deep_copy(json_path(pod_tree(p), "metadata.annotations"));
 	if (!json_is_object(ann)) {
 		json_decref(ann);
 		ann = json_object();
@@ -1050,10 +1100,10 @@ static void mirrors_update(AgentApi *api)
 {
 	json_t *want = json_object();
 	for (Pod *p = api->a->pods; p; p = p->next) {
-		if (!is_file_pod(p->pod) || p->killing)
+		if (!pod_is_file(p) || p->killing)
 			continue;
 		json_t *m = mirror_object(p);
-		json_object_set_new(want, p->uid, json_pack("{s:o, s:O?}", "pod", m, "status", p->status));
+		json_object_set_new(want, p->uid, json_pack("{s:o, s:o?}", "pod", m, "status", status_last(p)));
 	}
 	pthread_mutex_lock(&api->lock);
 	bool changed = !json_equal(want, api->mirrors);
@@ -1100,7 +1150,7 @@ static void pod_removed(AgentApi *api, const json_t *obj)
 	}
 	Pod *p = find_pod(api->a, uid);
 	json_object_del(api->deleting, uid); /* the server has no pod left to delete */
-	if (p && is_api_pod(p->pod) && !p->killing) {
+	if (p && pod_is_api(p) && !p->killing) {
 		log_info("pod %s/%s: removed from the API server, stopping", p->ns, p->name);
 		agent_pod_kill(api->a, uid, json_int(meta, "deletionGracePeriodSeconds", -1), NULL);
 	}

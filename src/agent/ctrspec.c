@@ -29,14 +29,14 @@ static const json_t *sc_get(const Pod *p, const json_t *ctr, const char *key)
 {
 	const json_t *v = json_object_get(json_object_get(ctr, "securityContext"), key);
 	if (!v)
-		v = json_object_get(json_path(p->pod, "spec.securityContext"), key);
+		v = json_object_get(json_path(pod_tree(p), "spec.securityContext"), key);
 	return v;
 }
 
 static void set_namespaces(Pod *p, json_t *spec)
 {
 	json_t *nss = json_path(spec, "linux.namespaces");
-	const json_t *ps = json_object_get(p->pod, "spec");
+	const json_t *ps = json_object_get(pod_tree(p), "spec");
 	for (size_t i = json_array_size(nss); i-- > 0;) {
 		json_t *ns = json_array_get(nss, i);
 		const char *t = json_str(ns, "type");
@@ -59,7 +59,7 @@ static void set_namespaces(Pod *p, json_t *spec)
 /* shareProcessNamespace: join the sandbox holder's PID namespace. */
 static int set_shared_pid(Pod *p, json_t *spec, Error **err)
 {
-	const json_t *ps = json_object_get(p->pod, "spec");
+	const json_t *ps = json_object_get(pod_tree(p), "spec");
 	if (!json_bool(ps, "shareProcessNamespace", false) || json_bool(ps, "hostPID", false))
 		return 0;
 	pid_t holder = sandbox_pid_holder(p);
@@ -77,7 +77,7 @@ static int set_shared_pid(Pod *p, json_t *spec, Error **err)
  * NULL when there are none. */
 static json_t *extra_groups(const Pod *p)
 {
-	const json_t *sc = json_path(p->pod, "spec.securityContext");
+	const json_t *sc = json_path(pod_tree(p), "spec.securityContext");
 	json_t *out = json_array();
 	const json_t *fg = json_object_get(sc, "fsGroup");
 	if (json_is_integer(fg) && json_integer_value(fg) >= 0)
@@ -102,7 +102,7 @@ static void set_groups(Pod *p, PodCtr *c, json_t *spec)
 	_cleanup_json_ json_t *groups = extra_groups(p);
 	if (!groups)
 		return;
-	const json_t *ruid = sc_get(p, c->spec, "runAsUser"), *rgid = sc_get(p, c->spec, "runAsGroup");
+	const json_t *ruid = sc_get(p, ctr_spec(p, c), "runAsUser"), *rgid = sc_get(p, ctr_spec(p, c), "runAsGroup");
 	json_t *ann = json_object_get(spec, "annotations");
 	json_t *user = json_obj_ensure(json_object_get(spec, "process"), "user");
 	if (json_is_integer(ruid)) {
@@ -191,7 +191,7 @@ static void make_privileged(json_t *spec)
 /* runAsNonRoot against the uid the container would run as. */
 static int check_non_root(Pod *p, PodCtr *c, const json_t *ruid, const char *img_user, Error **err)
 {
-	if (!json_is_true(sc_get(p, c->spec, "runAsNonRoot")))
+	if (!json_is_true(sc_get(p, ctr_spec(p, c), "runAsNonRoot")))
 		return 0;
 	if (json_is_integer(ruid)) {
 		if (json_integer_value(ruid) == 0)
@@ -213,7 +213,7 @@ static int check_non_root(Pod *p, PodCtr *c, const json_t *ruid, const char *img
 
 static void set_user(Pod *p, PodCtr *c, json_t *spec, const char *img_user)
 {
-	const json_t *ruid = sc_get(p, c->spec, "runAsUser"), *rgid = sc_get(p, c->spec, "runAsGroup");
+	const json_t *ruid = sc_get(p, ctr_spec(p, c), "runAsUser"), *rgid = sc_get(p, ctr_spec(p, c), "runAsGroup");
 	json_t *ann = json_object_get(spec, "annotations");
 	_cleanup_free_ char *user = NULL;
 	if (json_is_integer(ruid) && json_is_integer(rgid))
@@ -268,15 +268,15 @@ static json_t *merge_env(const json_t *img_env, char *const *env, const char *ho
 	return out;
 }
 
-static int resolve_image(Agent *a, PodCtr *c, ImgInfo **ret, Error **err)
+static int resolve_image(Agent *a, Pod *p, PodCtr *c, ImgInfo **ret, Error **err)
 {
-	const char *image = json_str(c->spec, "image");
+	const char *image = json_str(ctr_spec(p, c), "image");
 	if (!image || !*image)
 		return err_set(err, EINVAL, "container %s: no image", c->name);
 	int r = img_resolve(a->images, image, ret, NULL);
 	if (r >= 0)
 		return 0;
-	const char *policy = json_str(c->spec, "imagePullPolicy");
+	const char *policy = json_str(ctr_spec(p, c), "imagePullPolicy");
 	if (policy && !strcmp(policy, "Never"))
 		return err_set(err, ENOENT, "Container image \"%s\" is not present with pull policy of Never", image);
 	return err_set(err, EHOSTUNREACH, "image \"%s\" is not on this node and pulling is not available yet", image);
@@ -286,13 +286,13 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 		  char **ret_image_id, Error **err)
 {
 	ImgInfo *img = NULL;
-	int r = resolve_image(a, c, &img, err);
+	int r = resolve_image(a, p, c, &img, err);
 	if (r < 0)
 		return r;
 	const json_t *icfg = json_object_get(img->config, "config");
 	_cleanup_strv_ char **env = NULL;
-	r = agent_env_resolve(p->pod, c->spec, p->ip, a->node_name, a->cfg.lookup, a->cfg.ud, &env, err);
-	const json_t *ruid = sc_get(p, c->spec, "runAsUser");
+	r = agent_env_resolve(pod_tree(p), ctr_spec(p, c), p->ip, a->node_name, a->cfg.lookup, a->cfg.ud, &env, err);
+	const json_t *ruid = sc_get(p, ctr_spec(p, c), "runAsUser");
 	if (r >= 0)
 		r = check_non_root(p, c, ruid, json_str(icfg, "User"), err);
 	_cleanup_free_ char *upper = fs_join(instdir, "upper"), *work = fs_join(instdir, "work");
@@ -311,29 +311,29 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 		return r;
 	}
 	json_t *spec = rt_spec_default();
-	json_t *args = agent_command_resolve(c->spec, img->config, env);
+	json_t *args = agent_command_resolve(ctr_spec(p, c), img->config, env);
 	if (json_array_size(args) == 0) {
 		json_decref(args);
 		json_decref(spec);
 		img_info_free(img);
 		return err_set(err, EINVAL, "no command specified");
 	}
-	const json_t *hn = json_path(p->pod, "spec.hostname");
+	const json_t *hn = json_path(pod_tree(p), "spec.hostname");
 	json_t *process = json_object_get(spec, "process");
 	json_object_set_new(process, "args", args);
 	json_object_set_new(process, "env", merge_env(json_object_get(icfg, "Env"), env,
 						      json_is_string(hn) ? json_string_value(hn) : p->name));
-	const char *wd = json_str(c->spec, "workingDir");
+	const char *wd = json_str(ctr_spec(p, c), "workingDir");
 	if (!wd || !*wd)
 		wd = json_str(icfg, "WorkingDir");
 	json_object_set_new(process, "cwd", json_string(wd && *wd ? wd : "/"));
-	json_object_set_new(process, "terminal", json_boolean(json_bool(c->spec, "tty", false)));
-	bool priv = json_is_true(sc_get(p, c->spec, "privileged"));
-	json_object_set_new(process, "capabilities", capabilities(sc_get(p, c->spec, "capabilities"), priv));
-	const json_t *ape = sc_get(p, c->spec, "allowPrivilegeEscalation");
+	json_object_set_new(process, "terminal", json_boolean(json_bool(ctr_spec(p, c), "tty", false)));
+	bool priv = json_is_true(sc_get(p, ctr_spec(p, c), "privileged"));
+	json_object_set_new(process, "capabilities", capabilities(sc_get(p, ctr_spec(p, c), "capabilities"), priv));
+	const json_t *ape = sc_get(p, ctr_spec(p, c), "allowPrivilegeEscalation");
 	json_object_set_new(process, "noNewPrivileges", json_boolean(!priv && json_is_false(ape)));
 	json_object_set_new(spec, "root", json_pack("{s:s,s:b}", "path", merged, "readonly",
-						    json_is_true(sc_get(p, c->spec, "readOnlyRootFilesystem"))));
+						    json_is_true(sc_get(p, ctr_spec(p, c), "readOnlyRootFilesystem"))));
 	json_t *ann = json_object_get(spec, "annotations");
 	json_object_set_new(ann, "org.berth.rootfs.overlay", json_string(data));
 	json_object_set_new(ann, "org.berth.rootfs.overlay.dir", json_string(chdir_to));
@@ -341,7 +341,7 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 	set_user(p, c, spec, json_str(icfg, "User"));
 	set_groups(p, c, spec);
 	set_namespaces(p, spec);
-	const json_t *sp = sc_get(p, c->spec, "seccompProfile");
+	const json_t *sp = sc_get(p, ctr_spec(p, c), "seccompProfile");
 	const char *st = json_str(sp, "type");
 	if (priv || !st || strcmp(st, "RuntimeDefault"))
 		json_object_del(json_object_get(spec, "linux"), "seccomp");
@@ -356,8 +356,8 @@ int ctrspec_build(Agent *a, Pod *p, PodCtr *c, const char *instdir, json_t **ret
 	}
 	r = set_shared_pid(p, spec, err);
 	if (r >= 0)
-		r = volumes_mounts(a, p, c->spec, mounts, err);
-	set_limits(c->spec, ret_lim);
+		r = volumes_mounts(a, p, ctr_spec(p, c), mounts, err);
+	set_limits(ctr_spec(p, c), ret_lim);
 	ret_lim->devices_allow_all = priv;
 	*ret_image_id = xstrdup(img->id);
 	img_info_free(img);
@@ -404,7 +404,11 @@ json_t *ctrspec_exec_process(Agent *a, Pod *p, PodCtr *c, char *const *argv)
 {
 	(void)a;
 	(void)p;
-	json_t *proc = c->process ? json_deep_copy(c->process) : json_pack("{s:s}", "cwd", "/");
+	json_t *proc = c->process ? json_loads(c->process, 0, NULL) : NULL;
+	if (!json_is_object(proc)) {
+		json_decref(proc);
+		proc = json_pack("{s:s}", "cwd", "/");
+	}
 	json_object_set_new(proc, "args", json_strv(argv));
 	json_object_set_new(proc, "terminal", json_false());
 	json_object_set_new(proc, "user", agent_proc_user(c->pid));

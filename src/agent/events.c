@@ -28,7 +28,7 @@ void agent_event(Agent *a, Pod *p, const PodCtr *c, const char *type, const char
 		msg = NULL;
 	va_end(ap);
 	_cleanup_free_ char *fp = c ? xasprintf("spec.%s{%s}", c->init ? "initContainers" : "containers", c->name) : NULL;
-	a->cfg.on_event(a->cfg.ud, p->pod, fp, type, reason, msg ? msg : reason);
+	a->cfg.on_event(a->cfg.ud, pod_tree(p), fp, type, reason, msg ? msg : reason);
 }
 
 json_t *agent_event_new(const json_t *pod, const char *field_path, const char *type, const char *reason,

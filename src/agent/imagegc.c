@@ -40,7 +40,7 @@ struct AgentImageGc {
 
 static void add_ctr(json_t *names, json_t *ids, const PodCtr *c)
 {
-	const char *image = json_str(c->spec, "image");
+	const char *image = c->image[0] ? c->image : NULL;
 	_cleanup_free_ char *full = NULL;
 	if (image && img_ref_normalize(image, &full, NULL) == 0)
 		json_object_set_new(names, full, json_true());

@@ -541,8 +541,14 @@ static bool term_of(const json_t *st, int *code)
 
 const char *agent_pod_phase(const json_t *pod, const json_t *init_statuses, const json_t *statuses)
 {
-	const char *policy = pod_restart_policy(pod);
-	size_t i, n_app = json_array_size(json_path(pod, "spec.containers"));
+	return pod_phase_of(pod_restart_policy(pod), json_array_size(json_path(pod, "spec.initContainers")),
+			    json_array_size(json_path(pod, "spec.containers")), init_statuses, statuses);
+}
+
+const char *pod_phase_of(const char *policy, size_t n_init, size_t n_app, const json_t *init_statuses,
+			 const json_t *statuses)
+{
+	size_t i;
 	json_t *st;
 	int pending_init = 0;
 	json_array_foreach(init_statuses, i, st) {
@@ -553,7 +559,6 @@ const char *agent_pod_phase(const json_t *pod, const json_t *init_statuses, cons
 			return "Failed";
 		pending_init++;
 	}
-	size_t n_init = json_array_size(json_path(pod, "spec.initContainers"));
 	if (json_array_size(init_statuses) < n_init)
 		pending_init++;
 	int running = 0, waiting = 0, stopped = 0, succeeded = 0, unknown = 0;

@@ -500,7 +500,7 @@ static json_t *gather_creds(Agent *a, Pod *p, const char *image)
 	_cleanup_free_ char *repo = agent_image_repo(image);
 	json_t *creds = json_array();
 	StrBuf missing = STRBUF_INIT;
-	const json_t *spec = json_object_get(p->pod, "spec");
+	const json_t *spec = json_object_get(pod_tree(p), "spec");
 	size_t i;
 	json_t *ref;
 	json_array_foreach(json_object_get(spec, "imagePullSecrets"), i, ref)
@@ -674,7 +674,7 @@ static bool image_name_ok(Agent *a, Pod *p, PodCtr *c, const char *image, int64_
 
 bool pull_image_step(Agent *a, Pod *p, PodCtr *c, int64_t now)
 {
-	const char *image = json_str(c->spec, "image"), *policy = json_str(c->spec, "imagePullPolicy");
+	const char *image = json_str(ctr_spec(p, c), "image"), *policy = json_str(ctr_spec(p, c), "imagePullPolicy");
 	if (!image || !*image)
 		return true; /* ctrspec.c reports it */
 	if (!image_name_ok(a, p, c, image, now))

@@ -66,7 +66,7 @@ static int pin_child(const Pod *p, int flags)
 	if (unshare(flags) < 0)
 		return errno;
 	if (flags & CLONE_NEWUTS) {
-		const char *hn = json_str(json_object_get(p->pod, "spec"), "hostname");
+		const char *hn = json_str(json_object_get(pod_tree(p), "spec"), "hostname");
 		if (!hn || !*hn)
 			hn = p->name;
 		char buf[64];
@@ -126,7 +126,7 @@ static void unpin_namespaces(Pod *p)
 /* /etc/hosts as the kubelet writes it, /etc/hostname, /etc/resolv.conf. */
 static int write_etc(Agent *a, Pod *p, Error **err)
 {
-	const json_t *spec = json_object_get(p->pod, "spec");
+	const json_t *spec = json_object_get(pod_tree(p), "spec");
 	const char *hn = json_str(spec, "hostname");
 	if (!hn || !*hn)
 		hn = p->name;
@@ -178,7 +178,7 @@ static int write_etc(Agent *a, Pod *p, Error **err)
 	}
 	/* with a cluster DNS: the kubelet's file for the pod's dnsPolicy */
 	_cleanup_free_ char *pod_resolv = a->cfg.cluster_dns && a->cfg.resolv_conf
-		? a->cfg.resolv_conf(p->pod, a->cfg.cluster_dns, a->cfg.cluster_domain, rb.buf) : NULL;
+		? a->cfg.resolv_conf(pod_tree(p), a->cfg.cluster_dns, a->cfg.cluster_domain, rb.buf) : NULL;
 	if (r >= 0)
 		r = pod_resolv ? fs_write_replace(resolv_path, pod_resolv, strlen(pod_resolv), 0644, err)
 			       : fs_write_replace(resolv_path, rb.buf, rb.len, 0644, err);
@@ -253,7 +253,7 @@ static pid_t holder_start(Error **err)
 
 static bool wants_shared_pid(const Pod *p)
 {
-	const json_t *spec = json_object_get(p->pod, "spec");
+	const json_t *spec = json_object_get(pod_tree(p), "spec");
 	return json_bool(spec, "shareProcessNamespace", false) && !json_bool(spec, "hostPID", false);
 }
 
@@ -297,12 +297,17 @@ static NetConfig netconfig_of(const AgentPodNetCfg *n)
 }
 
 /* The pod network sandbox.json names (1), or 0 for the default one. */
-static int saved_network(const Pod *p, AgentPodNetCfg *out)
+static int saved_network(const Pod *p, AgentPodNetCfg *out, json_t **ret_result)
 {
 	_cleanup_free_ char *path = fs_join(p->dir, "sandbox.json");
 	_cleanup_json_ json_t *j = NULL;
 	json_t *n;
-	if (json_load_path(path, 1 << 20, &j, NULL) < 0 || !json_is_object(n = json_object_get(j, "network")))
+	if (json_load_path(path, 1 << 20, &j, NULL) < 0)
+		return 0;
+	json_t *res = json_object_get(j, "cniResult");
+	if (ret_result && res && !json_is_null(res))
+		*ret_result = json_incref(res);
+	if (!json_is_object(n = json_object_get(j, "network")))
 		return 0;
 	const char *v[4] = { json_str(n, "name"), json_str(n, "bridge"), json_str(n, "subnet"), json_str(n, "dataDir") };
 	if (!v[0] || !v[1] || !v[2] || !v[3])
@@ -343,7 +348,7 @@ static NetPort *sandbox_host_ports(const json_t *pod, size_t *n)
 
 int sandbox_create(Agent *a, Pod *p, Error **err)
 {
-	p->host_network = json_bool(json_object_get(p->pod, "spec"), "hostNetwork", false);
+	p->host_network = json_bool(json_object_get(pod_tree(p), "spec"), "hostNetwork", false);
 	AgentPodNetCfg net;
 	int podnet = p->host_network ? 0 : agent_podnet_current(&net);
 	if (podnet == -EAGAIN)
@@ -359,7 +364,7 @@ int sandbox_create(Agent *a, Pod *p, Error **err)
 		NetAttachment at = { 0 };
 		NetConfig nc = netconfig_of(&net);
 		size_t nports;
-		_cleanup_free_ NetPort *ports = sandbox_host_ports(p->pod, &nports);
+		_cleanup_free_ NetPort *ports = sandbox_host_ports(pod_tree(p), &nports);
 		r = net_attach_on(podnet ? &nc : NULL, p->uid, netns, ports, nports, &at, err);
 		if (r < 0) {
 			unpin_namespaces(p);
@@ -378,6 +383,9 @@ int sandbox_create(Agent *a, Pod *p, Error **err)
 		return holder;
 	}
 	save_sandbox(p, podnet == 1 ? &net : NULL, holder);
+	/* the CNI result is needed again only for DEL: sandbox.json keeps it */
+	json_decref(p->cni_result);
+	p->cni_result = NULL;
 	Cgroup *cg = NULL;
 	_cleanup_free_ char *cgpath = pod_cgroup_path(p, NULL);
 	if (cg_create(a->cgroup_root, cgpath, &cg, err) < 0) {
@@ -406,9 +414,7 @@ int sandbox_adopt(Agent *a, Pod *p)
 		return 0;
 	p->host_network = json_bool(j, "hostNetwork", false);
 	snprintf(p->ip, sizeof(p->ip), "%s", json_str(j, "ip") ? json_str(j, "ip") : "");
-	json_t *res = json_object_get(j, "cniResult");
-	p->cni_result = res && !json_is_null(res) ? json_incref(res) : NULL;
-	p->sandbox_ready = true;
+	p->sandbox_ready = true; /* the CNI result stays in sandbox.json until DEL */
 	return 1;
 }
 
@@ -420,12 +426,14 @@ void sandbox_destroy(Agent *a, Pod *p)
 		Error *e = NULL;
 		AgentPodNetCfg net;
 		NetConfig nc = { 0 };
-		if (saved_network(p, &net) == 1)
+		/* the result in memory while the sandbox is being made, else the saved one */
+		_cleanup_json_ json_t *saved = NULL;
+		if (saved_network(p, &net, p->cni_result ? NULL : &saved) == 1)
 			nc = netconfig_of(&net);
 		size_t nports;
-		_cleanup_free_ NetPort *ports = sandbox_host_ports(p->pod, &nports);
+		_cleanup_free_ NetPort *ports = sandbox_host_ports(pod_tree(p), &nports);
 		if (net_detach_on(nc.name ? &nc : NULL, p->uid, is_nsfs(netns) ? netns : NULL, ports, nports,
-				  p->cni_result, &e) < 0)
+				  p->cni_result ? p->cni_result : saved, &e) < 0)
 			log_warn("pod %s/%s: network: %s", p->ns, p->name, err_msg(e));
 		err_free(e);
 	}

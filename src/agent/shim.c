@@ -98,12 +98,13 @@ int podctr_state_save(Pod *p, PodCtr *c)
 {
 	(void)p;
 	_cleanup_free_ char *path = fs_join(c->dir, "state.json");
+	json_t *process = c->process ? json_loads(c->process, 0, NULL) : NULL;
 	_cleanup_json_ json_t *j = json_pack(
-		"{s:i,s:i,s:i,s:I,s:i,s:s,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:O?,s:O?,s:b}", "phase", (int)c->phase,
+		"{s:i,s:i,s:i,s:I,s:i,s:s,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:o?,s:O?,s:b}", "phase", (int)c->phase,
 		"restartCount", c->restarts, "crashes", c->crashes, "pidStart", (json_int_t)c->pid_start, "pid",
 		(int)c->pid, "startedAt", c->started_at, "finishedAt", c->finished_at, "exitCode", c->exit_code,
 		"shim", (int)c->shim, "reason", c->reason, "imageID", c->image_id, "id", c->id, "process",
-		c->process, "lastState", c->last_term, "started", c->started);
+		process, "lastState", c->last_term, "started", c->started);
 	return json_save_path_volatile(path, j, JSON_COMPACT, NULL);
 }
 
@@ -133,8 +134,9 @@ int podctr_state_load(Pod *p, PodCtr *c)
 	set_str(&c->reason, json_str(j, "reason"));
 	set_str(&c->image_id, json_str(j, "imageID"));
 	set_str(&c->id, json_str(j, "id"));
-	json_decref(c->process);
-	c->process = json_incref(json_object_get(j, "process"));
+	free(c->process);
+	json_t *process = json_object_get(j, "process");
+	c->process = json_is_object(process) ? json_dumps(process, JSON_COMPACT) : NULL;
 	json_decref(c->last_term);
 	c->last_term = json_incref(json_object_get(j, "lastState"));
 	return 0;
@@ -985,6 +987,18 @@ static int open_cgroup(Agent *a, Pod *p, PodCtr *c, const CgLimits *lim, Cgroup 
 	return 0;
 }
 
+/* The OCI process kept for exec and probes, args removed, as compact text:
+ * a tree of it (capability lists and all) was ~7 KB per container, the
+ * text ~0.9 KB; it is parsed again only for an exec or a state.json write. */
+static char *process_text(const json_t *process)
+{
+	if (!json_is_object(process))
+		return NULL;
+	_cleanup_json_ json_t *copy = json_copy((json_t *)process); /* shallow: only "args" goes */
+	json_object_del(copy, "args");
+	return json_dumps(copy, JSON_COMPACT);
+}
+
 int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 {
 	int n = c->restarts;
@@ -1003,9 +1017,8 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 		return r;
 	free(c->image_id);
 	c->image_id = image_id;
-	json_decref(c->process);
-	c->process = json_deep_copy(json_object_get(spec, "process"));
-	json_object_del(c->process, "args");
+	free(c->process);
+	c->process = process_text(json_object_get(spec, "process"));
 	Cgroup *cg = NULL;
 	if ((r = open_cgroup(a, p, c, &lim, &cg, err)) < 0) {
 		json_decref(spec);
@@ -1015,13 +1028,13 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 	_cleanup_free_ char *cg_path = pod_cgroup_path(p, c->name);
 	_cleanup_free_ char *log_path = xasprintf("%s/%d.log", c->dir, n);
 	_cleanup_free_ char *exit_path = xasprintf("%s/%d.exit", c->dir, n);
-	bool tty = json_bool(c->spec, "tty", false);
+	bool tty = json_bool(ctr_spec(p, c), "tty", false);
 	_cleanup_free_ char *attach_path = fs_join(c->dir, "attach.sock");
 	_cleanup_free_ char *tty_path = fs_join(c->dir, "tty.sock");
 	unlink(exit_path);
 	unlink(attach_path);
 	unlink(tty_path);
-	bool stdin_on = json_bool(c->spec, "stdin", false);
+	bool stdin_on = json_bool(ctr_spec(p, c), "stdin", false);
 	bool in = stdin_on && !tty;
 	_cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
@@ -1034,7 +1047,7 @@ int shim_start(Agent *a, Pod *p, PodCtr *c, Error **err)
 	_cleanup_close_ int report = pfd[0];
 	ShimRequest rq = { .cgroup_root = a->cgroup_root, .cgroup = cg_path, .log_path = log_path,
 			   .exit_path = exit_path, .attach_path = tty ? tty_path : in ? attach_path : NULL,
-			   .stdin_once = stdin_on && json_bool(c->spec, "stdinOnce", false), .tty = tty,
+			   .stdin_once = stdin_on && json_bool(ctr_spec(p, c), "stdinOnce", false), .tty = tty,
 			   .tty_stdin = tty && stdin_on, .report_fd = pfd[1], .spec_fd = spec_fd };
 	r = request_shim(a, &rq, err);
 	close(pfd[1]); /* the shim has its own copy now: EOF if it dies */

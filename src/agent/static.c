@@ -93,8 +93,7 @@ static int static_admit(Agent *a, const json_t *pod, Error **err)
 
 static bool is_file_pod(const Pod *p)
 {
-	const char *src = json_str(json_path(p->pod, "metadata.annotations"), "kubernetes.io/config.source");
-	return src && !strcmp(src, "file");
+	return !strcmp(p->source, "file");
 }
 
 int agent_static_sync(Agent *a, const char *dir, char **bad, Error **err)

@@ -149,9 +149,9 @@ static int payload_downward(Agent *a, Pod *p, const json_t *src, int def_mode, P
 		char *v = NULL;
 		const json_t *f;
 		if ((f = json_object_get(it, "fieldRef")))
-			v = agent_field_value(p->pod, json_str(f, "fieldPath"), p->ip, a->node_name, err);
+			v = agent_field_value(pod_tree(p), json_str(f, "fieldPath"), p->ip, a->node_name, err);
 		else if ((f = json_object_get(it, "resourceFieldRef")))
-			v = agent_resource_value(p->pod, NULL, f, err);
+			v = agent_resource_value(pod_tree(p), NULL, f, err);
 		if (!v)
 			return -EINVAL;
 		payload_add(pl, json_str(it, "path"), v, strlen(v), (int)json_int(it, "mode", def_mode));
@@ -385,7 +385,7 @@ static int payload_sa_token(Agent *a, Pod *p, const json_t *src, int mode, const
 	}
 	if (!a->cfg.token)
 		return err_set(err, ENOTSUP, "serviceAccountToken: no API server to ask");
-	int r = a->cfg.token(a->cfg.ud, p->pod, src, &tok, err);
+	int r = a->cfg.token(a->cfg.ud, pod_tree(p), src, &tok, err);
 	if (r < 0)
 		return r;
 	payload_add(pl, rel, tok, strlen(tok), mode);
@@ -403,7 +403,7 @@ static char *volume_source(Pod *p, const json_t *vol);
 /* The pod's fsGroup, -1 if none. */
 static int64_t pod_fs_group(const Pod *p)
 {
-	const json_t *g = json_object_get(json_path(p->pod, "spec.securityContext"), "fsGroup");
+	const json_t *g = json_object_get(json_path(pod_tree(p), "spec.securityContext"), "fsGroup");
 	return json_is_integer(g) && json_integer_value(g) >= 0 ? (int64_t)json_integer_value(g) : -1;
 }
 
@@ -467,7 +467,7 @@ static void volume_ownership(const Pod *p, const char *dir, bool ro, bool always
 	int64_t g = pod_fs_group(p);
 	if (g < 0)
 		return;
-	const char *policy = json_str(json_path(p->pod, "spec.securityContext"), "fsGroupChangePolicy");
+	const char *policy = json_str(json_path(pod_tree(p), "spec.securityContext"), "fsGroupChangePolicy");
 	if (!always && policy && !strcmp(policy, "OnRootMismatch") && !root_mismatch(dir, (gid_t)g, ro))
 		return;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -589,7 +589,7 @@ int volumes_refresh(Agent *a, Pod *p, const char *name, Error **err)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v)
+	json_array_foreach(json_path(pod_tree(p), "spec.volumes"), i, v)
 		if (!strcmp(json_str(v, "name") ? json_str(v, "name") : "", name))
 			return volume_setup(a, p, v, err);
 	return err_set(err, ENOENT, "volume \"%s\" not found", name);
@@ -600,7 +600,7 @@ int volumes_refresh_changed(Agent *a, Pod *p, Error **err)
 	size_t i;
 	json_t *v;
 	int n = 0;
-	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v) {
+	json_array_foreach(json_path(pod_tree(p), "spec.volumes"), i, v) {
 		int r = volume_setup_ex(a, p, v, true, err);
 		if (r < 0)
 			return r;
@@ -613,7 +613,7 @@ int volumes_setup(Agent *a, Pod *p, Error **err)
 {
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v) {
+	json_array_foreach(json_path(pod_tree(p), "spec.volumes"), i, v) {
 		int r = volume_setup(a, p, v, err);
 		if (r < 0)
 			return r;
@@ -626,7 +626,7 @@ void volumes_teardown(Agent *a, Pod *p)
 	(void)a;
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_path(p->pod, "spec.volumes"), i, v) {
+	json_array_foreach(json_path(pod_tree(p), "spec.volumes"), i, v) {
 		if (!json_object_get(v, "emptyDir"))
 			continue;
 		_cleanup_free_ char *dir = volume_dir(p, "empty-dir", json_str(v, "name"));
@@ -672,7 +672,7 @@ int volumes_mounts(Agent *a, Pod *p, const json_t *ctr, json_t *mounts, Error **
 		const json_t *vol = NULL;
 		size_t j;
 		json_t *v;
-		json_array_foreach(json_path(p->pod, "spec.volumes"), j, v)
+		json_array_foreach(json_path(pod_tree(p), "spec.volumes"), j, v)
 			if (name && !strcmp(json_str(v, "name"), name))
 				vol = v;
 		if (!vol || !dst || dst[0] != '/')

@@ -14,11 +14,17 @@
  * SIGTERM, SIGKILL at the grace deadline.  A killed pod stops all of its
  * containers that way, then tears the sandbox down and removes its
  * directories.
+ *
+ * Memory: a steady pod keeps its Pod object as compact text, not as a
+ * tree (pod_sleep at the end of each tick; pod_tree / ctr_spec parse it
+ * again on demand), and what the tick reads every second is cached in the
+ * Pod: with 100 pods the trees were ~1.2 MB of the agent's heap.
  */
 #include "agent-internal.h"
 #include "../base/fs.h"
 #include "../base/log.h"
 #include "../shared/json.h"
+#include "../shared/podqos.h"
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +35,7 @@ static void pctr_init(Pod *p, PodCtr *c, const json_t *spec, bool init)
 	c->name = xstrdup(json_str(spec, "name") ? json_str(spec, "name") : "");
 	c->init = init;
 	c->spec = spec;
+	c->image = xstrdup(json_str(spec, "image") ? json_str(spec, "image") : "");
 	c->dir = fs_join(p->dir, c->name);
 	c->hook.fd = c->hook.out_fd = -1;
 	c->liveness.run.fd = c->readiness.run.fd = c->startup.run.fd = -1;
@@ -44,13 +51,14 @@ static void pctr_init(Pod *p, PodCtr *c, const json_t *spec, bool init)
 static void pctr_release(PodCtr *c)
 {
 	free(c->name);
+	free(c->image);
 	free(c->dir);
 	free(c->reason);
 	free(c->message);
 	free(c->id);
 	free(c->image_id);
 	json_decref(c->last_term);
-	json_decref(c->process);
+	free(c->process);
 	agent_probe_spec_release(&c->liveness.spec);
 	agent_probe_spec_release(&c->readiness.spec);
 	agent_probe_spec_release(&c->startup.spec);
@@ -64,12 +72,82 @@ static void build_ctrs(Pod *p)
 	const json_t *ic = json_object_get(spec, "initContainers"), *ac = json_object_get(spec, "containers");
 	p->n_init = json_array_size(ic);
 	p->n_app = json_array_size(ac);
-	p->init = xcalloc(p->n_init + 1, sizeof(PodCtr));
-	p->app = xcalloc(p->n_app + 1, sizeof(PodCtr));
+	/* exactly as many as there are (a PodCtr is ~1.1 KB): no init containers, no array */
+	p->init = p->n_init ? xcalloc(p->n_init, sizeof(PodCtr)) : NULL;
+	p->app = p->n_app ? xcalloc(p->n_app, sizeof(PodCtr)) : NULL;
 	for (size_t i = 0; i < p->n_init; i++)
 		pctr_init(p, &p->init[i], json_array_get(ic, i), true);
 	for (size_t i = 0; i < p->n_app; i++)
 		pctr_init(p, &p->app[i], json_array_get(ac, i), false);
+}
+
+/* ---- the pod's tree: awake while something happens, text while steady ---- */
+
+static void pod_cache(Pod *p)
+{
+	snprintf(p->restart_policy, sizeof(p->restart_policy), "%s", pod_restart_policy(p->pod));
+	const char *src = json_str(json_path(p->pod, "metadata.annotations"), "kubernetes.io/config.source");
+	snprintf(p->source, sizeof(p->source), "%s", src ? src : "");
+	const char *ip = json_str(json_object_get(p->pod, "status"), "hostIP");
+	snprintf(p->host_ip, sizeof(p->host_ip), "%s", ip ? ip : "");
+	p->qos = pod_qos_class(p->pod);
+	free(p->pod_text);
+	p->pod_text = json_dumps(p->pod, JSON_COMPACT);
+}
+
+static void pod_point_specs(Pod *p)
+{
+	const json_t *spec = json_object_get(p->pod, "spec");
+	const json_t *ic = json_object_get(spec, "initContainers"), *ac = json_object_get(spec, "containers");
+	for (size_t i = 0; i < p->n_init; i++)
+		p->init[i].spec = p->pod ? json_array_get(ic, i) : NULL;
+	for (size_t i = 0; i < p->n_app; i++)
+		p->app[i].spec = p->pod ? json_array_get(ac, i) : NULL;
+}
+
+const json_t *pod_tree(const Pod *cp)
+{
+	Pod *p = (Pod *)cp; /* the tree is a cache of pod_text */
+	if (p->pod)
+		return p->pod;
+	log_debug("pod %s/%s: woken", p->ns, p->name);
+	p->pod = p->pod_text ? json_loads(p->pod_text, 0, NULL) : NULL;
+	if (!p->pod) /* our own text: cannot happen but out of memory, which aborts */
+		p->pod = json_object();
+	pod_point_specs(p);
+	return p->pod;
+}
+
+const json_t *ctr_spec(const Pod *p, const PodCtr *c)
+{
+	pod_tree(p);
+	return c->spec;
+}
+
+static bool ctr_steady(const PodCtr *c)
+{
+	if (c->stopping || c->hook.active || c->poststart_pending || c->liveness.run.active ||
+	    c->readiness.run.active || c->startup.run.active)
+		return false;
+	return c->phase == CTR_RUN || (c->init && c->phase == CTR_DONE && c->exit_code == 0);
+}
+
+bool pod_sleep(Pod *p)
+{
+	/* static pods stay awake: few, and their mirror is built on every API pass */
+	if (!p->pod || !p->pod_text || p->killing || !p->sandbox_ready || p->config_error ||
+	    !strcmp(p->source, "file"))
+		return false;
+	for (size_t i = 0; i < p->n_init; i++)
+		if (!ctr_steady(&p->init[i]))
+			return false;
+	for (size_t i = 0; i < p->n_app; i++)
+		if (!ctr_steady(&p->app[i]))
+			return false;
+	json_decref(p->pod);
+	p->pod = NULL;
+	pod_point_specs(p);
+	return true;
 }
 
 Pod *pod_new(Agent *a, const json_t *pod)
@@ -82,6 +160,7 @@ Pod *pod_new(Agent *a, const json_t *pod)
 	p->dir = xasprintf("%s/%s_%s_%s", a->pods_dir, p->ns, p->name, p->uid);
 	p->rundir = xasprintf("%s/agent/%s", a->runroot, p->uid);
 	p->pod = json_deep_copy(pod);
+	pod_cache(p);
 	build_ctrs(p);
 	return p;
 }
@@ -103,22 +182,24 @@ void pod_free(Pod *p)
 	free(p->rundir);
 	free(p->config_error);
 	json_decref(p->pod);
+	free(p->pod_text);
 	json_decref(p->cni_result);
-	json_decref(p->status);
 	free(p);
 }
 
 int pod_save(Pod *p)
 {
 	_cleanup_free_ char *path = fs_join(p->dir, "pod.json");
-	return json_save_path_volatile(path, p->pod, JSON_COMPACT, NULL);
+	return json_save_path_volatile(path, pod_tree(p), JSON_COMPACT, NULL);
 }
 
 /* What may change in place: metadata (labels, annotations) for the
  * downward API, and activeDeadlineSeconds; container specs are immutable. */
 void pod_set_spec(Pod *p, const json_t *pod)
 {
+	pod_tree(p);
 	json_object_set(p->pod, "metadata", json_object_get(pod, "metadata"));
+	pod_cache(p);
 	pod_save(p);
 }
 
@@ -153,10 +234,10 @@ static void pctr_stop_begin(Agent *a, Pod *p, PodCtr *c, int64_t grace_s, int64_
 	probe_cancel(a, &c->startup.run);
 	probe_cancel(a, &c->hook);
 	c->poststart_pending = false;
-	const json_t *pre = json_path(c->spec, "lifecycle.preStop");
+	const json_t *pre = json_path(ctr_spec(p, c), "lifecycle.preStop");
 	agent_probe_spec_release(&c->hook_spec);
 	Error *e = NULL;
-	if (pre && grace_s > 0 && agent_probe_parse(pre, c->spec, &c->hook_spec, &e) == 0) {
+	if (pre && grace_s > 0 && agent_probe_parse(pre, ctr_spec(p, c), &c->hook_spec, &e) == 0) {
 		c->hook_spec.timeout_s = (int)grace_s;
 		if (probe_start(a, p, c, c->hook_spec.kind, &c->hook_spec, &c->hook, &e) == 0)
 			return;
@@ -187,7 +268,7 @@ static void pctr_stop_tick(Agent *a, Pod *p, PodCtr *c, int64_t now)
 
 static bool should_restart(const Pod *p, const PodCtr *c)
 {
-	const char *policy = pod_restart_policy(p->pod);
+	const char *policy = p->restart_policy;
 	if (p->killing)
 		return false;
 	if (c->init)
@@ -212,13 +293,13 @@ static void pctr_reset_probes(PodCtr *c, int64_t now)
 
 static void start_post_hook(Agent *a, Pod *p, PodCtr *c)
 {
-	const json_t *post = json_path(c->spec, "lifecycle.postStart");
+	const json_t *post = json_path(ctr_spec(p, c), "lifecycle.postStart");
 	if (!post)
 		return;
 	agent_probe_spec_release(&c->hook_spec);
 	Error *e = NULL;
-	if (agent_probe_parse(post, c->spec, &c->hook_spec, &e) == 0) {
-		c->hook_spec.timeout_s = (int)pod_grace_s(p->pod);
+	if (agent_probe_parse(post, ctr_spec(p, c), &c->hook_spec, &e) == 0) {
+		c->hook_spec.timeout_s = (int)pod_grace_s(pod_tree(p));
 		if (probe_start(a, p, c, c->hook_spec.kind, &c->hook_spec, &c->hook, &e) == 0)
 			c->poststart_pending = true;
 	}
@@ -275,7 +356,7 @@ static void pctr_start(Agent *a, Pod *p, PodCtr *c, int64_t now)
 	}
 	if (!pull_take_pulled(c))
 		agent_event(a, p, c, "Normal", "Pulled", "Container image \"%s\" already present on machine",
-			    json_str(c->spec, "image") ? json_str(c->spec, "image") : "");
+			    c->image);
 	if (pull_image_ref_id(c))
 		set_str(&c->image_id, pull_image_ref_id(c));
 	agent_event(a, p, c, "Normal", "Created", "Created container %s", c->name);
@@ -382,7 +463,7 @@ static void pctr_watch(Agent *a, Pod *p, PodCtr *c, int64_t now)
 	if (c->stop_reason) {
 		log_info("pod %s/%s: container %s failed %s%s, will be restarted", p->ns, p->name, c->name,
 			 c->stop_reason, strcmp(c->stop_reason, "postStart") ? " probe" : " hook");
-		int64_t grace = pod_grace_s(p->pod);
+		int64_t grace = pod_grace_s(pod_tree(p));
 		const ProbeSpec *ps = !strcmp(c->stop_reason, "liveness") ? &c->liveness.spec
 				      : !strcmp(c->stop_reason, "startup") ? &c->startup.spec : NULL;
 		if (ps && ps->termination_grace_s >= 0)
@@ -492,7 +573,7 @@ void pod_tick(Agent *a, Pod *p, int64_t now)
 		pctr_watch(a, p, &p->init[i], now);
 	for (size_t i = 0; i < p->n_app; i++)
 		pctr_watch(a, p, &p->app[i], now);
-	const char *policy = pod_restart_policy(p->pod);
+	const char *policy = p->restart_policy;
 	for (size_t i = 0; i < p->n_init; i++) {
 		PodCtr *c = &p->init[i];
 		if (c->phase == CTR_DONE && c->exit_code == 0)

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import types
 
 import pytest
 
@@ -24,7 +25,8 @@ BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
 # and leases, the proxy's iptables chains, the cluster DNS address, port
 # 5000) and run one after another; "other" holds the rest (the container
 # runtime, builds, images, registry, charts, API server and controllers
-# without agents), which keep to their own roots and free ports.
+# without agents), which keep to their own roots and free ports.  A module
+# that uses what a listed one defines (its cluster fixtures) is "node" too.
 NODE_MODULES = {
     "test_agent", "test_agent_api", "test_agent_extras", "test_agent_pull", "test_chart_release",
     "test_ctl_adopt", "test_imagegc", "test_multinode", "test_pod_streams", "test_seed001",
@@ -37,14 +39,26 @@ def pytest_addoption(parser):
                      help="run only the modules of one group (see NODE_MODULES)")
 
 
+def is_node_module(mod):
+    """Listed, or using what a listed module defines (its cluster fixtures)."""
+    def short(name):
+        return (name or "").rsplit(".", 1)[-1]
+    if short(mod.__name__) in NODE_MODULES:
+        return True
+    for v in vars(mod).values():
+        origin = v.__name__ if isinstance(v, types.ModuleType) else getattr(v, "__module__", None)
+        if short(origin) in NODE_MODULES:
+            return True
+    return False
+
+
 def pytest_collection_modifyitems(config, items):
     group = config.getoption("--group")
     if not group:
         return
     keep, drop = [], []
     for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1]
-        (keep if (module in NODE_MODULES) == (group == "node") else drop).append(item)
+        (keep if is_node_module(item.module) == (group == "node") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
