@@ -43,6 +43,7 @@ typedef struct OType {
 				    "server records about the object." }
 
 extern const OType api_openapi_core_types[];
+extern const OType api_openapi_core_kinds_types[];
 extern const OType api_openapi_apis_types[];
 
 /* The type of a full schema name, or NULL. */

@@ -26,7 +26,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-static const OType *const tables[] = { api_openapi_core_types, api_openapi_apis_types };
+static const OType *const tables[] = { api_openapi_core_types, api_openapi_core_kinds_types,
+					 api_openapi_apis_types };
 
 /* The type of this full schema name, or NULL. */
 const OType *api_openapi_type(const char *name)

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const OType *const tables[] = { api_openapi_core_types, api_openapi_apis_types };
+static const OType *const tables[] = { api_openapi_core_types, api_openapi_core_kinds_types,
+						 api_openapi_apis_types };
 
 static void test_tables(void)
 {
