@@ -448,10 +448,30 @@ static bool sock_send_all(MHD_socket s, const char *buf, size_t n)
 	return true;
 }
 
+/* The agent has finished its side (its status and close frames are relayed):
+ * half-close ours and wait until the client has read everything and hung
+ * up (MHD forwards what is still queued in its TLS socket pair, and a
+ * close right away could cut the last frames off), at most linger_ms. */
+static void tunnel_linger(Tunnel *t, int linger_ms)
+{
+	char buf[4096];
+	shutdown(t->sock, SHUT_WR);
+	for (int waited = 0; waited < linger_ms; waited += 100) {
+		struct pollfd p = { .fd = t->sock, .events = POLLIN | POLLRDHUP };
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			return;
+		if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
+			return;
+		if ((p.revents & POLLIN) && recv(t->sock, buf, sizeof(buf), MSG_DONTWAIT) == 0)
+			return;
+	}
+}
+
 static void *tunnel_main(void *arg)
 {
 	Tunnel *t = arg;
 	char buf[32768];
+	bool agent_done = false;
 	for (;;) {
 		struct pollfd p[3] = { { .fd = t->sock, .events = POLLIN }, { .fd = t->c.fd, .events = POLLIN },
 				       { .fd = t->peer, .events = POLLRDHUP } };
@@ -466,7 +486,7 @@ static void *tunnel_main(void *arg)
 					break;
 				}
 			if (n == 0 || n == -EIO)
-				done = true;
+				done = agent_done = true;
 		}
 		if (!done && p[0].revents) {  /* client -> agent */
 			ssize_t n = recv(t->sock, buf, sizeof(buf), 0);
@@ -477,6 +497,8 @@ static void *tunnel_main(void *arg)
 			break;
 	}
 	agent_conn_close(&t->c);
+	if (agent_done)
+		tunnel_linger(t, 5000);
 	MHD_upgrade_action(t->urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(t);
 	return NULL;

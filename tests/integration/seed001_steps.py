@@ -470,7 +470,8 @@ def deployment(c):
     assert pod["IP"] != first["IP"] and template_hash(pod["NAME"]) == hash1, (first, pod)
     check_wide(c, [pod])
     assert described_image(c, pod["NAME"]) == "nginx:1.15-alpine"
-    assert exec_version(c, pod["NAME"]) == PAGE["1.15"]
+    got = exec_version(c, pod["NAME"])
+    assert got == PAGE["1.15"], (pod["NAME"], got)
 
     # upgrade to 1.16, then 1.17, recorded
     seen = {pod["NAME"]}
@@ -482,7 +483,8 @@ def deployment(c):
         seen.add(pod["NAME"])
         assert template_hash(pod["NAME"]) != hash1
         assert described_image(c, pod["NAME"]) == f"nginx:{tag}-alpine"
-        assert exec_version(c, pod["NAME"]) == PAGE[tag]
+        got = exec_version(c, pod["NAME"])
+        assert got == PAGE[tag], (pod["NAME"], tag, got)
         answers_everywhere(c, pod["IP"], PAGE[tag])
     assert history(c) == [(1, "<none>"), (2, RECORD.format("1.16")), (3, RECORD.format("1.17"))]
     rev1 = c.kubectl("rollout", "history", "deployment", "deploy-nginx", "--revision=1").stdout
