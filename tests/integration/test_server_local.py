@@ -11,34 +11,14 @@ wait is a poll with a generous deadline; the server is stopped by PID.
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import tempfile
-import time
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
-BERTH = os.environ.get("BERTH", os.path.join(TOP, "build", "berth"))
-KUBECTL = "/usr/bin/kubectl"
+from apiserver_harness import ApiServer, until as harness_until
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def until(fn, what, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("never happened: " + what)
+def until(fn, what):
+    return harness_until(fn, what, timeout=90)
 
 
 def own_connections(pid, port):
@@ -70,40 +50,18 @@ def threads(pid):
 
 @pytest.fixture(scope="module")
 def server():
-    data = tempfile.mkdtemp(prefix="berth-local-")
-    port = free_port()
-    log = open(os.path.join(data, "server.log"), "ab")
-    proc = subprocess.Popen([BERTH, "server", "--data-dir", data, "--listen", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    env = dict(os.environ, KUBECONFIG=os.path.join(data, "kubeconfig.yaml"), HOME=data)
-
-    def kubectl(*args, input=None, check=True):
-        p = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, env=env, timeout=120)
-        if check and p.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)}: {p.stderr}")
-        return p
-
-    def ready():
-        if proc.poll() is not None:
-            raise AssertionError("berth server exited: " + open(log.name).read())
-        return os.path.exists(env["KUBECONFIG"]) and kubectl("get", "--raw", "/readyz", check=False).returncode == 0
+    srv = ApiServer((), "berth-local-")
     try:
-        until(ready, "berth server ready")
+        kubectl = srv.run_kubectl
         res = {"cpu": "8", "memory": "16Gi", "pods": "110"}
         kubectl("create", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Node", "metadata": {
             "name": "n1", "labels": {"kubernetes.io/hostname": "n1"}}}))
         kubectl("patch", "node", "n1", "--subresource=status", "--type=merge", "-p", json.dumps({"status": {
             "capacity": res, "allocatable": res, "conditions": [{"type": "Ready", "status": "True"}]}}))
-        yield proc, port, kubectl
+        yield srv.proc, srv.port, kubectl
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-        shutil.rmtree(data, ignore_errors=True)
+        srv.stop()
+        shutil.rmtree(srv.data, ignore_errors=True)
 
 
 def pods(kubectl):
